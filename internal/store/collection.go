@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/audit"
+	"github.com/greenlang/greenlang/internal/store/driver"
+)
+
+// Record is a tenant record: Meta plus its own columns. Only this package's
+// types implement it; other packages use it as a constraint.
+type Record interface {
+	RecordMeta() *Meta
+	fields() []field
+}
+
+// Collection is the store's API for one kind of tenant Record. Every method
+// takes the organization it acts for; a Record of another organization is
+// never read, changed or deleted (ErrNotFound), on any driver.
+type Collection[T any, P interface {
+	*T
+	Record
+}] struct {
+	s     *Store
+	table string // schema-qualified table name
+	kind  string // entity type in the audit trail
+	cols  []string
+	// validate checks a Record before it is written.
+	validate func(P) error
+	// beforeWrite runs after validation, inside the write (sealing secrets).
+	beforeWrite func(P) error
+	// afterRead runs on every Record read (opening secrets).
+	afterRead func(P) error
+
+	insertSQL, selectSQL, updateSQL string
+}
+
+func newCollection[T any, P interface {
+	*T
+	Record
+}](s *Store, table, kind string) *Collection[T, P] {
+	c := &Collection[T, P]{s: s, table: table, kind: kind}
+	for _, f := range P(new(T)).fields() {
+		c.cols = append(c.cols, f.col)
+	}
+	all := append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)
+	c.insertSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(all, ", "), placeholders(1, len(all)))
+	c.selectSQL = fmt.Sprintf("SELECT %s FROM %s", strings.Join(all, ", "), table)
+	set := make([]string, 0, len(c.cols)+1)
+	set = append(set, "updated_at = $3")
+	for i, col := range c.cols {
+		set = append(set, fmt.Sprintf("%s = $%d", col, i+4))
+	}
+	c.updateSQL = fmt.Sprintf("UPDATE %s SET %s WHERE org_id = $1 AND id = $2", table, strings.Join(set, ", "))
+	return c
+}
+
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+func (c *Collection[T, P]) values(v P) []any {
+	m := v.RecordMeta()
+	fs := v.fields()
+	out := make([]any, 0, 4+len(fs))
+	out = append(out, m.ID, m.OrgID, m.CreatedAt, m.UpdatedAt)
+	for _, f := range fs {
+		out = append(out, f.ptr)
+	}
+	return derefAll(out)
+}
+
+func (c *Collection[T, P]) dest(v P) []any {
+	m := v.RecordMeta()
+	fs := v.fields()
+	out := make([]any, 0, 4+len(fs))
+	out = append(out, &m.ID, &m.OrgID, &m.CreatedAt, &m.UpdatedAt)
+	for _, f := range fs {
+		out = append(out, f.ptr)
+	}
+	return out
+}
+
+func (c *Collection[T, P]) prepare(v P) error {
+	if c.validate != nil {
+		if err := c.validate(v); err != nil {
+			return &Error{Code: CodeInvalidArgument, Op: fmtOp("validating", c.kind), Msg: err.Error()}
+		}
+	}
+	normalizeTimes(v.fields())
+	if c.beforeWrite != nil {
+		return c.beforeWrite(v)
+	}
+	return nil
+}
+
+// normalizeTimes stores every time in UTC at microsecond precision, the
+// finest both engines keep, so what is written is what is read back.
+func normalizeTimes(fs []field) {
+	for _, f := range fs {
+		switch p := f.ptr.(type) {
+		case *time.Time:
+			*p = p.UTC().Truncate(time.Microsecond)
+		case **time.Time:
+			if *p != nil {
+				t := (*p).UTC().Truncate(time.Microsecond)
+				*p = &t
+			}
+		}
+	}
+}
+
+// Create stores v as a new Record of org. It sets v's id (unless set),
+// organization and timestamps.
+func (c *Collection[T, P]) Create(ctx context.Context, org uuid.UUID, v P) error {
+	op := fmtOp("creating", c.kind)
+	m := v.RecordMeta()
+	if m.ID == uuid.Nil {
+		m.ID = newID()
+	}
+	m.OrgID = org
+	now := c.s.nowUTC()
+	m.CreatedAt, m.UpdatedAt = now, now
+	if err := c.prepare(v); err != nil {
+		return err
+	}
+	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		if _, err := q.Exec(ctx, c.insertSQL, c.values(v)...); err != nil {
+			return err
+		}
+		return c.s.appendAudit(ctx, q, org, audit.ActionCreate, c.kind, m.ID.String(), nil, v)
+	})
+}
+
+// Get reads one Record of org by id.
+func (c *Collection[T, P]) Get(ctx context.Context, org, id uuid.UUID) (P, error) {
+	op := fmtOp("reading", c.kind)
+	v := P(new(T))
+	err := c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
+		return q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2", org, id).Scan(c.dest(v)...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.afterRead != nil {
+		if err := c.afterRead(v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// ListOptions page through records in id order (ids are time-ordered UUIDv7,
+// so this is creation order).
+type ListOptions struct {
+	// After returns records whose id follows this one; the zero id starts at the beginning.
+	After uuid.UUID
+	// Limit caps the page; 0 means 100, and at most 1000 are returned.
+	Limit int
+}
+
+// List reads a page of org's records.
+func (c *Collection[T, P]) List(ctx context.Context, org uuid.UUID, o ListOptions) ([]P, error) {
+	op := fmtOp("listing", c.kind)
+	limit := o.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	var out []P
+	err := c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
+		out = out[:0]
+		rows, err := q.Query(ctx, c.selectSQL+" WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3", org, o.After, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v := P(new(T))
+			if err := rows.Scan(c.dest(v)...); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.afterRead != nil {
+		for _, v := range out {
+			if err := c.afterRead(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// Update replaces every column of an existing Record of org and records the
+// old and new values in the audit trail.
+func (c *Collection[T, P]) Update(ctx context.Context, org uuid.UUID, v P) error {
+	op := fmtOp("updating", c.kind)
+	m := v.RecordMeta()
+	if m.ID == uuid.Nil {
+		return errorf(CodeInvalidArgument, op, "Record id is required")
+	}
+	m.OrgID = org
+	m.UpdatedAt = c.s.nowUTC()
+	if err := c.prepare(v); err != nil {
+		return err
+	}
+	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		old := P(new(T))
+		if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, m.ID).Scan(c.dest(old)...); err != nil {
+			return err
+		}
+		m.CreatedAt = old.RecordMeta().CreatedAt
+		args := append([]any{org, m.ID, m.UpdatedAt}, c.values(v)[4:]...)
+		n, err := q.Exec(ctx, c.updateSQL, args...)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errorf(CodeNotFound, op, "no such Record in this organization")
+		}
+		return c.s.appendAudit(ctx, q, org, audit.ActionUpdate, c.kind, m.ID.String(), old, v)
+	})
+}
+
+// Delete removes a Record of org and records its last values in the audit trail.
+func (c *Collection[T, P]) Delete(ctx context.Context, org, id uuid.UUID) error {
+	op := fmtOp("deleting", c.kind)
+	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		old := P(new(T))
+		if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, id).Scan(c.dest(old)...); err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, "DELETE FROM "+c.table+" WHERE org_id = $1 AND id = $2", org, id)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errorf(CodeNotFound, op, "no such Record in this organization")
+		}
+		return c.s.appendAudit(ctx, q, org, audit.ActionDelete, c.kind, id.String(), old, nil)
+	})
+}
+
+// BulkResult reports a bulk insert.
+type BulkResult struct {
+	BatchID  uuid.UUID `json:"batch_id"`
+	Inserted int64     `json:"inserted"`
+	// Digest is the SHA-256 over the canonical JSON of every row, in order;
+	// the audit trail records it for the batch.
+	Digest string `json:"digest"`
+}
+
+// BulkInsert stores many new records of org in one transaction by the
+// engine's bulk path. The audit trail gets one entry for the batch, carrying
+// the row count and a digest of every row. Either all rows are stored or none.
+func (c *Collection[T, P]) BulkInsert(ctx context.Context, org uuid.UUID, vs []T) (BulkResult, error) {
+	op := fmtOp("bulk inserting", c.kind)
+	res := BulkResult{BatchID: newID()}
+	if len(vs) == 0 {
+		return res, nil
+	}
+	now := c.s.nowUTC()
+	rows := make([][]any, len(vs))
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for i := range vs {
+		v := P(&vs[i])
+		m := v.RecordMeta()
+		if m.ID == uuid.Nil {
+			m.ID = newID()
+		}
+		m.OrgID, m.CreatedAt, m.UpdatedAt = org, now, now
+		if b, ok := any(v).(interface{ setBatch(uuid.UUID) }); ok {
+			b.setBatch(res.BatchID)
+		}
+		if err := c.prepare(v); err != nil {
+			var se *Error
+			if errors.As(err, &se) {
+				se.Msg = fmt.Sprintf("row %d: %s", i+1, se.Msg)
+			}
+			return res, err
+		}
+		if err := enc.Encode(v); err != nil {
+			return res, errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
+		}
+		rows[i] = c.values(v)
+	}
+	res.Digest = hex.EncodeToString(h.Sum(nil))
+	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
+	err := c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		n, err := c.s.d.BulkInsert(ctx, q, table, rows)
+		if err != nil {
+			return err
+		}
+		res.Inserted = n
+		summary := map[string]any{"rows": n, "sha256": res.Digest,
+			"first_id": P(&vs[0]).RecordMeta().ID, "last_id": P(&vs[len(vs)-1]).RecordMeta().ID}
+		return c.s.appendAudit(ctx, q, org, audit.ActionBulkInsert, c.kind, res.BatchID.String(), nil, summary)
+	})
+	return res, err
+}
+
+// derefAll replaces pointers by the values they point to (nil for nil), the
+// form bulk loaders expect.
+func derefAll(vals []any) []any {
+	for i, v := range vals {
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Pointer {
+			continue
+		}
+		if rv.IsNil() {
+			vals[i] = nil
+			continue
+		}
+		e := rv.Elem()
+		if e.Kind() == reflect.Pointer {
+			if e.IsNil() {
+				vals[i] = nil
+				continue
+			}
+			e = e.Elem()
+		}
+		vals[i] = e.Interface()
+	}
+	return vals
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"regexp"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/audit"
+	"github.com/greenlang/greenlang/internal/store/driver"
+)
+
+const orgColumns = `id, name, slug, country, industry_naics, reporting_currency, fiscal_year_start_month, settings, created_at, updated_at`
+
+func (o *Organization) dest() []any {
+	return []any{&o.ID, &o.Name, &o.Slug, &o.Country, &o.IndustryNAICS, &o.ReportingCurrency,
+		&o.FiscalYearStartMonth, &o.Settings, &o.CreatedAt, &o.UpdatedAt}
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func (o *Organization) validate() error {
+	switch {
+	case o.Name == "":
+		return errors.New("name is required")
+	case !slugRE.MatchString(o.Slug):
+		return errors.New("slug must be 1-63 lowercase letters, digits or dashes")
+	case o.FiscalYearStartMonth < 1 || o.FiscalYearStartMonth > 12:
+		return errors.New("fiscal_year_start_month must be 1-12")
+	case len(o.ReportingCurrency) != 3:
+		return errors.New("reporting_currency must be an ISO 4217 code")
+	}
+	return nil
+}
+
+func (o *Organization) withDefaults() {
+	if o.ReportingCurrency == "" {
+		o.ReportingCurrency = "EUR"
+	}
+	if o.FiscalYearStartMonth == 0 {
+		o.FiscalYearStartMonth = 1
+	}
+}
+
+// OrganizationCreate stores a new tenant and starts its audit trail.
+func (s *Store) OrganizationCreate(ctx context.Context, o *Organization) error {
+	const op = "store: creating organization"
+	if o.ID == uuid.Nil {
+		o.ID = newID()
+	}
+	o.withDefaults()
+	if err := o.validate(); err != nil {
+		return &Error{Code: CodeInvalidArgument, Op: op, Msg: err.Error()}
+	}
+	now := s.nowUTC()
+	o.CreatedAt, o.UpdatedAt = now, now
+	return s.tenantTx(ctx, op, o.ID, false, func(q driver.Querier) error {
+		if _, err := q.Exec(ctx, `INSERT INTO core.organizations (`+orgColumns+`, audit_seq, audit_head)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)`,
+			o.ID, o.Name, o.Slug, o.Country, o.IndustryNAICS, o.ReportingCurrency, o.FiscalYearStartMonth,
+			o.Settings, o.CreatedAt, o.UpdatedAt, []byte{}); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, q, o.ID, audit.ActionCreate, "organization", o.ID.String(), nil, o)
+	})
+}
+
+// OrganizationGet reads a tenant.
+func (s *Store) OrganizationGet(ctx context.Context, id uuid.UUID) (*Organization, error) {
+	o := new(Organization)
+	err := s.tenantTx(ctx, "store: reading organization", id, true, func(q driver.Querier) error {
+		return q.QueryRow(ctx, "SELECT "+orgColumns+" FROM core.organizations WHERE id = $1", id).Scan(o.dest()...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// OrganizationUpdate changes a tenant's name, slug and settings.
+func (s *Store) OrganizationUpdate(ctx context.Context, o *Organization) error {
+	const op = "store: updating organization"
+	o.withDefaults()
+	if err := o.validate(); err != nil {
+		return &Error{Code: CodeInvalidArgument, Op: op, Msg: err.Error()}
+	}
+	o.UpdatedAt = s.nowUTC()
+	return s.tenantTx(ctx, op, o.ID, false, func(q driver.Querier) error {
+		old := new(Organization)
+		if err := q.QueryRow(ctx, "SELECT "+orgColumns+" FROM core.organizations WHERE id = $1 FOR UPDATE", o.ID).Scan(old.dest()...); err != nil {
+			return err
+		}
+		o.CreatedAt = old.CreatedAt
+		if _, err := q.Exec(ctx, `UPDATE core.organizations SET name = $2, slug = $3, country = $4, industry_naics = $5,
+			reporting_currency = $6, fiscal_year_start_month = $7, settings = $8, updated_at = $9 WHERE id = $1`,
+			o.ID, o.Name, o.Slug, o.Country, o.IndustryNAICS, o.ReportingCurrency, o.FiscalYearStartMonth, o.Settings, o.UpdatedAt); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, q, o.ID, audit.ActionUpdate, "organization", o.ID.String(), old, o)
+	})
+}
+
+// OrganizationIDs lists every tenant, for platform work that visits each one
+// (audit verification, scheduled pipelines). It reveals ids only.
+func (s *Store) OrganizationIDs(ctx context.Context) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.systemTx(ctx, "store: listing organizations", true, func(q driver.Querier) error {
+		ids = ids[:0]
+		rows, err := q.Query(ctx, "SELECT id FROM core.organization_directory ORDER BY id")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id uuid.UUID
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}

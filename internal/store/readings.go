@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/audit"
+	"github.com/greenlang/greenlang/internal/store/driver"
+)
+
+var readingsTable = driver.Table{
+	Name:            "iot.sensor_readings",
+	Columns:         []string{"org_id", "device_id", "metric", "ts", "value", "unit", "quality", "received_at"},
+	IgnoreConflicts: true,
+}
+
+// SensorReadingsInsert stores readings of org in one transaction. A reading
+// already stored (same device, metric and time) is kept as it was and not
+// counted: Inserted says how many were new. The batch gets one audit entry.
+func (s *Store) SensorReadingsInsert(ctx context.Context, org uuid.UUID, rs []SensorReading) (BulkResult, error) {
+	const op = "store: inserting sensor readings"
+	res := BulkResult{BatchID: newID()}
+	if len(rs) == 0 {
+		return res, nil
+	}
+	now := s.nowUTC()
+	rows := make([][]any, len(rs))
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for i := range rs {
+		r := &rs[i]
+		if r.DeviceID == uuid.Nil || r.Metric == "" || r.Time.IsZero() {
+			return res, errorf(CodeInvalidArgument, op, "reading %d: device_id, metric and time are required", i+1)
+		}
+		r.OrgID = org
+		r.Time = r.Time.UTC().Truncate(time.Microsecond)
+		if r.ReceivedAt.IsZero() {
+			r.ReceivedAt = now
+		}
+		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
+		if err := enc.Encode(r); err != nil {
+			return res, errorf(CodeInvalidArgument, op, "reading %d: %v", i+1, err)
+		}
+		rows[i] = []any{org, r.DeviceID, r.Metric, r.Time, r.Value, r.Unit, r.Quality, r.ReceivedAt}
+	}
+	res.Digest = hex.EncodeToString(h.Sum(nil))
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		n, err := s.d.BulkInsert(ctx, q, readingsTable, rows)
+		if err != nil {
+			return err
+		}
+		res.Inserted = n
+		return s.appendAudit(ctx, q, org, audit.ActionBulkInsert, "sensor_reading", res.BatchID.String(), nil,
+			map[string]any{"rows": len(rs), "inserted": n, "sha256": res.Digest})
+	})
+	return res, err
+}
+
+// SensorReadingsQuery selects one device's readings of one metric in [From, To).
+type SensorReadingsQuery struct {
+	DeviceID uuid.UUID
+	Metric   string
+	From, To time.Time
+	Limit    int // 0 means 1000; at most 10000
+}
+
+// SensorReadings reads readings of org in time order.
+func (s *Store) SensorReadings(ctx context.Context, org uuid.UUID, q SensorReadingsQuery) ([]SensorReading, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	limit = min(limit, 10000)
+	var out []SensorReading
+	err := s.tenantTx(ctx, "store: reading sensor readings", org, true, func(tx driver.Querier) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, `SELECT org_id, device_id, metric, ts, value, unit, quality, received_at
+			FROM iot.sensor_readings WHERE org_id = $1 AND device_id = $2 AND metric = $3 AND ts >= $4 AND ts < $5
+			ORDER BY ts LIMIT $6`, org, q.DeviceID, q.Metric, q.From.UTC(), q.To.UTC(), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r SensorReading
+			if err := rows.Scan(&r.OrgID, &r.DeviceID, &r.Metric, &r.Time, &r.Value, &r.Unit, &r.Quality, &r.ReceivedAt); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// MonthlyEmissions reads org's monthly emissions by scope in [from, to) as of
+// the last Maintain (the platform refreshes it; PostgreSQL keeps it as a
+// materialized view).
+func (s *Store) MonthlyEmissions(ctx context.Context, org uuid.UUID, from, to time.Time) ([]MonthlyEmissions, error) {
+	var out []MonthlyEmissions
+	err := s.tenantTx(ctx, "store: reading monthly emissions", org, true, func(q driver.Querier) error {
+		out = out[:0]
+		rows, err := q.Query(ctx, `SELECT month, scope, scope2_basis, co2e_kg, records FROM reporting.monthly_emissions
+			WHERE org_id = $1 AND month >= $2 AND month < $3 ORDER BY month, scope, scope2_basis`, org, from.UTC(), to.UTC())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m MonthlyEmissions
+			if err := rows.Scan(&m.Month, &m.Scope, &m.Scope2Basis, &m.CO2eKg, &m.Records); err != nil {
+				return fmt.Errorf("scanning monthly emissions: %w", err)
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
