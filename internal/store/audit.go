@@ -17,14 +17,16 @@ const auditInsertSQL = `INSERT INTO audit.log (org_id, seq, occurred_at, actor_t
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 // appendAudit adds one entry to org's chain inside the caller's transaction.
-// Locking the organization's row serializes appends per organization; the
-// row also keeps the chain head so removing entries from the end is detected.
+// Locking the organization's row serializes appends per organization (NO KEY
+// UPDATE, so it does not conflict with the KEY SHARE locks that foreign-key
+// checks take on the same row); the row also keeps the chain head so removing
+// entries from the end is detected.
 func (s *Store) appendAudit(ctx context.Context, q driver.Querier, org uuid.UUID, action, kind, id string, oldV, newV any) error {
 	var (
 		seq  int64
 		head []byte
 	)
-	if err := q.QueryRow(ctx, "SELECT audit_seq, audit_head FROM core.organizations WHERE id = $1 FOR UPDATE", org).Scan(&seq, &head); err != nil {
+	if err := q.QueryRow(ctx, "SELECT audit_seq, audit_head FROM core.organizations WHERE id = $1 FOR NO KEY UPDATE", org).Scan(&seq, &head); err != nil {
 		return fmt.Errorf("reading audit head: %w", err)
 	}
 	actor := actorFrom(ctx)

@@ -101,11 +101,11 @@ func testAuditTrail(t *testing.T, s *store.Store, _ Admin) {
 func testAuditTamper(t *testing.T, s *store.Store, admin Admin) {
 	ctx := context.Background()
 	cases := []struct {
-		name    string
-		tamper  string
-		args    func(org uuid.UUID) []any
-		seq     int64
-		reason  string
+		name   string
+		tamper string
+		args   func(org uuid.UUID) []any
+		seq    int64
+		reason string
 	}{
 		{"edit", `UPDATE audit.log SET new_values = replace(new_values, 'Site 2', 'Site X') WHERE org_id = $1 AND seq = 3`, nil, 3, "altered"},
 		{"edit actor", `UPDATE audit.log SET actor_id = 'mallory' WHERE org_id = $1 AND seq = 2`, nil, 2, "altered"},

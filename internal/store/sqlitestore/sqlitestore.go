@@ -184,6 +184,7 @@ func isLocked(err error) bool {
 var (
 	schemaRE      = regexp.MustCompile(`\b(core|emissions|supply_chain|csrd|audit|integration|iot|analytics|master_data|reporting)\.([a-z_]+)`)
 	placeholderRE = regexp.MustCompile(`\$(\d+)`)
+	rowLockRE     = regexp.MustCompile(` FOR (NO KEY )?UPDATE\b`)
 )
 
 // rewrite turns store-dialect SQL into SQLite SQL: schema-qualified names
@@ -195,7 +196,7 @@ func (d *Driver) rewrite(q string) string {
 	}
 	s := schemaRE.ReplaceAllString(q, "${1}_${2}")
 	s = placeholderRE.ReplaceAllString(s, "?$1")
-	s = strings.Replace(s, " FOR UPDATE", "", 1)
+	s = rowLockRE.ReplaceAllString(s, "")
 	d.rewrites.Store(q, s)
 	return s
 }

@@ -4,6 +4,9 @@
 -- Time-series tables are range-partitioned by month with a DEFAULT partition,
 -- so no insert ever fails for a missing partition; maintenance moves rows
 -- into monthly partitions created ahead of time (core.maintain_partitions).
+-- Rows of tables that others reference by foreign key (activity records,
+-- purchase orders) are never moved: a month already holding rows in the
+-- DEFAULT partition keeps them there, still correct, only not pruned.
 
 -- +goose Up
 CREATE SCHEMA IF NOT EXISTS core;

@@ -64,7 +64,9 @@ REVOKE ALL ON reporting.monthly_emissions_by_scope FROM PUBLIC;
 -- core.maintain_partitions makes sure monthly partitions of parent exist from
 -- months_behind months before now to months_ahead after, and for every month
 -- that has rows in the DEFAULT partition, moving those rows into their new
--- partition. It runs as the schema owner; the application may call it.
+-- partition. Rows of a table that foreign keys point at are not moved (the
+-- key's per-partition check would fail): such a month stays in DEFAULT.
+-- It runs as the schema owner; the application may call it.
 -- +goose StatementBegin
 CREATE FUNCTION core.maintain_partitions(parent regclass, months_behind integer, months_ahead integer)
 RETURNS integer
@@ -81,6 +83,8 @@ DECLARE
     hi      timestamptz;
     part    text;
     created integer := 0;
+    referenced boolean;
+    waiting boolean;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('greenlang.maintain_partitions ' || parent::text));
     SELECT n.nspname, c.relname INTO nsp, rel
@@ -92,6 +96,7 @@ BEGIN
         RAISE EXCEPTION 'core.maintain_partitions: % is not partitioned', parent;
     END IF;
     dflt := rel || '_default';
+    referenced := EXISTS (SELECT FROM pg_constraint WHERE confrelid = parent AND contype = 'f');
     FOR m IN EXECUTE format(
         'SELECT g FROM generate_series(date_trunc(''month'', now() AT TIME ZONE ''UTC'') - make_interval(months => $1),
                                        date_trunc(''month'', now() AT TIME ZONE ''UTC'') + make_interval(months => $2),
@@ -104,6 +109,10 @@ BEGIN
         CONTINUE WHEN to_regclass(format('%I.%I', nsp, part)) IS NOT NULL;
         lo := m AT TIME ZONE 'UTC';
         hi := (m + interval '1 month') AT TIME ZONE 'UTC';
+        IF referenced THEN
+            EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I WHERE %I >= $1 AND %I < $2)', nsp, dflt, key, key) INTO waiting USING lo, hi;
+            CONTINUE WHEN waiting;
+        END IF;
         EXECUTE format('CREATE TABLE %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', nsp, part, nsp, rel);
         EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %I.%I SELECT * FROM moved',
             nsp, dflt, key, key, nsp, part) USING lo, hi;
