@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -35,6 +36,7 @@ func (s *Store) initCollections() {
 	c := &s.c
 	c.users = newCollection[User](s, "core.users", "user")
 	c.users.validate = func(u *User) error {
+		u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 		if _, err := mail.ParseAddress(u.Email); err != nil {
 			return fmt.Errorf("email %q is not an address", u.Email)
 		}
@@ -62,6 +64,8 @@ func (s *Store) initCollections() {
 	c.activityRecords = newCollection[ActivityRecord](s, "emissions.activity_records", "activity_record")
 	c.activityRecords.validate = func(a *ActivityRecord) error {
 		switch {
+		case oneOf("origin", &a.Origin, "manual", "erp", "iot", "file", "calculation") != nil:
+			return oneOf("origin", &a.Origin, "manual", "erp", "iot", "file", "calculation")
 		case a.SourceID == uuid.Nil:
 			return errors.New("source_id is required")
 		case a.Unit == "":
@@ -70,14 +74,22 @@ func (s *Store) initCollections() {
 			return errors.New("activity_type is required")
 		case a.PeriodStart.IsZero() || a.PeriodEnd.Before(a.PeriodStart):
 			return errors.New("period_start is required and period_end may not precede it")
+		case a.DataQuality == 0:
+			a.DataQuality = 3
 		case a.DataQuality < 1 || a.DataQuality > 5:
 			return fmt.Errorf("data_quality %d is not in 1-5", a.DataQuality)
 		}
 		return nil
 	}
 	c.calculationRuns = newCollection[CalculationRun](s, "emissions.calculation_runs", "calculation_run")
+	c.calculationRuns.validate = func(r *CalculationRun) error {
+		return oneOf("status", &r.Status, "running", "succeeded", "failed")
+	}
 	c.calculatedEmissions = newCollection[CalculatedEmission](s, "emissions.calculated_emissions", "calculated_emission")
 	c.calculatedEmissions.validate = func(e *CalculatedEmission) error {
+		if err := oneOf("scope2_basis", &e.Scope2Basis, "", "location", "market"); err != nil {
+			return err
+		}
 		if e.PeriodStart.IsZero() {
 			return errors.New("period_start is required")
 		}
@@ -95,6 +107,12 @@ func (s *Store) initCollections() {
 	}
 	c.purchaseOrderLines = newCollection[PurchaseOrderLine](s, "supply_chain.purchase_order_lines", "purchase_order_line")
 	c.dataPoints = newCollection[DataPoint](s, "csrd.data_points", "data_point")
+	c.dataPoints.validate = func(d *DataPoint) error {
+		if err := required("standard_code", d.StandardCode); err != nil {
+			return err
+		}
+		return oneOf("status", &d.Status, "draft", "in_review", "approved", "published")
+	}
 	c.erpConnections = newCollection[ERPConnection](s, "integration.erp_connections", "erp_connection")
 	c.erpConnections.validate = func(v *ERPConnection) error {
 		if !slices.Contains(ERPSystems, v.System) {
@@ -105,16 +123,39 @@ func (s *Store) initCollections() {
 	c.erpConnections.beforeWrite = s.sealCredentials
 	c.erpConnections.afterRead = s.openCredentials
 	c.syncJobs = newCollection[SyncJob](s, "integration.sync_jobs", "sync_job")
+	c.syncJobs.validate = func(j *SyncJob) error {
+		if err := oneOf("mode", &j.Mode, "incremental", "full"); err != nil {
+			return err
+		}
+		return oneOf("status", &j.Status, "queued", "running", "succeeded", "failed")
+	}
 	c.devices = newCollection[Device](s, "iot.devices", "device")
 	c.devices.validate = func(d *Device) error {
+		if err := oneOf("status", &d.Status, "registered", "active", "inactive", "decommissioned"); err != nil {
+			return err
+		}
 		if !slices.Contains(DeviceTypes, d.DeviceType) {
 			return fmt.Errorf("device_type %q is not one of %v", d.DeviceType, DeviceTypes)
 		}
 		return required("serial", d.Serial)
 	}
 	c.alerts = newCollection[Alert](s, "iot.alerts", "alert")
+	c.alerts.validate = func(a *Alert) error {
+		if a.RaisedAt.IsZero() {
+			a.RaisedAt = s.nowUTC()
+		}
+		if err := oneOf("severity", &a.Severity, "warning", "info", "critical"); err != nil {
+			return err
+		}
+		return oneOf("status", &a.Status, "open", "acknowledged", "resolved")
+	}
 	c.kpiDefinitions = newCollection[KPIDefinition](s, "analytics.kpi_definitions", "kpi_definition")
-	c.kpiDefinitions.validate = func(k *KPIDefinition) error { return required("code", k.Code) }
+	c.kpiDefinitions.validate = func(k *KPIDefinition) error {
+		if err := oneOf("direction", &k.Direction, "lower_better", "higher_better"); err != nil {
+			return err
+		}
+		return required("code", k.Code)
+	}
 	c.kpiValues = newCollection[KPIValue](s, "analytics.kpi_values", "kpi_value")
 }
 
@@ -126,6 +167,18 @@ var ERPSystems = []string{"sap", "oracle", "workday", "dynamics365", "netsuite",
 
 // DeviceTypes lists the IoT device types.
 var DeviceTypes = []string{"air_quality", "energy_meter", "water_flow", "emissions_sensor", "temp_humidity", "vehicle_tracker", "solar_panel", "waste_bin"}
+
+// oneOf checks that *v is one of allowed; an empty value becomes the first
+// allowed value, the column's default.
+func oneOf(name string, v *string, allowed ...string) error {
+	if *v == "" {
+		*v = allowed[0]
+	}
+	if !slices.Contains(allowed, *v) {
+		return fmt.Errorf("%s %q is not one of %v", name, *v, allowed)
+	}
+	return nil
+}
 
 func required(name, v string) error {
 	if v == "" {

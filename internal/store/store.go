@@ -243,6 +243,8 @@ func (s *Store) wrap(op string, err error) error {
 		return &Error{Code: CodeAlreadyExists, Op: op, Err: err}
 	case s.d.IsForeignKeyViolation(err):
 		return &Error{Code: CodeFailedPrecondition, Op: op, Msg: "a referenced record does not exist in this organization, or others still refer to this one", Err: err}
+	case s.d.IsCheckViolation(err):
+		return &Error{Code: CodeInvalidArgument, Op: op, Msg: "a value is out of its allowed range", Err: err}
 	case s.d.IsUnavailable(err):
 		return &Error{Code: CodeUnavailable, Op: op, Err: err}
 	}

@@ -107,11 +107,12 @@ type Driver interface {
 	// Stats reports the connection pool.
 	Stats() PoolStats
 
-	// IsNoRows, IsUniqueViolation and IsForeignKeyViolation classify the
+	// IsNoRows, IsUniqueViolation, IsForeignKeyViolation and IsCheckViolation classify the
 	// engine's errors.
 	IsNoRows(err error) bool
 	IsUniqueViolation(err error) bool
 	IsForeignKeyViolation(err error) bool
+	IsCheckViolation(err error) bool
 	// IsUnavailable reports a connection-level failure.
 	IsUnavailable(err error) bool
 

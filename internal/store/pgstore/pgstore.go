@@ -321,6 +321,12 @@ func (d *Driver) IsUniqueViolation(err error) bool { return pgCode(err) == "2350
 // IsForeignKeyViolation implements driver.Driver.
 func (d *Driver) IsForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
+// IsCheckViolation implements driver.Driver (CHECK and NOT NULL).
+func (d *Driver) IsCheckViolation(err error) bool {
+	c := pgCode(err)
+	return c == "23514" || c == "23502"
+}
+
 // IsUnavailable implements driver.Driver.
 func (d *Driver) IsUnavailable(err error) bool {
 	var ce *pgconn.ConnectError

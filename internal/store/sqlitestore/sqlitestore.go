@@ -382,6 +382,12 @@ func (d *Driver) IsForeignKeyViolation(err error) bool {
 	return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// IsCheckViolation implements driver.Driver (CHECK and NOT NULL).
+func (d *Driver) IsCheckViolation(err error) bool {
+	c := code(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_CHECK || c == sqlite3.SQLITE_CONSTRAINT_NOTNULL
+}
+
 // IsUnavailable implements driver.Driver.
 func (d *Driver) IsUnavailable(err error) bool {
 	c := code(err) & 0xff
