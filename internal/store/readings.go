@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"strconv"
 	"fmt"
 	"time"
 
@@ -32,7 +32,7 @@ func (s *Store) SensorReadingsInsert(ctx context.Context, org uuid.UUID, rs []Se
 	now := s.nowUTC()
 	rows := make([][]any, len(rs))
 	h := sha256.New()
-	enc := json.NewEncoder(h)
+	var line []byte
 	for i := range rs {
 		r := &rs[i]
 		if r.DeviceID == uuid.Nil || r.Metric == "" || r.Time.IsZero() {
@@ -44,9 +44,8 @@ func (s *Store) SensorReadingsInsert(ctx context.Context, org uuid.UUID, rs []Se
 			r.ReceivedAt = now
 		}
 		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
-		if err := enc.Encode(r); err != nil {
-			return res, errorf(CodeInvalidArgument, op, "reading %d: %v", i+1, err)
-		}
+		line = appendReading(line[:0], r)
+		h.Write(line)
 		rows[i] = []any{org, r.DeviceID, r.Metric, r.Time, r.Value, r.Unit, r.Quality, r.ReceivedAt}
 	}
 	res.Digest = hex.EncodeToString(h.Sum(nil))
@@ -122,4 +121,21 @@ func (s *Store) MonthlyEmissions(ctx context.Context, org uuid.UUID, from, to ti
 		return rows.Err()
 	})
 	return out, err
+}
+
+// appendReading appends the canonical line of a reading that the batch
+// digest covers: tab-separated fields, newline-terminated.
+func appendReading(b []byte, r *SensorReading) []byte {
+	b = append(b, r.DeviceID.String()...)
+	b = append(b, '\t')
+	b = append(b, r.Metric...)
+	b = append(b, '\t')
+	b = r.Time.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = append(b, '\t')
+	b = append(b, r.Value.String()...)
+	b = append(b, '\t')
+	b = append(b, r.Unit...)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(r.Quality), 10)
+	return append(b, '\n')
 }
