@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strconv"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
