@@ -7,6 +7,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -51,6 +52,14 @@ func New(dialect goose.Dialect, db *sql.DB, fsys fs.FS, logger *slog.Logger) (*M
 // Up applies every pending migration and returns the versions applied.
 func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	res, err := m.p.Up(ctx)
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		res = partial.Applied
+		err = partial.Err
+		if partial.Failed != nil && partial.Failed.Source != nil {
+			err = fmt.Errorf("migration %d (%s): %w", partial.Failed.Source.Version, partial.Failed.Source.Path, partial.Err)
+		}
+	}
 	var applied []int64
 	for _, r := range res {
 		if r.Error == nil && !r.Empty {
