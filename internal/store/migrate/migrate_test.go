@@ -18,7 +18,7 @@ import (
 // broken has a good first migration and a second that fails half-way.
 var broken = fstest.MapFS{
 	"00001_good.sql": {Data: []byte("-- +goose Up\nCREATE TABLE one (id INTEGER);\n-- +goose Down\nDROP TABLE one;\n")},
-	"00002_bad.sql": {Data: []byte("-- +goose Up\nCREATE TABLE two (id INTEGER);\nINSERT INTO two VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n-- +goose Down\nDROP TABLE two;\n")},
+	"00002_bad.sql":  {Data: []byte("-- +goose Up\nCREATE TABLE two (id INTEGER);\nINSERT INTO two VALUES (1);\nINSERT INTO no_such_table VALUES (1);\n-- +goose Down\nDROP TABLE two;\n")},
 }
 
 // A failed migration leaves nothing half-applied: its first statements are
