@@ -2,7 +2,6 @@ package sqlitestore_test
 
 import (
 	"context"
-	"database/sql"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -14,10 +13,10 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// admin is a plain connection to the same file, outside the store.
+// admin runs SQL on the same file outside any tenant. SQLite has no roles,
+// so this is the same power the store itself has.
 type admin struct {
-	d  *sqlitestore.Driver
-	db *sql.DB
+	d *sqlitestore.Driver
 }
 
 func (a admin) Exec(ctx context.Context, q string, args ...any) (int64, error) {

@@ -1,0 +1,280 @@
+// Package config is GreenLang's one typed configuration (the config room of
+// the architecture). Settings come, later winning, from defaults, an optional
+// YAML file, GREENLANG_* environment variables (each with a _FILE variant for
+// secrets) and command-line flags. Unknown keys and variables are errors, and
+// Dump prints the effective configuration with secrets redacted.
+//
+// No package reads global configuration: the CLI loads a Config and passes
+// it down.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/greenlang/greenlang/internal/secretbox"
+)
+
+// Config is the whole platform configuration. An empty string or zero
+// duration means "unset": WithDefaults replaces it with the default.
+type Config struct {
+	// DataDir holds the embedded engines' files and the generated secret
+	// key. Default "./greenlang-data".
+	DataDir string `yaml:"data_dir"`
+	// HTTP configures the API server.
+	HTTP HTTPConfig `yaml:"http"`
+	// Store chooses the relational store.
+	Store StoreConfig `yaml:"store"`
+	// SecretKey seals credentials at rest: 32 bytes as 64 hex characters or
+	// base64. Default none: the server then uses <data_dir>/secret.key,
+	// generating it on first start.
+	SecretKey string `yaml:"secret_key"`
+	// PreviousSecretKeys still open values sealed before a key rotation.
+	// Default none.
+	PreviousSecretKeys []string `yaml:"previous_secret_keys"`
+	// Log configures the process log.
+	Log LogConfig `yaml:"log"`
+	// MaintenanceInterval is how often the store creates partitions ahead
+	// of need and refreshes aggregates. Default 1h.
+	MaintenanceInterval time.Duration `yaml:"maintenance_interval"`
+}
+
+// HTTPConfig configures the HTTP server.
+type HTTPConfig struct {
+	// Addr is the host:port to listen on. Default "127.0.0.1:8080".
+	Addr string `yaml:"addr"`
+	// TLSCertFile is a PEM certificate chain; with TLSKeyFile it turns TLS
+	// on. Default none (plain HTTP).
+	TLSCertFile string `yaml:"tls_cert_file"`
+	// TLSKeyFile is the PEM private key for TLSCertFile. Default none.
+	TLSKeyFile string `yaml:"tls_key_file"`
+	// ShutdownTimeout bounds how long in-flight requests may finish after
+	// a stop signal. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// StoreConfig chooses the relational store.
+type StoreConfig struct {
+	// URL selects the driver by scheme: sqlite://path or postgres://…
+	// Default "sqlite://<data_dir>/greenlang.db".
+	URL string `yaml:"url"`
+	// AdminURL is the PostgreSQL role that owns the schema and runs
+	// migrations. Default none: URL does both.
+	AdminURL string `yaml:"admin_url"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `yaml:"level"`
+	// Format is json or text. Default "json".
+	Format string `yaml:"format"`
+}
+
+// Defaults.
+const (
+	DefaultDataDir             = "./greenlang-data"
+	DefaultHTTPAddr            = "127.0.0.1:8080"
+	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "json"
+	DefaultMaintenanceInterval = time.Hour
+	// SecretKeyFile is the key file's name inside DataDir, used when no
+	// secret key is configured.
+	SecretKeyFile = "secret.key"
+)
+
+// WithDefaults returns c with every unset field set to its default. The
+// store URL's default is derived from DataDir, so call it once every layer
+// has been applied.
+func (c Config) WithDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = DefaultHTTPAddr
+	}
+	if c.HTTP.ShutdownTimeout == 0 {
+		c.HTTP.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Store.URL == "" {
+		c.Store.URL = SQLiteURL(filepath.Join(c.DataDir, "greenlang.db"))
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	if c.MaintenanceInterval == 0 {
+		c.MaintenanceInterval = DefaultMaintenanceInterval
+	}
+	c.PreviousSecretKeys = append([]string(nil), c.PreviousSecretKeys...)
+	return c
+}
+
+// SQLiteURL is the sqlite:// URL of the database file at path. Relative
+// paths stay relative to the working directory ("sqlite://./data/x.db").
+func SQLiteURL(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "./") && !strings.HasPrefix(p, "../") && p != "." && p != ".." {
+		p = "./" + p
+	}
+	return "sqlite://" + (&url.URL{Path: p}).EscapedPath()
+}
+
+// Validate checks c without touching the network or the disk. Its error is
+// one line naming every problem.
+func (c Config) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if c.DataDir == "" {
+		add("data_dir is empty")
+	}
+	if err := checkHostPort(c.HTTP.Addr); err != nil {
+		add("http.addr %q: %v", c.HTTP.Addr, err)
+	}
+	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
+		add("http.tls_cert_file and http.tls_key_file must be set together")
+	}
+	if c.HTTP.ShutdownTimeout <= 0 {
+		add("http.shutdown_timeout must be positive, got %s", c.HTTP.ShutdownTimeout)
+	}
+	if c.MaintenanceInterval <= 0 {
+		add("maintenance_interval must be positive, got %s", c.MaintenanceInterval)
+	}
+	if err := checkURL(c.Store.URL); err != nil {
+		add("store.url: %v", err)
+	}
+	if c.Store.AdminURL != "" {
+		if err := checkURL(c.Store.AdminURL); err != nil {
+			add("store.admin_url: %v", err)
+		}
+	}
+	if c.SecretKey != "" {
+		if _, err := secretbox.ParseKey(c.SecretKey); err != nil {
+			add("secret_key: %v", err)
+		}
+	}
+	for i, k := range c.PreviousSecretKeys {
+		if _, err := secretbox.ParseKey(k); err != nil {
+			add("previous_secret_keys[%d]: %v", i, err)
+		}
+	}
+	if !oneOf(c.Log.Level, LogLevels()) {
+		add("log.level %q is not one of %s", c.Log.Level, strings.Join(LogLevels(), ", "))
+	}
+	if !oneOf(c.Log.Format, LogFormats()) {
+		add("log.format %q is not one of %s", c.Log.Format, strings.Join(LogFormats(), ", "))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New("config: " + strings.Join(problems, "; "))
+}
+
+// TLS reports whether the server should serve HTTPS.
+func (c HTTPConfig) TLS() bool { return c.TLSCertFile != "" && c.TLSKeyFile != "" }
+
+// LogLevels lists the accepted log.level values.
+func LogLevels() []string { return []string{"debug", "info", "warn", "error"} }
+
+// LogFormats lists the accepted log.format values.
+func LogFormats() []string { return []string{"json", "text"} }
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// checkURL accepts anything with a scheme; drivers judge the rest. The
+// error never repeats the URL, which may hold a password.
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a valid URL")
+	}
+	if u.Scheme == "" {
+		return errors.New("has no scheme (want sqlite://… or postgres://…)")
+	}
+	return nil
+}
+
+// Redacted is the placeholder Dump prints for a secret.
+const Redacted = "REDACTED"
+
+// Redacted returns a copy of c safe to print: secret keys become REDACTED
+// and URL passwords are masked.
+func (c Config) Redacted() Config {
+	if c.SecretKey != "" {
+		c.SecretKey = Redacted
+	}
+	prev := make([]string, len(c.PreviousSecretKeys))
+	for i := range prev {
+		prev[i] = Redacted
+	}
+	c.PreviousSecretKeys = prev
+	c.Store.URL = RedactURL(c.Store.URL)
+	c.Store.AdminURL = RedactURL(c.Store.AdminURL)
+	return c
+}
+
+// RedactURL masks the password of a URL, in its user information and in
+// password query parameters. A string that does not parse is replaced whole.
+func RedactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Redacted
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// Dump renders c as YAML with secrets redacted, in the file's key layout.
+func (c Config) Dump() ([]byte, error) {
+	b, err := yaml.Marshal(c.Redacted())
+	if err != nil {
+		return nil, fmt.Errorf("config: rendering YAML: %w", err)
+	}
+	return b, nil
+}
