@@ -3,11 +3,17 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite"
@@ -24,13 +30,46 @@ var broken = fstest.MapFS{
 // A failed migration leaves nothing half-applied: its first statements are
 // rolled back with it and its version is not recorded.
 func TestFailedMigrationLeavesNothing(t *testing.T) {
-	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := migrate.New(goose.DialectSQLite3, db, broken, slog.New(slog.DiscardHandler))
+	checkFailedMigration(t, goose.DialectSQLite3, db, `SELECT count(*) FROM sqlite_master WHERE name = 'two'`)
+}
+
+func TestFailedMigrationLeavesNothingPostgres(t *testing.T) {
+	raw := os.Getenv("GREENLANG_TEST_POSTGRES_URL")
+	if raw == "" {
+		t.Skip("set GREENLANG_TEST_POSTGRES_URL to run against PostgreSQL")
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("greenlang_migrate_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("GREENLANG_TEST_POSTGRES_URL is set but unusable: %v", err)
+	}
+	defer admin.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkFailedMigration(t, goose.DialectPostgres, db, `SELECT count(*) FROM pg_class WHERE relname = 'two'`)
+}
+
+func checkFailedMigration(t *testing.T, dialect goose.Dialect, db *sql.DB, countTwo string) {
+	ctx := context.Background()
+	m, err := migrate.New(dialect, db, broken, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +81,7 @@ func TestFailedMigrationLeavesNothing(t *testing.T) {
 		t.Errorf("applied %v, want [1]", applied)
 	}
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'two'`).Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRow(countTwo).Scan(&n); err != nil || n != 0 {
 		t.Errorf("table from the failed migration exists (%d, %v)", n, err)
 	}
 	st, err := m.Status(ctx)
