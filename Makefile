@@ -34,3 +34,4 @@ bench: ## bulk-insert benchmarks beside their raw-engine baselines (PostgreSQL v
 fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
 	$(GO) test -run '^$$' -fuzz FuzzPathFromURL -fuzztime 30s ./internal/store/sqlitestore/
+	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime 30s ./internal/config/

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -272,9 +273,14 @@ func RedactURL(raw string) string {
 
 // Dump renders c as YAML with secrets redacted, in the file's key layout.
 func (c Config) Dump() ([]byte, error) {
-	b, err := yaml.Marshal(c.Redacted())
-	if err != nil {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.Redacted()); err != nil {
 		return nil, fmt.Errorf("config: rendering YAML: %w", err)
 	}
-	return b, nil
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: rendering YAML: %w", err)
+	}
+	return buf.Bytes(), nil
 }

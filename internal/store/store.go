@@ -171,6 +171,16 @@ func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Empty reports whether the database holds no tables at all, so that
+// creating the schema cannot harm anything in it.
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	empty, err := s.d.Empty(ctx)
+	if err != nil {
+		return false, &Error{Code: CodeUnavailable, Op: "store: inspecting the database", Err: err}
+	}
+	return empty, nil
+}
+
 // Maintain creates time partitions ahead of need and refreshes reporting
 // aggregates. The platform runs it at start-up and then periodically.
 func (s *Store) Maintain(ctx context.Context) error {

@@ -98,6 +98,10 @@ type Driver interface {
 	// MigrationStatus lists every embedded migration.
 	MigrationStatus(ctx context.Context) ([]MigrationStatus, error)
 
+	// Empty reports whether the database holds no tables at all: a new
+	// database that migrating cannot harm.
+	Empty(ctx context.Context) (bool, error)
+
 	// Maintain keeps the engine ready for the coming months: time partitions
 	// exist ahead of time and reporting aggregates are refreshed.
 	Maintain(ctx context.Context, now time.Time) error

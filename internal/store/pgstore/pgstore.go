@@ -86,7 +86,7 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 	var user string
 	if err := pool.QueryRow(pctx, `SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&user, &privileged); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connecting as %s: %w", u.Redacted(), cleanErr(err))
+		return nil, fmt.Errorf("postgres: connecting: %w", cleanErr(err))
 	}
 	if privileged {
 		d.setRole = true
@@ -270,6 +270,15 @@ func (d *Driver) MigrationStatus(ctx context.Context) ([]driver.MigrationStatus,
 	}
 	defer db.Close()
 	return m.Status(ctx)
+}
+
+// Empty implements driver.Driver. The catalog is readable by every role.
+func (d *Driver) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`).Scan(&n)
+	return n == 0, err
 }
 
 // Maintain implements driver.Driver: monthly partitions from a year back to

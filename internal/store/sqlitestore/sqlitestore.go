@@ -292,6 +292,13 @@ func (d *Driver) MigrationStatus(ctx context.Context) ([]driver.MigrationStatus,
 	return m.Status(ctx)
 }
 
+// Empty implements driver.Driver.
+func (d *Driver) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := d.reader.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`).Scan(&n)
+	return n == 0, err
+}
+
 // Maintain implements driver.Driver: SQLite needs no partitions; the monthly
 // emissions report is recomputed with exact decimal sums.
 func (d *Driver) Maintain(ctx context.Context, _ time.Time) error {

@@ -1,0 +1,324 @@
+// Package app is GreenLang's composition root (the app room of the
+// architecture): it opens each port from its configured URL, wires the
+// services and the HTTP API, and starts and stops them in order.
+//
+// The lifecycle follows Caddy: New only validates, Start connects, and Stop
+// copes with a half-finished Start and with being called twice.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/httpapi"
+	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/store/pgstore"
+	"github.com/greenlang/greenlang/internal/store/sqlitestore"
+)
+
+// Options tune how the platform starts.
+type Options struct {
+	// Migrate applies pending store migrations at start instead of refusing
+	// to start (serve --migrate).
+	Migrate bool
+	// Version is the build's version, shown in metrics.
+	Version string
+	// Registry receives every metric; nil makes a fresh observe.NewRegistry.
+	Registry *prometheus.Registry
+}
+
+// HTTP server timeouts. Handlers that need longer extend their own deadline
+// with http.ResponseController.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// App is the running platform: the store, its maintenance loop and the HTTP
+// server.
+type App struct {
+	cfg  config.Config
+	log  *slog.Logger
+	opts Options
+	reg  *prometheus.Registry
+
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	st       *store.Store
+	ln       net.Listener
+	srv      *http.Server
+	served   chan struct{} // closed when the HTTP server's Serve returns
+	failed   chan error    // receives the HTTP server's error if it dies
+	stopMain context.CancelFunc
+	mainDone chan struct{} // closed when the maintenance loop returns
+}
+
+// New checks cfg and returns an App that has not touched the disk or the
+// network yet. A nil logger discards logs.
+func New(cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	return &App{cfg: cfg, log: logger, opts: opts, reg: reg, failed: make(chan error, 1)}, nil
+}
+
+// Start creates the data directory, opens and checks the store, starts the
+// maintenance loop and the HTTP server. ctx bounds start-up only; Stop ends
+// what Start began. On error Start undoes its work before returning.
+func (a *App) Start(ctx context.Context) (err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.started {
+		return errors.New("app: already started")
+	}
+	a.started = true
+	defer func() {
+		if err != nil {
+			a.stopLocked(context.WithoutCancel(ctx))
+		}
+	}()
+
+	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("app: creating data directory %s: %v", a.cfg.DataDir, unwrapPath(err))
+	}
+	keys, err := loadKeyring(a.cfg, a.log, true)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, a.cfg, store.Options{Logger: a.log, Registerer: a.reg, Keys: keys, AdminURL: a.cfg.Store.AdminURL})
+	if err != nil {
+		return err
+	}
+	a.st = st
+	if err := a.checkSchema(ctx); err != nil {
+		return err
+	}
+
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopMain, a.mainDone = cancel, make(chan struct{})
+	go a.maintain(mctx, a.mainDone)
+
+	return a.startHTTP()
+}
+
+// checkSchema creates the schema in a new, empty database (the first
+// "serve" on a fresh machine) and refuses a database whose schema is out of
+// date unless migrating was asked for (serve --migrate): migrating a
+// database in use is an operator's decision.
+func (a *App) checkSchema(ctx context.Context) error {
+	// Emptiness first: reading the migration status creates goose's version table.
+	fresh, err := a.st.Empty(ctx)
+	if err != nil {
+		return err
+	}
+	pending, err := a.st.PendingMigrations(ctx)
+	if err != nil || pending == 0 {
+		return err
+	}
+	if !fresh && !a.opts.Migrate {
+		return fmt.Errorf("store schema is out of date: %d migration(s) pending; run \"greenlang migrate up\" or start with --migrate", pending)
+	}
+	versions, err := a.st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	msg := "store migrated"
+	if fresh {
+		msg = "new database initialized"
+	}
+	a.log.Info(msg, slog.String("driver", a.st.Driver()), slog.Any("versions", versions))
+	return nil
+}
+
+// maintain runs store maintenance now and then every interval until ctx
+// ends. Failures are logged; the next run tries again.
+func (a *App) maintain(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(a.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		err := a.st.Maintain(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			a.log.Error("store maintenance failed", slog.Any("err", err))
+		default:
+			a.log.Debug("store maintenance done", slog.Duration("duration", time.Since(start)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) startHTTP() error {
+	handler := httpapi.NewHandler(httpapi.HandlerOptions{
+		Logger:   a.log,
+		Registry: a.reg,
+		Version:  a.opts.Version,
+		Checks:   []httpapi.Check{{Name: "store", Probe: a.st.Ping}},
+	})
+	srv := &http.Server{
+		Addr:              a.cfg.HTTP.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if a.cfg.HTTP.TLS() {
+		cert, err := tls.LoadX509KeyPair(a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("app: loading TLS certificate %s and key %s: %v", a.cfg.HTTP.TLSCertFile, a.cfg.HTTP.TLSKeyFile, unwrapPath(err))
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err
+		}
+		return fmt.Errorf("app: listening on %s: %v", a.cfg.HTTP.Addr, err)
+	}
+	a.ln, a.srv, a.served = ln, srv, make(chan struct{})
+	go func() {
+		defer close(a.served)
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.failed <- fmt.Errorf("app: serving HTTP on %s: %w", ln.Addr(), err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the HTTP server listens on, with the real port when
+// http.addr asked for port 0; "" before Start.
+func (a *App) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Store is the open relational store; nil before Start.
+func (a *App) Store() *store.Store {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st
+}
+
+// Failed delivers the error of an HTTP server that stopped on its own. The
+// caller should then Stop.
+func (a *App) Failed() <-chan error { return a.failed }
+
+// Stop drains in-flight HTTP requests (for up to http.shutdown_timeout, then
+// closes the rest), stops the maintenance loop and closes the store, in that
+// order. It is safe after a failed or partial Start and when called again.
+func (a *App) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopLocked(ctx)
+}
+
+func (a *App) stopLocked(ctx context.Context) error {
+	if a.stopped || !a.started {
+		return nil
+	}
+	a.stopped = true
+	var errs []error
+
+	if a.srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, a.cfg.HTTP.ShutdownTimeout)
+		err := a.srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			a.log.Warn("http requests still running at shutdown timeout; closing them", slog.Any("err", err))
+			if cerr := a.srv.Close(); cerr != nil {
+				errs = append(errs, fmt.Errorf("app: closing HTTP server: %w", cerr))
+			}
+		}
+		<-a.served
+	}
+
+	if a.stopMain != nil {
+		a.stopMain()
+		<-a.mainDone
+	}
+
+	if a.st != nil {
+		if err := a.st.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: closing store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// OpenStore opens the configured store for one-off commands (migrate,
+// audit): no HTTP, no metrics, no schema check. The secret key is used when
+// configured or already on disk; none is generated. The caller closes the
+// store.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	keys, err := loadKeyring(cfg, logger, false)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, store.Options{Logger: logger, Keys: keys, AdminURL: cfg.Store.AdminURL})
+}
+
+// openStore opens cfg's store with every driver the binary carries and
+// checks that it answers.
+func openStore(ctx context.Context, cfg config.Config, opts store.Options) (*store.Store, error) {
+	reg := store.NewRegistry()
+	sqlitestore.Register(reg)
+	pgstore.Register(reg)
+	st, err := reg.Open(ctx, cfg.Store.URL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Ping(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}

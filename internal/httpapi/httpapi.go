@@ -1,0 +1,91 @@
+// Package httpapi is GreenLang's JSON HTTP API (the httpapi room of the
+// architecture): health and readiness probes, Prometheus metrics, and
+// RFC 9457 problem responses, on the standard library's ServeMux.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/greenlang/greenlang/internal/observe"
+)
+
+// HandlerOptions configure NewHandler.
+type HandlerOptions struct {
+	// Logger receives one access-log record per request; nil discards them.
+	Logger *slog.Logger
+	// Registry is served on /metrics and receives the HTTP metrics; nil
+	// makes a fresh observe.NewRegistry.
+	Registry *prometheus.Registry
+	// Checks are the readiness probes /readyz runs.
+	Checks []Check
+	// Version is the platform version, reported as greenlang_build_info.
+	Version string
+}
+
+// NewHandler returns the API's root handler.
+func NewHandler(opts HandlerOptions) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	version := opts.Version
+	if version == "" {
+		version = "unknown"
+	}
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "greenlang", Name: "build_info",
+		Help:        "Always 1; the version label says which GreenLang is running.",
+		ConstLabels: prometheus.Labels{"version": version},
+	})
+	buildInfo.Set(1)
+	_ = reg.Register(buildInfo) // a second handler on the same registry keeps the first one's
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", handleHealthz)
+	mux.Handle("GET /readyz", readyHandler(opts.Checks))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		Registry:          reg,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	}))
+
+	var h http.Handler = problemMux{mux}
+	h = accessLog(logger, h)
+	if m, err := observe.NewHTTPMetrics(reg); err == nil {
+		h = m.Middleware(h)
+	} else {
+		logger.Error("http metrics disabled", slog.Any("err", err))
+	}
+	return h
+}
+
+// accessLog logs each request once it is served. Probes and scrapes are
+// logged at debug level so they do not drown the rest.
+func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := observe.NewStatusWriter(w)
+		next.ServeHTTP(sw, r)
+		route := observe.Route(r)
+		level := slog.LevelInfo
+		switch route {
+		case "GET /healthz", "GET /readyz", "GET /metrics":
+			level = slog.LevelDebug
+		}
+		logger.LogAttrs(r.Context(), level, "http request",
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", sw.Status()),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
