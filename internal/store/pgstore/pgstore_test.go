@@ -147,3 +147,33 @@ func TestConformance(t *testing.T) {
 }
 
 var _ driver.Driver = (*pgstore.Driver)(nil)
+
+// TestConformancePrivilegedURL runs the suite with only a superuser URL
+// configured: every transaction must then switch to greenlang_app, so
+// row-level security still applies to the store's own queries.
+func TestConformancePrivilegedURL(t *testing.T) {
+	db := newTestDB(t)
+	drivertest.RunConformance(t, drivertest.Harness{
+		Open: func(t *testing.T, opts store.Options) (*store.Store, drivertest.Admin) {
+			ctx := context.Background()
+			reg := store.NewRegistry()
+			pgstore.Register(reg)
+			s, err := reg.Open(ctx, db.adminURL, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var role string
+			err = s.Engine().SystemTx(ctx, driver.TxOptions{ReadOnly: true}, func(q driver.Querier) error {
+				return q.QueryRow(ctx, "SELECT current_user").Scan(&role)
+			})
+			if err != nil || role != pgstore.AppRole {
+				t.Fatalf("transactions run as %q (%v), want %s", role, err, pgstore.AppRole)
+			}
+			return s, newAdmin(t, db)
+		},
+	})
+}
