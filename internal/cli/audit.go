@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -47,16 +46,8 @@ func (c *cli) auditVerify(cmd *cobra.Command, org string, jsonOut bool) error {
 		}
 		only = id
 	}
-	cfg, err := c.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	logger, err := c.logger(cfg)
-	if err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	st, err := app.OpenStore(ctx, cfg, logger)
+	st, err := c.openStore(cmd)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 // Exit codes.
@@ -157,4 +159,18 @@ func groupCommand(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// openStore loads the configuration and opens its store for a one-off
+// command (no HTTP, no schema check). The caller closes the store.
+func (c *cli) openStore(cmd *cobra.Command) (*store.Store, error) {
+	cfg, err := c.loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := c.logger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return app.OpenStore(cmd.Context(), cfg, logger)
 }

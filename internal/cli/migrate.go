@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/greenlang/greenlang/internal/app"
 )
 
 func (c *cli) migrateCommand() *cobra.Command {
@@ -27,15 +25,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 }
 
 func (c *cli) migrateUp(cmd *cobra.Command, _ []string) error {
-	cfg, err := c.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	logger, err := c.logger(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := app.OpenStore(cmd.Context(), cfg, logger)
+	st, err := c.openStore(cmd)
 	if err != nil {
 		return err
 	}
@@ -54,15 +44,7 @@ func (c *cli) migrateUp(cmd *cobra.Command, _ []string) error {
 }
 
 func (c *cli) migrateStatus(cmd *cobra.Command, _ []string) error {
-	cfg, err := c.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	logger, err := c.logger(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := app.OpenStore(cmd.Context(), cfg, logger)
+	st, err := c.openStore(cmd)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func newBenchEnv(b *testing.B) benchEnv {
 	if err := s.Maintain(ctx); err != nil {
 		b.Fatal(err)
 	}
-	owner, err := pgx.Connect(ctx, db.adminURL)
+	owner, err := pgx.Connect(ctx, db.AdminURL)
 	if err != nil {
 		b.Fatal(err)
 	}

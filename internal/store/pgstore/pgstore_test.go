@@ -2,68 +2,20 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/driver"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
+	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
 )
 
-// testDB is a fresh database for one test, dropped when it ends.
-type testDB struct {
-	adminURL string // the owner (a superuser in tests)
-	appURL   string // greenlang_app on the same database
-	name     string
-}
+type testDB = pgtest.DB
 
-// newTestDB creates a database on the server named by
-// GREENLANG_TEST_POSTGRES_URL, or skips when it is unset.
-func newTestDB(t testing.TB) testDB {
-	t.Helper()
-	raw := os.Getenv("GREENLANG_TEST_POSTGRES_URL")
-	if raw == "" {
-		t.Skip("set GREENLANG_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run the PostgreSQL driver tests")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, raw)
-	if err != nil {
-		t.Fatalf("GREENLANG_TEST_POSTGRES_URL is set but the server is unreachable: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "greenlang_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating test database: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), raw)
-		if err != nil {
-			t.Errorf("dropping test database: %v", err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping test database: %v", err)
-		}
-	})
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	app := *u
-	app.User = url.User(pgstore.AppRole)
-	return testDB{adminURL: u.String(), appURL: app.String(), name: name}
-}
+func newTestDB(t testing.TB) testDB { return pgtest.New(t, "greenlang_test") }
 
 // open migrates db as its owner, then opens the store as greenlang_app, the
 // way a production deployment runs.
@@ -72,7 +24,7 @@ func open(t testing.TB, db testDB, opts store.Options) *store.Store {
 	ctx := context.Background()
 	reg := store.NewRegistry()
 	pgstore.Register(reg)
-	owner, err := reg.Open(ctx, db.adminURL, store.Options{})
+	owner, err := reg.Open(ctx, db.AdminURL, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +32,8 @@ func open(t testing.TB, db testDB, opts store.Options) *store.Store {
 		t.Fatal(err)
 	}
 	owner.Close()
-	opts.AdminURL = db.adminURL
-	s, err := reg.Open(ctx, db.appURL, opts)
+	opts.AdminURL = db.AdminURL
+	s, err := reg.Open(ctx, db.AppURL, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +46,7 @@ type admin struct{ pool *pgxpool.Pool }
 
 func newAdmin(t testing.TB, db testDB) admin {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), db.adminURL)
+	pool, err := pgxpool.New(context.Background(), db.AdminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +110,7 @@ func TestConformancePrivilegedURL(t *testing.T) {
 			ctx := context.Background()
 			reg := store.NewRegistry()
 			pgstore.Register(reg)
-			s, err := reg.Open(ctx, db.adminURL, opts)
+			s, err := reg.Open(ctx, db.AdminURL, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

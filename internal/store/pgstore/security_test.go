@@ -27,7 +27,7 @@ var tenantTables = []string{
 // careless query on the application's connection could do.
 func appConn(t *testing.T, db testDB) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(context.Background(), db.appURL)
+	c, err := pgx.Connect(context.Background(), db.AppURL)
 	if err != nil {
 		t.Fatal(err)
 	}
