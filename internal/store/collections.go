@@ -40,8 +40,8 @@ func (s *Store) initCollections() {
 		if _, err := mail.ParseAddress(u.Email); err != nil {
 			return fmt.Errorf("email %q is not an address", u.Email)
 		}
-		if !slices.Contains(Roles, u.Role) {
-			return fmt.Errorf("role %q is not one of %v", u.Role, Roles)
+		if !slices.Contains(roles, u.Role) {
+			return fmt.Errorf("role %q is not one of %v", u.Role, roles)
 		}
 		return nil
 	}
@@ -115,8 +115,8 @@ func (s *Store) initCollections() {
 	}
 	c.erpConnections = newCollection[ERPConnection](s, "integration.erp_connections", "erp_connection")
 	c.erpConnections.validate = func(v *ERPConnection) error {
-		if !slices.Contains(ERPSystems, v.System) {
-			return fmt.Errorf("system %q is not one of %v", v.System, ERPSystems)
+		if !slices.Contains(erpSystems, v.System) {
+			return fmt.Errorf("system %q is not one of %v", v.System, erpSystems)
 		}
 		return required("name", v.Name)
 	}
@@ -134,8 +134,8 @@ func (s *Store) initCollections() {
 		if err := oneOf("status", &d.Status, "registered", "active", "inactive", "decommissioned"); err != nil {
 			return err
 		}
-		if !slices.Contains(DeviceTypes, d.DeviceType) {
-			return fmt.Errorf("device_type %q is not one of %v", d.DeviceType, DeviceTypes)
+		if !slices.Contains(deviceTypes, d.DeviceType) {
+			return fmt.Errorf("device_type %q is not one of %v", d.DeviceType, deviceTypes)
 		}
 		return required("serial", d.Serial)
 	}
@@ -159,14 +159,11 @@ func (s *Store) initCollections() {
 	c.kpiValues = newCollection[KPIValue](s, "analytics.kpi_values", "kpi_value")
 }
 
-// Roles lists every user role.
-var Roles = []string{RoleAdmin, RoleAnalyst, RoleAuditor, RoleDataSteward, RoleViewer, RoleDevice}
+var roles = []string{RoleAdmin, RoleAnalyst, RoleAuditor, RoleDataSteward, RoleViewer, RoleDevice}
 
-// ERPSystems lists the ERP systems a connection may point at.
-var ERPSystems = []string{"sap", "oracle", "workday", "dynamics365", "netsuite", "spreadsheet"}
+var erpSystems = []string{"sap", "oracle", "workday", "dynamics365", "netsuite", "spreadsheet"}
 
-// DeviceTypes lists the IoT device types.
-var DeviceTypes = []string{"air_quality", "energy_meter", "water_flow", "emissions_sensor", "temp_humidity", "vehicle_tracker", "solar_panel", "waste_bin"}
+var deviceTypes = []string{"air_quality", "energy_meter", "water_flow", "emissions_sensor", "temp_humidity", "vehicle_tracker", "solar_panel", "waste_bin"}
 
 // oneOf checks that *v is one of allowed; an empty value becomes the first
 // allowed value, the column's default.
@@ -179,6 +176,15 @@ func oneOf(name string, v *string, allowed ...string) error {
 	}
 	return nil
 }
+
+// Roles lists every user role.
+func Roles() []string { return slices.Clone(roles) }
+
+// ERPSystems lists the ERP systems a connection may point at.
+func ERPSystems() []string { return slices.Clone(erpSystems) }
+
+// DeviceTypes lists the IoT device types.
+func DeviceTypes() []string { return slices.Clone(deviceTypes) }
 
 func required(name, v string) error {
 	if v == "" {

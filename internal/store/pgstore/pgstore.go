@@ -43,10 +43,10 @@ var migrations embed.FS
 // AppRole is the role the application runs as.
 const AppRole = "greenlang_app"
 
-// PartitionedTables are the tables partitioned by month.
-var PartitionedTables = []string{
-	"emissions.activity_records", "emissions.calculated_emissions", "supply_chain.purchase_orders",
-	"iot.sensor_readings", "audit.log",
+// PartitionedTables lists the tables partitioned by month.
+func PartitionedTables() []string {
+	return []string{"emissions.activity_records", "emissions.calculated_emissions", "supply_chain.purchase_orders",
+		"iot.sensor_readings", "audit.log"}
 }
 
 // Register adds the driver for postgres:// (and postgresql://) URLs.
@@ -285,7 +285,7 @@ func (d *Driver) Empty(ctx context.Context) (bool, error) {
 // three months ahead (and for every month found in a DEFAULT partition), then
 // the reporting refresh.
 func (d *Driver) Maintain(ctx context.Context, _ time.Time) error {
-	for _, t := range PartitionedTables {
+	for _, t := range PartitionedTables() {
 		err := d.SystemTx(ctx, driver.TxOptions{}, func(q driver.Querier) error {
 			var n int
 			if err := q.QueryRow(ctx, "SELECT core.maintain_partitions($1::regclass, 12, 3)", t).Scan(&n); err != nil {

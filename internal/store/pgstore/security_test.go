@@ -218,7 +218,7 @@ func TestSchemaProperties(t *testing.T) {
 			t.Errorf("%s: access method %q, want gin", idx, got)
 		}
 	}
-	for _, table := range pgstore.PartitionedTables {
+	for _, table := range pgstore.PartitionedTables() {
 		if got := q(`SELECT (pg_get_partkeydef($1::regclass) LIKE 'RANGE%')::text`, table); got != "true" {
 			t.Errorf("%s is not range partitioned", table)
 		}
