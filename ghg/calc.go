@@ -1,0 +1,162 @@
+package ghg
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/shopspring/decimal"
+)
+
+// EngineVersion is recorded with every result; it changes whenever a method
+// changes what it computes.
+const EngineVersion = "ghg/0.1.0"
+
+// GWPSource gives the 100-year global warming potential of a gas in one GWP
+// set (GWPSet implements it).
+type GWPSource interface {
+	GWP(gas string) (decimal.Decimal, error)
+}
+
+// Method names, as recorded in results.
+const (
+	MethodStationaryCombustion = "stationary_combustion"
+	MethodActivityFactor       = "activity_factor"
+)
+
+// Explanation is how a result was reached, step by step.
+type Explanation struct {
+	Activity      string                     `json:"activity"`      // "50000 scf natural_gas"
+	Conversions   []Step                     `json:"conversions"`   // unit conversions applied
+	Amount        decimal.Decimal            `json:"amount"`        // activity in the factor's unit
+	Factor        FactorRef                  `json:"factor"`        // publication, table and row
+	FactorID      string                     `json:"factor_id"`     // the factor used
+	FactorValues  map[string]decimal.Decimal `json:"factor_values"` // kg of each gas per unit
+	GWPSet        string                     `json:"gwp_set"`
+	GWPs          map[string]decimal.Decimal `json:"gwps"` // the GWP applied to each gas
+	Method        string                     `json:"method"`
+	EngineVersion string                     `json:"engine_version"`
+}
+
+// Result is the emissions of one activity.
+type Result struct {
+	ActivityID string `json:"activity_id"`
+	Scope      int    `json:"scope"`
+	Category   int    `json:"category,omitempty"` // scope 3 category, 0 otherwise
+	// KgByGas is the mass of each gas emitted; "CO2e" holds any part the
+	// factor gave already as CO2-equivalent.
+	KgByGas map[string]decimal.Decimal `json:"kg_by_gas"`
+	// CO2eKg is the total for the GWP set of the calculation.
+	CO2eKg decimal.Decimal `json:"co2e_kg"`
+	// BiogenicCO2Kg is reported separately, outside the scopes.
+	BiogenicCO2Kg  decimal.Decimal `json:"biogenic_co2_kg"`
+	UncertaintyPct decimal.Decimal `json:"uncertainty_pct"`
+	DataQuality    decimal.Decimal `json:"data_quality"`
+	Explanation    Explanation     `json:"explanation"`
+}
+
+// Calculator applies factors and a GWP set to activities. It is immutable
+// and safe for concurrent use.
+type Calculator struct {
+	gwpSet string
+	gwp    GWPSource
+}
+
+// NewCalculator returns a calculator for one GWP set.
+func NewCalculator(gwpSetName string, gwp GWPSource) *Calculator {
+	return &Calculator{gwpSet: gwpSetName, gwp: gwp}
+}
+
+// ActivityFactor is the general method: activity × factor, per gas, for any
+// scope and category. Stationary combustion is this method with scope 1.
+func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, method string) (Result, error) {
+	if err := a.check(); err != nil {
+		return Result{}, err
+	}
+	if scope < 1 || scope > 3 || (category != 0 && (scope != 3 || category < 1 || category > 15)) {
+		return Result{}, &InputError{a.ID, "scope", fmt.Sprintf("scope %d category %d is not a GHG Protocol scope and category", scope, category)}
+	}
+	if len(f.KgPerUnit) == 0 {
+		return Result{}, &InputError{a.ID, "factor", fmt.Sprintf("factor %q has no gas values", f.ID)}
+	}
+	amount, steps, err := amountIn(a, f)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{
+		ActivityID: a.ID, Scope: scope, Category: category,
+		KgByGas:        make(map[string]decimal.Decimal, len(f.KgPerUnit)),
+		BiogenicCO2Kg:  amount.Mul(f.BiogenicCO2KgPerUnit),
+		DataQuality:    decimal.NewFromInt(int64(a.DataQuality)),
+		UncertaintyPct: ProductUncertainty(a.UncertaintyPct, f.UncertaintyPct),
+		Explanation: Explanation{
+			Activity: fmt.Sprintf("%s %s", a.Quantity, a.Type), Conversions: steps, Amount: amount,
+			Factor: f.Ref, FactorID: f.ID, FactorValues: f.KgPerUnit, GWPSet: c.gwpSet,
+			GWPs: map[string]decimal.Decimal{}, Method: method, EngineVersion: EngineVersion,
+		},
+	}
+	for _, gas := range sortedGases(f.KgPerUnit) {
+		kg := amount.Mul(f.KgPerUnit[gas])
+		r.KgByGas[gas] = kg
+		if gas == "CO2e" {
+			r.CO2eKg = r.CO2eKg.Add(kg)
+			continue
+		}
+		g, err := c.gwp.GWP(gas)
+		if err != nil {
+			return Result{}, &InputError{a.ID, "factor", fmt.Sprintf("factor %q: %v", f.ID, err)}
+		}
+		r.Explanation.GWPs[gas] = g
+		r.CO2eKg = r.CO2eKg.Add(kg.Mul(g))
+	}
+	return r, nil
+}
+
+// StationaryCombustion is scope 1 fuel combustion in boilers, furnaces and
+// generators: fuel amount × per-gas factor (EPA Hub Table 1, DESNZ "Fuels"),
+// converting between fuel volume or mass and energy through the factor's
+// heat content when the activity and the factor differ.
+func (c *Calculator) StationaryCombustion(a Activity, f Factor) (Result, error) {
+	return c.ActivityFactor(a, f, 1, 0, MethodStationaryCombustion)
+}
+
+func sortedGases(m map[string]decimal.Decimal) []string {
+	out := make([]string, 0, len(m))
+	for g := range m {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Total sums results: per gas, CO2e and biogenic CO2 exactly; uncertainty by
+// IPCC Approach 1 for sums; data quality as the emissions-weighted mean.
+type Total struct {
+	Results        int                        `json:"results"`
+	KgByGas        map[string]decimal.Decimal `json:"kg_by_gas"`
+	CO2eKg         decimal.Decimal            `json:"co2e_kg"`
+	BiogenicCO2Kg  decimal.Decimal            `json:"biogenic_co2_kg"`
+	UncertaintyPct decimal.Decimal            `json:"uncertainty_pct"`
+	DataQuality    decimal.Decimal            `json:"data_quality"`
+}
+
+// Sum totals results.
+func Sum(rs []Result) Total {
+	t := Total{Results: len(rs), KgByGas: map[string]decimal.Decimal{}}
+	xs := make([]decimal.Decimal, len(rs))
+	us := make([]decimal.Decimal, len(rs))
+	dq := decimal.Zero
+	for i, r := range rs {
+		for g, kg := range r.KgByGas {
+			t.KgByGas[g] = t.KgByGas[g].Add(kg)
+		}
+		t.CO2eKg = t.CO2eKg.Add(r.CO2eKg)
+		t.BiogenicCO2Kg = t.BiogenicCO2Kg.Add(r.BiogenicCO2Kg)
+		xs[i], us[i] = r.CO2eKg, r.UncertaintyPct
+		dq = dq.Add(r.DataQuality.Mul(r.CO2eKg))
+	}
+	t.UncertaintyPct = SumUncertainty(xs, us)
+	if !t.CO2eKg.IsZero() {
+		t.DataQuality = dq.DivRound(t.CO2eKg, 6)
+	}
+	return t
+}

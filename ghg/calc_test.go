@@ -1,0 +1,146 @@
+package ghg
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// hubAR5 are the GWPs the EPA GHG Emission Factors Hub prints in its Table 11
+// (IPCC AR5): CH4 28, N2O 265.
+type hubAR5 struct{}
+
+func (hubAR5) GWP(gas string) (decimal.Decimal, error) {
+	switch gas {
+	case "CO2":
+		return decimal.NewFromInt(1), nil
+	case "CH4":
+		return decimal.NewFromInt(28), nil
+	case "N2O":
+		return decimal.NewFromInt(265), nil
+	}
+	return decimal.Decimal{}, fmt.Errorf("no GWP for %s", gas)
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// naturalGas is EPA Hub 2025 Table 1, natural gas: 53.06 kg CO2, 1 g CH4 and
+// 0.1 g N2O per mmBtu; heat content 1.026 mmBtu per Mscf (HHV).
+func naturalGas(c *Units) Factor {
+	return Factor{
+		ID: "epa-2025-t1-natural-gas", ActivityType: "natural_gas", Per: c.MustParse("mmBtu"),
+		Ref:            FactorRef{Set: "EPA GHG Emission Factors Hub", Version: "2025", SourceTable: "Table 1 Stationary Combustion", SourceRow: "Natural Gas"},
+		KgPerUnit:      map[string]decimal.Decimal{"CO2": dec("53.06"), "CH4": dec("0.001"), "N2O": dec("0.0001")},
+		HeatContent:    &HeatContent{Energy: Quantity{Value: dec("1.026"), Unit: c.MustParse("mmBtu")}, Per: c.MustParse("Mscf"), Basis: HHV},
+		UncertaintyPct: dec("3"),
+	}
+}
+
+func TestStationaryCombustionNaturalGas(t *testing.T) {
+	c := NewUnits()
+	calc := NewCalculator("AR5", hubAR5{})
+	a := Activity{ID: "row-2", Type: "natural_gas", Quantity: Quantity{Value: dec("50000"), Unit: c.MustParse("scf")}, DataQuality: 2, UncertaintyPct: dec("4")}
+	r, err := calc.StationaryCombustion(a, naturalGas(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 50 000 scf = 50 Mscf × 1.026 = 51.3 mmBtu.
+	want := map[string]string{"CO2": "2721.978", "CH4": "0.0513", "N2O": "0.00513"}
+	for gas, kg := range want {
+		if !r.KgByGas[gas].Equal(dec(kg)) {
+			t.Errorf("%s = %s kg, want %s", gas, r.KgByGas[gas], kg)
+		}
+	}
+	// AR5: 2721.978 + 0.0513×28 + 0.00513×265 = 2721.978 + 1.4364 + 1.35945.
+	if !r.CO2eKg.Equal(dec("2724.77385")) {
+		t.Errorf("CO2e = %s, want 2724.77385", r.CO2eKg)
+	}
+	if r.Scope != 1 || r.Explanation.Method != MethodStationaryCombustion || r.Explanation.EngineVersion != EngineVersion {
+		t.Errorf("result %+v", r)
+	}
+	if !r.Explanation.Amount.Equal(dec("51.3")) || len(r.Explanation.Conversions) != 3 || !strings.Contains(r.Explanation.Factor.String(), "Table 1") {
+		t.Errorf("explanation %+v", r.Explanation)
+	}
+	// sqrt(4² + 3²) = 5.
+	if !r.UncertaintyPct.Equal(dec("5")) {
+		t.Errorf("uncertainty %s, want 5", r.UncertaintyPct)
+	}
+	// The same activity in mmBtu needs no heat content.
+	a.Quantity = Quantity{Value: dec("51.3"), Unit: c.MustParse("mmBtu")}
+	r2, err := calc.StationaryCombustion(a, naturalGas(c))
+	if err != nil || !r2.CO2eKg.Equal(r.CO2eKg) {
+		t.Errorf("energy input: %s %v", r2.CO2eKg, err)
+	}
+}
+
+func TestActivityFactorRefusals(t *testing.T) {
+	c := NewUnits()
+	calc := NewCalculator("AR5", hubAR5{})
+	ng := naturalGas(c)
+	cases := []struct {
+		name  string
+		a     Activity
+		f     Factor
+		field string
+		want  string
+	}{
+		{"mass for a gas measured by volume", Activity{ID: "r1", Type: "natural_gas", Quantity: Quantity{Value: dec("1"), Unit: c.MustParse("kg")}}, ng, "unit", "no heat content"},
+		{"kWh for a per-litre factor", Activity{ID: "r2", Type: "diesel", Quantity: Quantity{Value: dec("1"), Unit: c.MustParse("kWh")}},
+			Factor{ID: "diesel", Per: c.MustParse("L"), KgPerUnit: map[string]decimal.Decimal{"CO2": dec("2.7")}}, "unit", "per L"},
+		{"negative quantity", Activity{ID: "r3", Type: "natural_gas", Quantity: Quantity{Value: dec("-5"), Unit: c.MustParse("mmBtu")}}, ng, "quantity", "correction"},
+		{"no type", Activity{ID: "r4", Quantity: Quantity{Value: dec("5"), Unit: c.MustParse("mmBtu")}}, ng, "activity_type", "required"},
+		{"gas without a GWP", Activity{ID: "r5", Type: "x", Quantity: Quantity{Value: dec("1"), Unit: c.MustParse("kg")}},
+			Factor{ID: "sf6", Per: c.MustParse("kg"), KgPerUnit: map[string]decimal.Decimal{"SF6": dec("1")}}, "factor", "SF6"},
+	}
+	for _, tc := range cases {
+		_, err := calc.StationaryCombustion(tc.a, tc.f)
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Field != tc.field || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.a.ID) {
+			t.Errorf("%s: got %v, want field %s mentioning %q", tc.name, err, tc.field, tc.want)
+		}
+	}
+	// A negative quantity marked as a correction is calculated.
+	r, err := calc.StationaryCombustion(Activity{ID: "r6", Type: "natural_gas", Correction: true, Quantity: Quantity{Value: dec("-1"), Unit: c.MustParse("mmBtu")}}, ng)
+	if err != nil || !r.KgByGas["CO2"].Equal(dec("-53.06")) {
+		t.Errorf("correction: %v %v", r.KgByGas, err)
+	}
+}
+
+// Already-CO2e factor parts (DESNZ per-gas rows) are added as they are.
+func TestCO2eFactorIsNotMultipliedAgain(t *testing.T) {
+	c := NewUnits()
+	calc := NewCalculator("AR5", hubAR5{})
+	f := Factor{ID: "desnz", Per: c.MustParse("kWh"), KgPerUnit: map[string]decimal.Decimal{"CO2": dec("0.2"), "CO2e": dec("0.001")}}
+	r, err := calc.ActivityFactor(Activity{ID: "e", Type: "electricity", Quantity: Quantity{Value: dec("1000"), Unit: c.MustParse("MWh")}}, f, 2, 0, MethodActivityFactor)
+	if err != nil || !r.CO2eKg.Equal(dec("201000")) {
+		t.Errorf("CO2e = %s, %v; want 201000", r.CO2eKg, err)
+	}
+	if _, err := calc.ActivityFactor(Activity{ID: "e", Type: "x", Quantity: Quantity{Value: dec("1"), Unit: c.MustParse("kWh")}}, f, 1, 4, ""); err == nil {
+		t.Error("a category outside scope 3 was accepted")
+	}
+}
+
+func TestSumUncertaintyAndQuality(t *testing.T) {
+	rs := []Result{
+		{CO2eKg: dec("100"), UncertaintyPct: dec("10"), DataQuality: dec("1"), KgByGas: map[string]decimal.Decimal{"CO2": dec("100")}},
+		{CO2eKg: dec("300"), UncertaintyPct: dec("20"), DataQuality: dec("4"), KgByGas: map[string]decimal.Decimal{"CO2": dec("300")}, BiogenicCO2Kg: dec("7")},
+	}
+	tot := Sum(rs)
+	if !tot.CO2eKg.Equal(dec("400")) || !tot.KgByGas["CO2"].Equal(dec("400")) || !tot.BiogenicCO2Kg.Equal(dec("7")) {
+		t.Errorf("total %+v", tot)
+	}
+	// sqrt((10·100)² + (20·300)²) / 400 = sqrt(37 000 000) / 400 = 15.20690632574555…
+	if tot.UncertaintyPct.Sub(dec("15.206906325745549")).Abs().GreaterThan(dec("1e-14")) {
+		t.Errorf("uncertainty %s", tot.UncertaintyPct)
+	}
+	// (1·100 + 4·300) / 400.
+	if !tot.DataQuality.Equal(dec("3.25")) {
+		t.Errorf("data quality %s", tot.DataQuality)
+	}
+	if got := ProductUncertainty(dec("5"), dec("3")); got.Sub(dec("5.830951894845300470874152877")).Abs().GreaterThan(dec("1e-20")) {
+		t.Errorf("sqrt(34) = %s", got)
+	}
+}

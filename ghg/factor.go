@@ -1,0 +1,108 @@
+package ghg
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// FactorRef says where a factor comes from, precisely enough for an auditor
+// to find it in the publication.
+type FactorRef struct {
+	Set         string `json:"set"`          // e.g. "EPA GHG Emission Factors Hub"
+	Version     string `json:"version"`      // e.g. "2025"
+	SourceTable string `json:"source_table"` // e.g. "Table 1 Stationary Combustion"
+	SourceRow   string `json:"source_row"`   // e.g. "Natural Gas"
+}
+
+func (r FactorRef) String() string {
+	return fmt.Sprintf("%s %s, %s, %s", r.Set, r.Version, r.SourceTable, r.SourceRow)
+}
+
+// Factor is an emission factor: kilograms of each gas per one Per unit of
+// activity. Gas "CO2e" holds a value that is already CO2-equivalent (DESNZ
+// publishes per-gas rows that way); it is added as it is and never
+// multiplied by a GWP again.
+type Factor struct {
+	ID           string                     `json:"id"`
+	Ref          FactorRef                  `json:"ref"`
+	ActivityType string                     `json:"activity_type"`
+	Region       string                     `json:"region,omitempty"`
+	Per          Unit                       `json:"-"`
+	KgPerUnit    map[string]decimal.Decimal `json:"kg_per_unit"`
+	// BiogenicCO2KgPerUnit is reported outside the scopes.
+	BiogenicCO2KgPerUnit decimal.Decimal `json:"biogenic_co2_kg_per_unit"`
+	// HeatContent lets an activity given in energy meet a factor per fuel
+	// amount, or the reverse; nil when the publication states none.
+	HeatContent *HeatContent `json:"-"`
+	// UncertaintyPct is the 95% half-width in percent; zero when unknown.
+	UncertaintyPct decimal.Decimal `json:"uncertainty_pct"`
+	ValidFrom      time.Time       `json:"valid_from"`
+	ValidTo        time.Time       `json:"valid_to,omitzero"` // zero: open-ended
+}
+
+// Activity is one amount of activity to calculate.
+type Activity struct {
+	ID          string
+	Type        string // e.g. "natural_gas", "electricity"
+	Quantity    Quantity
+	Region      string
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	// UncertaintyPct is the activity data's 95% half-width in percent.
+	UncertaintyPct decimal.Decimal
+	// DataQuality is 1 (best) to 5.
+	DataQuality int
+	// Correction marks a negative quantity as a deliberate correction;
+	// any other negative quantity is refused.
+	Correction bool
+}
+
+// InputError reports activity data the engine refuses, naming the field.
+type InputError struct {
+	ActivityID string
+	Field      string
+	Reason     string
+}
+
+func (e *InputError) Error() string {
+	if e.ActivityID == "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("activity %s: %s: %s", e.ActivityID, e.Field, e.Reason)
+}
+
+func (a Activity) check() error {
+	switch {
+	case a.Type == "":
+		return &InputError{a.ID, "activity_type", "is required"}
+	case a.Quantity.Unit.IsZero():
+		return &InputError{a.ID, "unit", "is required"}
+	case a.Quantity.Value.IsNegative() && !a.Correction:
+		return &InputError{a.ID, "quantity", fmt.Sprintf("%s is negative and not marked as a correction", a.Quantity.Value)}
+	case a.DataQuality < 0 || a.DataQuality > 5:
+		return &InputError{a.ID, "data_quality", fmt.Sprintf("%d is not 1-5", a.DataQuality)}
+	case a.UncertaintyPct.IsNegative():
+		return &InputError{a.ID, "uncertainty_pct", "is negative"}
+	}
+	return nil
+}
+
+// amountIn expresses the activity's quantity in the factor's unit, through
+// the factor's heat content when the dimensions differ.
+func amountIn(a Activity, f Factor) (decimal.Decimal, []Step, error) {
+	if a.Quantity.Unit.Dim == f.Per.Dim {
+		q, st, err := a.Quantity.To(f.Per)
+		return q.Value, []Step{st}, err
+	}
+	if f.HeatContent != nil {
+		q, steps, err := f.HeatContent.Convert(a.Quantity, f.Per)
+		if err == nil {
+			return q.Value, steps, nil
+		}
+	}
+	return decimal.Decimal{}, nil, &InputError{a.ID, "unit", fmt.Sprintf(
+		"%s is %s but factor %q is per %s (%s) and states no heat content to convert through",
+		a.Quantity.Unit.Symbol, a.Quantity.Unit.Dim, f.ID, f.Per.Symbol, f.Per.Dim)}
+}
