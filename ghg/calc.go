@@ -59,11 +59,14 @@ type Result struct {
 type Calculator struct {
 	gwpSet string
 	gwp    GWPSource
+	units  *Units
+	kWh    Unit
 }
 
 // NewCalculator returns a calculator for one GWP set.
 func NewCalculator(gwpSetName string, gwp GWPSource) *Calculator {
-	return &Calculator{gwpSet: gwpSetName, gwp: gwp}
+	u := NewUnits()
+	return &Calculator{gwpSet: gwpSetName, gwp: gwp, units: u, kWh: u.MustParse("kWh")}
 }
 
 // ActivityFactor is the general method: activity × factor, per gas, for any
