@@ -36,6 +36,9 @@ type Factor struct {
 	// HeatContent lets an activity given in energy meet a factor per fuel
 	// amount, or the reverse; nil when the publication states none.
 	HeatContent *HeatContent `json:"-"`
+	// PriceYear is the year of the prices a per-currency factor is stated
+	// in (USEEIO: 2021 USD); spend is deflated to it.
+	PriceYear int `json:"price_year,omitempty"`
 	// UncertaintyPct is the 95% half-width in percent; zero when unknown.
 	UncertaintyPct decimal.Decimal `json:"uncertainty_pct"`
 	ValidFrom      time.Time       `json:"valid_from"`
