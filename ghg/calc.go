@@ -119,7 +119,7 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 // converting between fuel volume or mass and energy through the factor's
 // heat content when the activity and the factor differ.
 func (c *Calculator) StationaryCombustion(a Activity, f Factor) (Result, error) {
-	return c.ActivityFactor(a, f, 1, 0, MethodStationaryCombustion)
+	return c.Apply(MethodStationaryCombustion, a, f, 0)
 }
 
 func sortedGases(m map[string]decimal.Decimal) []string {
