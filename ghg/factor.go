@@ -14,6 +14,9 @@ type FactorRef struct {
 	Version     string `json:"version"`      // e.g. "2025"
 	SourceTable string `json:"source_table"` // e.g. "Table 1 Stationary Combustion"
 	SourceRow   string `json:"source_row"`   // e.g. "Natural Gas"
+	// Edition is the publication year of the edition: selection takes the
+	// latest edition not after the activity's year.
+	Edition int `json:"edition"`
 }
 
 func (r FactorRef) String() string {

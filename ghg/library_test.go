@@ -1,0 +1,68 @@
+package ghg
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func grid(id, region, set string, edition int) Factor {
+	return Factor{ID: id, ActivityType: "electricity", Region: region, Per: NewUnits().MustParse("kWh"),
+		KgPerUnit: map[string]decimal.Decimal{"CO2": dec("0.4")}, Ref: FactorRef{Set: set, Edition: edition},
+		ValidFrom: time.Date(edition-2, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func TestSelect(t *testing.T) {
+	regions, err := NewRegions(map[string]string{"US-CAMX": "US", "US-RFCE": "US", "US": "North America", "DE": "EU"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := NewLibrary(regions, []Factor{
+		grid("epa24-camx", "US-CAMX", "EPA", 2024), grid("epa25-camx", "US-CAMX", "EPA", 2025),
+		grid("epa25-us", "US", "EPA", 2025), grid("iea-global", "", "IEA", 2023), grid("eea-eu", "EU", "EEA", 2019),
+	}, []Override{{Factor: grid("acme-de", "DE", "ACME PPA", 2024), Reason: "supplier-specific PPA", By: "ana"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(y int) time.Time { return time.Date(y, 6, 1, 0, 0, 0, 0, time.UTC) }
+	cases := []struct {
+		q      Query
+		want   string
+		trails string
+	}{
+		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2025)}, "epa25-camx", "US-CAMX"},
+		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2024)}, "epa24-camx", "US-CAMX"}, // 2025 edition is after the activity year
+		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2024), PinnedSet: "EPA", PinnedEdition: 2025}, "epa25-camx", "US-CAMX"},
+		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2025)}, "epa25-us", "US-RFCE: no factor"},
+		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2024)}, "iea-global", "North America: no factor"},
+		{Query{ActivityType: "electricity", Region: "FR", Date: at(2024)}, "iea-global", "FR: no factor"},
+		{Query{ActivityType: "electricity", Region: "DE", Date: at(2024)}, "acme-de", "tenant override"},
+	}
+	for _, c := range cases {
+		s, err := lib.Select(c.q)
+		if err != nil || s.Factor.ID != c.want || !strings.Contains(strings.Join(s.Trail, "|"), c.trails) {
+			t.Errorf("%+v: got %s %v (trail %q), want %s", c.q, s.Factor.ID, err, s.Trail, c.want)
+		}
+	}
+	if _, err := lib.Select(Query{ActivityType: "steam", Region: "US", Date: at(2025)}); err == nil || !strings.Contains(err.Error(), `no factor for activity type "steam"`) {
+		t.Errorf("unknown type: %v", err)
+	}
+	if _, err := lib.Select(Query{ActivityType: "electricity", Region: "US", Date: at(2019)}); err == nil || !strings.Contains(err.Error(), "valid on 2019") {
+		t.Errorf("nothing valid: %v", err)
+	}
+}
+
+func TestLibraryRefusals(t *testing.T) {
+	regions, _ := NewRegions(nil)
+	if _, err := NewLibrary(regions, []Factor{grid("a", "US", "EPA", 2025), grid("b", "US", "EPA", 2025)}, nil); err == nil {
+		t.Error("two factors for the same thing accepted")
+	}
+	if _, err := NewLibrary(regions, nil, []Override{{Factor: grid("x", "US", "own", 2025)}}); err == nil {
+		t.Error("override without a reason accepted")
+	}
+	if _, err := NewRegions(map[string]string{"A": "B", "B": "A"}); err == nil {
+		t.Error("region cycle accepted")
+	}
+}
