@@ -25,16 +25,29 @@ const (
 
 // Explanation is how a result was reached, step by step.
 type Explanation struct {
-	Activity      string                     `json:"activity"`      // "50000 scf natural_gas"
-	Conversions   []Step                     `json:"conversions"`   // unit conversions applied
-	Amount        decimal.Decimal            `json:"amount"`        // activity in the factor's unit
-	Factor        FactorRef                  `json:"factor"`        // publication, table and row
-	FactorID      string                     `json:"factor_id"`     // the factor used
-	FactorValues  map[string]decimal.Decimal `json:"factor_values"` // kg of each gas per unit
+	ActivityType  string                     `json:"activity_type"`
+	Quantity      decimal.Decimal            `json:"quantity"` // as given, in Unit
+	Unit          string                     `json:"unit"`
+	Note          string                     `json:"note,omitempty"` // what a method adds: certificates used, formula
+	Conversions   []Step                     `json:"conversions"`    // unit conversions applied
+	Amount        decimal.Decimal            `json:"amount"`         // activity in the factor's unit
+	Factor        FactorRef                  `json:"factor"`         // publication, table and row
+	FactorID      string                     `json:"factor_id"`      // the factor used
+	FactorValues  map[string]decimal.Decimal `json:"factor_values"`  // kg of each gas per unit
 	GWPSet        string                     `json:"gwp_set"`
 	GWPs          map[string]decimal.Decimal `json:"gwps"` // the GWP applied to each gas
 	Method        string                     `json:"method"`
 	EngineVersion string                     `json:"engine_version"`
+}
+
+// String is the explanation in one line, for people.
+func (e Explanation) String() string {
+	s := fmt.Sprintf("%s %s %s → %s in the factor's unit × %s (%s) with %s GWPs, %s, %s", e.Quantity, e.Unit, e.ActivityType,
+		e.Amount, e.FactorID, e.Factor, e.GWPSet, e.Method, e.EngineVersion)
+	if e.Note != "" {
+		s += "; " + e.Note
+	}
+	return s
 }
 
 // Result is the emissions of one activity.
@@ -61,12 +74,13 @@ type Calculator struct {
 	gwp    GWPSource
 	units  *Units
 	kWh    Unit
+	specs  map[string]methodSpec
 }
 
 // NewCalculator returns a calculator for one GWP set.
 func NewCalculator(gwpSetName string, gwp GWPSource) *Calculator {
 	u := NewUnits()
-	return &Calculator{gwpSet: gwpSetName, gwp: gwp, units: u, kWh: u.MustParse("kWh")}
+	return &Calculator{gwpSet: gwpSetName, gwp: gwp, units: u, kWh: u.MustParse("kWh"), specs: methodSpecs()}
 }
 
 // ActivityFactor is the general method: activity × factor, per gas, for any
@@ -92,13 +106,14 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 		DataQuality:    decimal.NewFromInt(int64(a.DataQuality)),
 		UncertaintyPct: ProductUncertainty(a.UncertaintyPct, f.UncertaintyPct),
 		Explanation: Explanation{
-			Activity: fmt.Sprintf("%s %s", a.Quantity, a.Type), Conversions: steps, Amount: amount,
+			ActivityType: a.Type, Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, Conversions: steps, Amount: amount,
 			Factor: f.Ref, FactorID: f.ID, FactorValues: f.KgPerUnit, GWPSet: c.gwpSet,
-			GWPs: map[string]decimal.Decimal{}, Method: method, EngineVersion: EngineVersion,
+			GWPs: make(map[string]decimal.Decimal, len(f.KgPerUnit)), Method: method, EngineVersion: EngineVersion,
 		},
 	}
-	for _, gas := range sortedGases(f.KgPerUnit) {
-		kg := amount.Mul(f.KgPerUnit[gas])
+	// Exact decimal sums do not depend on order, so the map is walked as it is.
+	for gas, perUnit := range f.KgPerUnit {
+		kg := amount.Mul(perUnit)
 		r.KgByGas[gas] = kg
 		if gas == "CO2e" {
 			r.CO2eKg = r.CO2eKg.Add(kg)

@@ -57,7 +57,7 @@ func methodSpecs() map[string]methodSpec {
 // activity whose dimension the method cannot use (waste in kWh, hotel stays
 // in kilometres).
 func (c *Calculator) Apply(method string, a Activity, f Factor, category int) (Result, error) {
-	spec, ok := methodSpecs()[method]
+	spec, ok := c.specs[method]
 	if !ok {
 		return Result{}, &InputError{a.ID, "method", fmt.Sprintf("unknown method %q", method)}
 	}

@@ -92,7 +92,7 @@ func (c *Calculator) refrigerantResult(id string, r Refrigerant, kg decimal.Deci
 		return Result{}, &InputError{id, "refrigerant", err.Error()}
 	}
 	res := Result{ActivityID: id, Scope: 1, KgByGas: map[string]decimal.Decimal{}, UncertaintyPct: unc,
-		Explanation: Explanation{Activity: fmt.Sprintf("%s kg %s released: %s", kg, r.Name, formula), Amount: kg,
+		Explanation: Explanation{ActivityType: "refrigerant " + r.Name, Quantity: kg, Unit: "kg", Note: formula, Amount: kg,
 			FactorID: r.Name, FactorValues: r.Components, GWPSet: c.gwpSet, GWPs: map[string]decimal.Decimal{},
 			Method: method, EngineVersion: EngineVersion}}
 	for _, gas := range sortedGases(r.Components) {

@@ -33,8 +33,8 @@ func TestRefrigerantScreening(t *testing.T) {
 	if !r.CO2eKg.Equal(dec("4808.75")) || !r.KgByGas["HFC-32"].Equal(dec("1.25")) || r.Scope != 1 {
 		t.Errorf("result %+v", r)
 	}
-	if !strings.Contains(r.Explanation.Activity, "50 kg charge") {
-		t.Errorf("explanation %q", r.Explanation.Activity)
+	if !strings.Contains(r.Explanation.String(), "50 kg charge") {
+		t.Errorf("explanation %q", r.Explanation)
 	}
 }
 

@@ -156,7 +156,8 @@ func (c *Calculator) Scope2(a Activity, grid Factor, m MarketInputs) (Scope2Resu
 	}
 	mkt.KgByGas["CO2e"] = mkt.KgByGas["CO2e"].Add(certKg)
 	mkt.CO2eKg = mkt.CO2eKg.Add(certKg)
-	mkt.Explanation.Activity = fmt.Sprintf("%s %s (%s kWh covered by certificates, %s kWh at %s)", a.Quantity, a.Type, covered, rest.Quantity.Value, f.ID)
+	mkt.Explanation.Quantity, mkt.Explanation.Unit = a.Quantity.Value, a.Quantity.Unit.Symbol
+	mkt.Explanation.Note = fmt.Sprintf("%s kWh covered by certificates, %s kWh at %s", covered, rest.Quantity.Value, f.ID)
 	mkt.Explanation.Conversions = append([]Step{step}, mkt.Explanation.Conversions...)
 	return Scope2Result{Location: loc, Market: mkt, Allocations: allocs, CoveredKWh: covered}, nil
 }

@@ -106,7 +106,8 @@ func (c *Calculator) SpendBased(a Activity, f Factor, category int, fx *Exchange
 	if err != nil {
 		return Result{}, err
 	}
-	r.Explanation.Activity = fmt.Sprintf("%s %s (%d prices)", a.Quantity, a.Type, year)
+	r.Explanation.Quantity, r.Explanation.Unit = a.Quantity.Value, a.Quantity.Unit.Symbol
+	r.Explanation.Note = fmt.Sprintf("%d prices", year)
 	r.Explanation.Conversions = []Step{
 		{From: fmt.Sprintf("%s %d", a.Quantity.Unit.Symbol, year), To: fmt.Sprintf("%s %d", f.Per.Symbol, year), Factor: rate, Note: "annual average exchange rate"},
 		{From: fmt.Sprintf("%s %d", f.Per.Symbol, year), To: fmt.Sprintf("%s %d", f.Per.Symbol, f.PriceYear), Factor: deflate,
