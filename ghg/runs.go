@@ -1,0 +1,132 @@
+package ghg
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// RunInput is everything a calculation run's results depend on.
+type RunInput struct {
+	Activities []Activity
+	// FactorSets names each factor set and edition used ("EPA GHG Emission
+	// Factors Hub 2025"); order does not matter.
+	FactorSets []string
+	GWPSet     string
+}
+
+// InputHash is the SHA-256 of a canonical encoding of the run's inputs and
+// the engine version: the same inputs give the same hash on every machine,
+// and a run can be checked to reproduce its recorded results.
+func InputHash(in RunInput) string {
+	h := sha256.New()
+	put := func(s string) {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	put("greenlang-run-v1")
+	put(EngineVersion)
+	put(in.GWPSet)
+	sets := append([]string(nil), in.FactorSets...)
+	sort.Strings(sets)
+	put(fmt.Sprint(len(sets)))
+	for _, s := range sets {
+		put(s)
+	}
+	put(fmt.Sprint(len(in.Activities)))
+	for _, a := range in.Activities {
+		put(a.ID)
+		put(a.Type)
+		put(a.Quantity.Value.String())
+		put(a.Quantity.Unit.Symbol)
+		put(fmt.Sprint(a.Quantity.PriceYear))
+		put(a.Region)
+		put(a.PeriodStart.UTC().Format(time.RFC3339Nano))
+		put(a.PeriodEnd.UTC().Format(time.RFC3339Nano))
+		put(a.UncertaintyPct.String())
+		put(fmt.Sprint(a.DataQuality, a.Correction))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// DefaultSignificancePct is the change in base-year emissions above which
+// the GHG Protocol expects the base year to be recalculated: 5%.
+func DefaultSignificancePct() decimal.Decimal { return decimal.NewFromInt(5) }
+
+// RestatementLine compares one scope and category before and after.
+type RestatementLine struct {
+	Scope     int             `json:"scope"`
+	Category  int             `json:"category,omitempty"`
+	OldCO2eKg decimal.Decimal `json:"old_co2e_kg"`
+	NewCO2eKg decimal.Decimal `json:"new_co2e_kg"`
+	ChangeKg  decimal.Decimal `json:"change_kg"`
+	ChangePct decimal.Decimal `json:"change_pct"` // zero when the old value was zero
+}
+
+// Restatement reports what a recalculation changed and why.
+type Restatement struct {
+	Reason         string            `json:"reason"`
+	Lines          []RestatementLine `json:"lines"`
+	OldTotalKg     decimal.Decimal   `json:"old_total_kg"`
+	NewTotalKg     decimal.Decimal   `json:"new_total_kg"`
+	ChangePct      decimal.Decimal   `json:"change_pct"`
+	ThresholdPct   decimal.Decimal   `json:"threshold_pct"`
+	BaseYearRecalc bool              `json:"base_year_recalculation"`
+}
+
+// Restate compares results a recalculation supersedes with their
+// replacements, by scope and category, and flags a base-year recalculation
+// when the total changes by more than thresholdPct (zero: the default 5%).
+func Restate(reason string, old, new []Result, thresholdPct decimal.Decimal) Restatement {
+	if thresholdPct.IsZero() {
+		thresholdPct = DefaultSignificancePct()
+	}
+	type key struct{ scope, cat int }
+	lines := map[key]*RestatementLine{}
+	get := func(r Result) *RestatementLine {
+		k := key{r.Scope, r.Category}
+		if lines[k] == nil {
+			lines[k] = &RestatementLine{Scope: r.Scope, Category: r.Category}
+		}
+		return lines[k]
+	}
+	rep := Restatement{Reason: reason, ThresholdPct: thresholdPct}
+	for _, r := range old {
+		l := get(r)
+		l.OldCO2eKg = l.OldCO2eKg.Add(r.CO2eKg)
+		rep.OldTotalKg = rep.OldTotalKg.Add(r.CO2eKg)
+	}
+	for _, r := range new {
+		l := get(r)
+		l.NewCO2eKg = l.NewCO2eKg.Add(r.CO2eKg)
+		rep.NewTotalKg = rep.NewTotalKg.Add(r.CO2eKg)
+	}
+	for _, l := range lines {
+		l.ChangeKg = l.NewCO2eKg.Sub(l.OldCO2eKg)
+		l.ChangePct = pct(l.ChangeKg, l.OldCO2eKg)
+		rep.Lines = append(rep.Lines, *l)
+	}
+	sort.Slice(rep.Lines, func(i, j int) bool {
+		if rep.Lines[i].Scope != rep.Lines[j].Scope {
+			return rep.Lines[i].Scope < rep.Lines[j].Scope
+		}
+		return rep.Lines[i].Category < rep.Lines[j].Category
+	})
+	rep.ChangePct = pct(rep.NewTotalKg.Sub(rep.OldTotalKg), rep.OldTotalKg)
+	rep.BaseYearRecalc = rep.ChangePct.Abs().GreaterThan(thresholdPct) ||
+		(rep.OldTotalKg.IsZero() && !rep.NewTotalKg.IsZero())
+	return rep
+}
+
+func pct(change, base decimal.Decimal) decimal.Decimal {
+	if base.IsZero() {
+		return decimal.Zero
+	}
+	return change.Mul(decimal.NewFromInt(100)).DivRound(base.Abs(), 6)
+}
