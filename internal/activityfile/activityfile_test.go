@@ -1,6 +1,7 @@
 package activityfile
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -96,4 +97,17 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The documented example must stay readable.
+func TestDocumentedExample(t *testing.T) {
+	f, err := os.Open("../../docs/examples/activities.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, bad, err := Read(f, ghg.NewUnits())
+	if err != nil || len(bad) != 0 || len(rows) != 6 {
+		t.Fatalf("example: %d rows, errors %v, %v", len(rows), bad, err)
+	}
 }
