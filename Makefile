@@ -32,6 +32,9 @@ bench: ## bulk-insert benchmarks beside their raw-engine baselines (PostgreSQL v
 	GREENLANG_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/store/...
 
 fuzz: ## fuzz each parser of outside input for 30 s
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/activityfile/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/epahub/
+	$(GO) test -run '^$$' -fuzz FuzzParseUnit -fuzztime 30s ./ghg/
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
 	$(GO) test -run '^$$' -fuzz FuzzPathFromURL -fuzztime 30s ./internal/store/sqlitestore/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime 30s ./internal/config/
