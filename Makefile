@@ -35,6 +35,7 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/activityfile/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/epahub/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/useeio/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/desnz/
 	$(GO) test -run '^$$' -fuzz FuzzParseUnit -fuzztime 30s ./ghg/
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
 	$(GO) test -run '^$$' -fuzz FuzzPathFromURL -fuzztime 30s ./internal/store/sqlitestore/

@@ -28,12 +28,15 @@ func (r FactorRef) String() string {
 // publishes per-gas rows that way); it is added as it is and never
 // multiplied by a GWP again.
 type Factor struct {
-	ID           string                     `json:"id"`
-	Ref          FactorRef                  `json:"ref"`
-	ActivityType string                     `json:"activity_type"`
-	Region       string                     `json:"region,omitempty"`
-	Per          Unit                       `json:"-"`
-	KgPerUnit    map[string]decimal.Decimal `json:"kg_per_unit"`
+	ID           string    `json:"id"`
+	Ref          FactorRef `json:"ref"`
+	ActivityType string    `json:"activity_type"`
+	Region       string    `json:"region,omitempty"`
+	Per          Unit      `json:"-"`
+	// PerBasis is HHV or NCV when Per is an energy unit of fuel and the
+	// publication says which (DESNZ gives both); empty otherwise.
+	PerBasis  HeatBasis                  `json:"per_basis,omitempty"`
+	KgPerUnit map[string]decimal.Decimal `json:"kg_per_unit"`
 	// BiogenicCO2KgPerUnit is reported outside the scopes.
 	BiogenicCO2KgPerUnit decimal.Decimal `json:"biogenic_co2_kg_per_unit"`
 	// HeatContent lets an activity given in energy meet a factor per fuel

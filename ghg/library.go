@@ -71,8 +71,9 @@ func NewLibrary(regions *Regions, factors []Factor, overrides []Override) (*Libr
 			return nil, fmt.Errorf("factor %q: id, activity type and unit are required", f.ID)
 		}
 		for _, g := range l.byType[f.ActivityType] {
-			if g.Region == f.Region && g.Ref.Set == f.Ref.Set && g.Ref.Edition == f.Ref.Edition && overlaps(f, g) {
-				return nil, fmt.Errorf("factors %q and %q both cover %s in %q for %s %d", g.ID, f.ID, f.ActivityType, f.Region, f.Ref.Set, f.Ref.Edition)
+			if g.Region == f.Region && g.Ref.Set == f.Ref.Set && g.Ref.Edition == f.Ref.Edition &&
+				g.Per.Symbol == f.Per.Symbol && g.PerBasis == f.PerBasis && overlaps(f, g) {
+				return nil, fmt.Errorf("factors %q and %q both cover %s per %s in %q for %s %d", g.ID, f.ID, f.ActivityType, f.Per.Symbol, f.Region, f.Ref.Set, f.Ref.Edition)
 			}
 		}
 		l.byType[f.ActivityType] = append(l.byType[f.ActivityType], f)
@@ -105,6 +106,13 @@ type Query struct {
 	// a later one than the activity's year.
 	PinnedSet     string
 	PinnedEdition int
+	// Dim, when set, takes only factors per a unit of that dimension (the
+	// activity's): a fuel in litres meets the per-litre factor, or a per-kWh
+	// one through its heat content only if no per-litre factor exists.
+	Dim Dimension
+	// Basis picks between per-kWh factors on a gross (HHV) and a net (NCV)
+	// calorific basis when a publication gives both.
+	Basis HeatBasis
 }
 
 // Selection is the chosen factor and how it was found.
@@ -136,10 +144,29 @@ func (l *Library) Select(q Query) (Selection, error) {
 			if q.PinnedEdition == 0 && f.Ref.Edition > q.Date.Year() {
 				continue
 			}
-			if !f.validAt(q.Date) {
+			if !f.validAt(q.Date) || (q.Basis != "" && f.PerBasis != "" && f.PerBasis != q.Basis) {
 				continue
 			}
 			cands = append(cands, f)
+		}
+		if q.Dim != "" {
+			same := cands[:0:0]
+			for _, f := range cands {
+				if f.Per.Dim == q.Dim {
+					same = append(same, f)
+				}
+			}
+			if len(same) > 0 {
+				cands = same
+			} else {
+				var conv []Factor // reachable through a heat content
+				for _, f := range cands {
+					if f.HeatContent != nil && (f.HeatContent.Per.Dim == q.Dim || q.Dim == Energy) {
+						conv = append(conv, f)
+					}
+				}
+				cands = conv
+			}
 		}
 		if len(cands) == 0 {
 			trail = append(trail, name+": no factor")
@@ -152,7 +179,13 @@ func (l *Library) Select(q Query) (Selection, error) {
 			return cands[i].ID < cands[j].ID
 		})
 		if len(cands) > 1 && cands[0].Ref.Edition == cands[1].Ref.Edition {
-			return Selection{}, fmt.Errorf("factor for %s in %s: %q and %q are equally recent (%d); pin a set", q.ActivityType, name, cands[0].ID, cands[1].ID, cands[0].Ref.Edition)
+			hint := "pin a set"
+			if cands[0].PerBasis != cands[1].PerBasis {
+				hint = "state the calorific basis (HHV or NCV)"
+			} else if cands[0].Per.Dim != cands[1].Per.Dim {
+				hint = "give the activity's unit"
+			}
+			return Selection{}, fmt.Errorf("factor for %s in %s: %q and %q are equally recent (%d); %s", q.ActivityType, name, cands[0].ID, cands[1].ID, cands[0].Ref.Edition, hint)
 		}
 		trail = append(trail, fmt.Sprintf("%s: %q from %s (edition %d of %d candidates' latest)", name, cands[0].ID, cands[0].Ref, cands[0].Ref.Edition, len(cands)))
 		return Selection{Factor: cands[0], Trail: trail}, nil

@@ -66,3 +66,30 @@ func TestLibraryRefusals(t *testing.T) {
 		t.Error("region cycle accepted")
 	}
 }
+
+func TestSelectByDimensionAndBasis(t *testing.T) {
+	c := NewUnits()
+	regions, _ := NewRegions(nil)
+	mk := func(id string, per string, basis HeatBasis) Factor {
+		return Factor{ID: id, ActivityType: "butane", Per: c.MustParse(per), PerBasis: basis, Ref: FactorRef{Set: "DESNZ", Edition: 2024},
+			KgPerUnit: map[string]decimal.Decimal{"CO2e": dec("1")}, ValidFrom: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	lib, err := NewLibrary(regions, []Factor{mk("t", "tonne", ""), mk("l", "L", ""), mk("gross", "kWh", HHV), mk("net", "kWh", NCV)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		dim   Dimension
+		basis HeatBasis
+		want  string
+	}{{Mass, "", "t"}, {Volume, "", "l"}, {Energy, NCV, "net"}, {Energy, HHV, "gross"}} {
+		s, err := lib.Select(Query{ActivityType: "butane", Date: at, Dim: tc.dim, Basis: tc.basis})
+		if err != nil || s.Factor.ID != tc.want {
+			t.Errorf("%s %s: %s %v, want %s", tc.dim, tc.basis, s.Factor.ID, err, tc.want)
+		}
+	}
+	if _, err := lib.Select(Query{ActivityType: "butane", Date: at, Dim: Energy}); err == nil || !strings.Contains(err.Error(), "calorific basis") {
+		t.Errorf("kWh without a basis: %v", err)
+	}
+}
