@@ -37,6 +37,7 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/useeio/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/desnz/
 	$(GO) test -run '^$$' -fuzz FuzzParseUnit -fuzztime 30s ./ghg/
+	$(GO) test -run '^$$' -fuzz FuzzReadIPCC -fuzztime 30s ./ghg/gwpimport/
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
 	$(GO) test -run '^$$' -fuzz FuzzPathFromURL -fuzztime 30s ./internal/store/sqlitestore/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime 30s ./internal/config/

@@ -144,3 +144,32 @@ func TestSumUncertaintyAndQuality(t *testing.T) {
 		t.Errorf("sqrt(34) = %s", got)
 	}
 }
+
+// The same combustion under AR5 and AR6 with the project's GWP table: a
+// report can show both side by side.
+func TestAR5AndAR6SideBySide(t *testing.T) {
+	c := NewUnits()
+	table, err := LoadGWPSets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Activity{ID: "1", Type: "natural_gas", Quantity: Quantity{Value: dec("51.3"), Unit: c.MustParse("mmBtu")}}
+	want := map[string]string{
+		AR5:         "2724.77385", // 2721.978 + 0.0513×28 + 0.00513×265
+		AR6:         "2724.90723", // 2721.978 + 0.0513×29.8 (fossil) + 0.00513×273
+		AR6Combined: "2724.80976", // 2721.978 + 0.0513×27.9 + 0.00513×273
+	}
+	for id, w := range want {
+		set, err := table.Set(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewCalculator(set.ID(), set).StationaryCombustion(a, naturalGas(c))
+		if err != nil || !r.CO2eKg.Equal(dec(w)) || r.Explanation.GWPSet != id {
+			t.Errorf("%s: %s (%v), want %s", id, r.CO2eKg, err, w)
+		}
+		if !r.KgByGas["CH4"].Equal(dec("0.0513")) {
+			t.Errorf("%s: per-gas mass changed with the GWP set: %v", id, r.KgByGas)
+		}
+	}
+}

@@ -12,31 +12,9 @@ const (
 	MethodRefrigerantMassBalance = "refrigerant_mass_balance"
 )
 
-// Refrigerant is a refrigerant by composition: mass fractions of its gases
-// summing to 1. A pure refrigerant has one gas; a blend (R-410A is
-// HFC-32 50% and HFC-125 50%) has several, and its emissions are reported
-// per constituent gas, so any GWP set applies to it.
-type Refrigerant struct {
-	Name       string
-	Components map[string]decimal.Decimal
-}
-
-func (r Refrigerant) check() error {
-	if len(r.Components) == 0 {
-		return fmt.Errorf("refrigerant %q has no composition", r.Name)
-	}
-	sum := decimal.Zero
-	for gas, f := range r.Components {
-		if !f.IsPositive() {
-			return fmt.Errorf("refrigerant %q: fraction of %s is %s", r.Name, gas, f)
-		}
-		sum = sum.Add(f)
-	}
-	if sum.Sub(decimal.NewFromInt(1)).Abs().GreaterThan(decimal.New(1, -9)) {
-		return fmt.Errorf("refrigerant %q: fractions sum to %s, not 1", r.Name, sum)
-	}
-	return nil
-}
+// A refrigerant is given by composition as a Blend (a pure one has a single
+// gas at fraction 1); its release is reported per constituent gas, so any
+// GWP set applies to it without blend tables.
 
 // ScreeningInput estimates leakage from equipment charge and a typical
 // annual leak rate for its type (GHG Protocol screening method).
@@ -60,7 +38,7 @@ type MassBalanceInput struct {
 }
 
 // RefrigerantScreening is scope 1 fugitive emissions by the screening method.
-func (c *Calculator) RefrigerantScreening(id string, r Refrigerant, in ScreeningInput) (Result, error) {
+func (c *Calculator) RefrigerantScreening(id string, r Blend, in ScreeningInput) (Result, error) {
 	if in.ChargeKg.IsNegative() || in.AnnualLeakRatePct.IsNegative() || in.AnnualLeakRatePct.GreaterThan(decimal.NewFromInt(100)) {
 		return Result{}, &InputError{id, "charge_kg/annual_leak_rate_pct", "charge must be ≥ 0 and the leak rate 0-100%"}
 	}
@@ -78,7 +56,7 @@ func (c *Calculator) RefrigerantScreening(id string, r Refrigerant, in Screening
 
 // RefrigerantMassBalance is scope 1 fugitive emissions by mass balance. A
 // negative balance means the figures do not add up and is refused.
-func (c *Calculator) RefrigerantMassBalance(id string, r Refrigerant, in MassBalanceInput) (Result, error) {
+func (c *Calculator) RefrigerantMassBalance(id string, r Blend, in MassBalanceInput) (Result, error) {
 	kg := in.InventoryStartKg.Sub(in.InventoryEndKg).Add(in.PurchasedKg).Sub(in.SoldKg).Add(in.RetiredChargeKg).Sub(in.NewChargeKg)
 	if kg.IsNegative() {
 		return Result{}, &InputError{id, "mass_balance", fmt.Sprintf("gives %s kg, a negative leak: check inventories, purchases and equipment charges", kg)}
@@ -87,8 +65,8 @@ func (c *Calculator) RefrigerantMassBalance(id string, r Refrigerant, in MassBal
 	return c.refrigerantResult(id, r, kg, MethodRefrigerantMassBalance, formula, in.UncertaintyPct)
 }
 
-func (c *Calculator) refrigerantResult(id string, r Refrigerant, kg decimal.Decimal, method, formula string, unc decimal.Decimal) (Result, error) {
-	if err := r.check(); err != nil {
+func (c *Calculator) refrigerantResult(id string, r Blend, kg decimal.Decimal, method, formula string, unc decimal.Decimal) (Result, error) {
+	if err := r.Validate(); err != nil {
 		return Result{}, &InputError{id, "refrigerant", err.Error()}
 	}
 	res := Result{ActivityID: id, Scope: 1, KgByGas: map[string]decimal.Decimal{}, UncertaintyPct: unc,

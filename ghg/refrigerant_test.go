@@ -20,7 +20,7 @@ func (ar5HFC) GWP(gas string) (decimal.Decimal, error) {
 	return decimal.NewFromInt(v), nil
 }
 
-var r410A = Refrigerant{Name: "R-410A", Components: map[string]decimal.Decimal{"HFC-32": dec("0.5"), "HFC-125": dec("0.5")}}
+var r410A = Blend{Name: "R-410A", Components: map[string]decimal.Decimal{"HFC-32": dec("0.5"), "HFC-125": dec("0.5")}}
 
 func TestRefrigerantScreening(t *testing.T) {
 	calc := NewCalculator("AR5", ar5HFC{})
@@ -40,7 +40,7 @@ func TestRefrigerantScreening(t *testing.T) {
 
 func TestRefrigerantMassBalance(t *testing.T) {
 	calc := NewCalculator("AR5", ar5HFC{})
-	pure := Refrigerant{Name: "R-134a", Components: map[string]decimal.Decimal{"HFC-134a": dec("1")}}
+	pure := Blend{Name: "R-134a", Components: map[string]decimal.Decimal{"HFC-134a": dec("1")}}
 	in := MassBalanceInput{InventoryStartKg: dec("100"), InventoryEndKg: dec("80"), PurchasedKg: dec("30"), SoldKg: dec("5"), RetiredChargeKg: dec("10"), NewChargeKg: dec("25")}
 	r, err := calc.RefrigerantMassBalance("site-9", pure, in)
 	// (100 − 80) + 30 − 5 + (10 − 25) = 30 kg × 1300.
@@ -55,7 +55,7 @@ func TestRefrigerantMassBalance(t *testing.T) {
 	if _, err := calc.RefrigerantMassBalance("site-9", pure, in); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("negative balance: %v", err)
 	}
-	bad := Refrigerant{Name: "R-404A?", Components: map[string]decimal.Decimal{"HFC-125": dec("0.44"), "HFC-134a": dec("0.04")}}
+	bad := Blend{Name: "R-404A?", Components: map[string]decimal.Decimal{"HFC-125": dec("0.44"), "HFC-134a": dec("0.04")}}
 	if _, err := calc.RefrigerantScreening("x", bad, ScreeningInput{ChargeKg: dec("1"), AnnualLeakRatePct: dec("1")}); err == nil || !strings.Contains(err.Error(), "sum to") {
 		t.Errorf("bad composition: %v", err)
 	}
