@@ -36,6 +36,7 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/epahub/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/useeio/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/desnz/
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/table/
 	$(GO) test -run '^$$' -fuzz FuzzParseUnit -fuzztime 30s ./ghg/
 	$(GO) test -run '^$$' -fuzz FuzzReadIPCC -fuzztime 30s ./ghg/gwpimport/
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
