@@ -100,6 +100,8 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.migrateCommand(),
 		c.configCommand(),
 		c.auditCommand(),
+		c.calcCommand(),
+		c.factorsCommand(),
 		c.versionCommand(),
 	)
 	return root

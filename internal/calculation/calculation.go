@@ -1,0 +1,196 @@
+// Package calculation is the service that turns an activity file into
+// emissions: it reads rows, selects a factor for each, applies the row's
+// method with the GHG engine (package ghg) and reports per-row results and
+// per-row errors. The CLI's `greenlang calc` uses it now, the API later.
+package calculation
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/activityfile"
+	"github.com/greenlang/greenlang/internal/factors/builtin"
+)
+
+// Service calculates with one factor library and the GWP table. It is
+// read-only after construction and safe for concurrent use.
+type Service struct {
+	units   *ghg.Units
+	lib     *ghg.Library
+	gwps    *ghg.GWPTable
+	factors []ghg.Factor
+}
+
+// DefaultRegions is the region hierarchy of the built-in library.
+func DefaultRegions() map[string]string {
+	return map[string]string{"GB": "UK"}
+}
+
+// NewBuiltin returns a service over the built-in factor library.
+func NewBuiltin() (*Service, error) {
+	units := ghg.NewUnits()
+	fs, err := builtin.Factors(units)
+	if err != nil {
+		return nil, fmt.Errorf("loading the built-in factors: %w", err)
+	}
+	return New(units, fs, DefaultRegions())
+}
+
+// New returns a service over factors.
+func New(units *ghg.Units, factors []ghg.Factor, regions map[string]string) (*Service, error) {
+	reg, err := ghg.NewRegions(regions)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := ghg.NewLibrary(reg, factors, nil)
+	if err != nil {
+		return nil, err
+	}
+	gwps, err := ghg.LoadGWPSets()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{units: units, lib: lib, gwps: gwps, factors: factors}, nil
+}
+
+// Units is the unit catalogue.
+func (s *Service) Units() *ghg.Units { return s.units }
+
+// Factors lists the library's factors whose set, activity type or id
+// contains filter (case-insensitive), sorted by id.
+func (s *Service) Factors(filter string) []ghg.Factor {
+	f := strings.ToLower(filter)
+	var out []ghg.Factor
+	for _, x := range s.factors {
+		if f == "" || strings.Contains(strings.ToLower(x.ID+" "+x.ActivityType+" "+x.Ref.Set), f) {
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Factor finds one factor by id.
+func (s *Service) Factor(id string) (ghg.Factor, bool) {
+	for _, x := range s.factors {
+		if x.ID == id {
+			return x, true
+		}
+	}
+	return ghg.Factor{}, false
+}
+
+// Options tune a calculation.
+type Options struct {
+	GWPSet    string          // AR4, AR5, AR6, AR6-combined; default AR6
+	PinnedSet string          // restrict factors to one publication
+	Edition   int             // with PinnedSet: one edition of it
+	RFUplift  decimal.Decimal // radiative-forcing uplift for air travel; 0 for none
+	// Progress, when set, is called after each row.
+	Progress func(done int)
+}
+
+// Line is one calculated row.
+type Line struct {
+	Line      int        `json:"line"`
+	Result    ghg.Result `json:"result"`
+	Selection []string   `json:"factor_selection"`
+}
+
+// Report is the outcome of a calculation.
+type Report struct {
+	InputHash string                  `json:"input_hash"`
+	GWPSet    string                  `json:"gwp_set"`
+	Lines     []Line                  `json:"results"`
+	Errors    []activityfile.RowError `json:"errors"`
+	Total     ghg.Total               `json:"total"`
+}
+
+// CalculateFile reads an activity file and calculates every good row. Rows
+// the file or the engine refuses are reported with line, column and reason;
+// err is only for a file that cannot be read at all or bad options.
+func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
+	if o.GWPSet == "" {
+		o.GWPSet = ghg.AR6
+	}
+	set, err := s.gwps.Set(o.GWPSet)
+	if err != nil {
+		return Report{}, err
+	}
+	rows, bad, err := activityfile.Read(r, s.units)
+	if err != nil {
+		return Report{}, err
+	}
+	calc := ghg.NewCalculator(set.ID(), set)
+	rep := Report{GWPSet: set.ID(), Errors: bad}
+	acts := make([]ghg.Activity, 0, len(rows))
+	sets := map[string]bool{}
+	var results []ghg.Result
+	for i, row := range rows {
+		line, rerr := s.calculateRow(calc, row, o)
+		if o.Progress != nil {
+			o.Progress(i + 1)
+		}
+		if rerr != nil {
+			rep.Errors = append(rep.Errors, *rerr)
+			continue
+		}
+		acts = append(acts, row.Activity)
+		sets[fmt.Sprintf("%s %s", line.Result.Explanation.Factor.Set, line.Result.Explanation.Factor.Version)] = true
+		rep.Lines = append(rep.Lines, line)
+		results = append(results, line.Result)
+	}
+	sort.Slice(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
+	names := make([]string, 0, len(sets))
+	for n := range sets {
+		names = append(names, n)
+	}
+	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: set.ID()})
+	rep.Total = ghg.Sum(results)
+	return rep, nil
+}
+
+func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options) (Line, *activityfile.RowError) {
+	a := row.Activity
+	fail := func(col string, err error) (Line, *activityfile.RowError) {
+		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Reason: err.Error()}
+	}
+	sel, err := s.lib.Select(ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
+		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim})
+	if err != nil {
+		return fail(activityfile.ColActivityType, err)
+	}
+	method := row.Method
+	scope := row.Scope
+	var res ghg.Result
+	switch {
+	case method == ghg.MethodAirTravel:
+		res, err = calc.AirTravel(a, sel.Factor, o.RFUplift)
+	case method == ghg.MethodSpendBased:
+		// Without configured exchange rates and price indices, spend must be
+		// in the factor's own currency and price year.
+		idx := ghg.PriceIndex{Currency: sel.Factor.Per.Symbol, Name: "identity", ByYear: map[int]decimal.Decimal{sel.Factor.PriceYear: decimal.NewFromInt(1)}}
+		res, err = calc.SpendBased(a, sel.Factor, max(row.Category, 1), ghg.NewExchangeRates(), idx)
+	case method != "":
+		res, err = calc.Apply(method, a, sel.Factor, row.Category)
+	case scope != 0:
+		res, err = calc.ActivityFactor(a, sel.Factor, scope, row.Category, ghg.MethodActivityFactor)
+	default:
+		return fail(activityfile.ColMethod, fmt.Errorf("give a method or a scope for this row"))
+	}
+	if err != nil {
+		col := activityfile.ColMethod
+		var ie *ghg.InputError
+		if errors.As(err, &ie) {
+			col = ie.Field
+		}
+		return fail(col, err)
+	}
+	return Line{Line: row.Line, Result: res, Selection: sel.Trail}, nil
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/calculation"
+)
+
+func (c *cli) calcCommand() *cobra.Command {
+	var in, out, gwp, set, rf string
+	var edition int
+	cmd := &cobra.Command{
+		Use:   "calc --in activities.csv [--out results.csv|results.json]",
+		Short: "Calculate emissions for an activity file with the built-in factor library",
+		Long: "Calculate emissions for an activity file (docs/activity-file.md) with the built-in factor\n" +
+			"library. Bad rows are reported with line, column and reason; every other row is calculated,\n" +
+			"and the command exits 1 when any row was refused.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in == "" {
+				return usageErrorf("--in is required")
+			}
+			uplift := decimal.Zero
+			if rf != "" {
+				var err error
+				if uplift, err = decimal.NewFromString(rf); err != nil {
+					return usageErrorf("--rf-uplift %q is not a number", rf)
+				}
+			}
+			svc, err := calculation.NewBuiltin()
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(in)
+			if err != nil {
+				return fmt.Errorf("calc: %w", err)
+			}
+			defer f.Close()
+			opts := calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition, RFUplift: uplift}
+			if file, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(file.Fd()) {
+				bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("calculating"),
+					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+				opts.Progress = func(int) { _ = bar.Add(1) }
+				defer bar.Finish()
+			}
+			rep, err := svc.CalculateFile(f, opts)
+			if err != nil {
+				return fmt.Errorf("calc: %s: %w", in, err)
+			}
+			w := c.stdout
+			if out != "" {
+				of, err := os.Create(out)
+				if err != nil {
+					return fmt.Errorf("calc: %w", err)
+				}
+				defer of.Close()
+				w = of
+			}
+			if strings.EqualFold(filepath.Ext(out), ".json") {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(rep)
+			} else {
+				err = writeResultsCSV(w, rep)
+			}
+			if err != nil {
+				return fmt.Errorf("calc: writing results: %w", err)
+			}
+			for _, e := range rep.Errors {
+				fmt.Fprintf(c.stderr, "%s: %s\n", in, e.Error())
+			}
+			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e (%s); input hash %s\n",
+				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
+			if len(rep.Errors) > 0 {
+				return fmt.Errorf("calc: %d of %d rows refused", len(rep.Errors), len(rep.Errors)+len(rep.Lines))
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&in, "in", "", "activity file (CSV)")
+	fl.StringVar(&out, "out", "", "results file: .csv or .json (default CSV on standard output)")
+	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+strings.Join(ghg.GWPSetIDs(), ", "))
+	fl.StringVar(&set, "factors", "", "use only this factor publication (e.g. \"EPA GHG Emission Factors Hub\")")
+	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
+	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
+	return cmd
+}
+
+func writeResultsCSV(w io.Writer, rep calculation.Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"line", "id", "scope", "category", "method", "factor_id", "factor_source", "gwp_set",
+		"co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "biogenic_co2_kg", "uncertainty_pct", "data_quality", "explanation"})
+	for _, l := range rep.Lines {
+		r := l.Result
+		cat := ""
+		if r.Category != 0 {
+			cat = strconv.Itoa(r.Category)
+		}
+		_ = cw.Write([]string{strconv.Itoa(l.Line), r.ActivityID, strconv.Itoa(r.Scope), cat, r.Explanation.Method,
+			r.Explanation.FactorID, r.Explanation.Factor.String(), r.Explanation.GWPSet,
+			r.KgByGas["CO2"].String(), r.KgByGas["CH4"].String(), r.KgByGas["N2O"].String(), r.CO2eKg.String(),
+			r.BiogenicCO2Kg.String(), r.UncertaintyPct.String(), r.DataQuality.String(), r.Explanation.String()})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (c *cli) factorsCommand() *cobra.Command {
+	list := &cobra.Command{
+		Use:   "list [FILTER]",
+		Short: "List built-in factors whose id, activity type or publication contains FILTER",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := calculation.NewBuiltin()
+			if err != nil {
+				return err
+			}
+			filter := ""
+			if len(args) == 1 {
+				filter = args[0]
+			}
+			fs := svc.Factors(filter)
+			for _, f := range fs {
+				fmt.Fprintf(c.stdout, "%s\t%s\tper %s\t%s\n", f.ID, f.ActivityType, f.Per.Symbol, f.Ref)
+			}
+			fmt.Fprintf(c.stderr, "%d factors\n", len(fs))
+			return nil
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one factor with its values and source",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := calculation.NewBuiltin()
+			if err != nil {
+				return err
+			}
+			f, ok := svc.Factor(args[0])
+			if !ok {
+				return fmt.Errorf("factors: no factor %q (try greenlang factors list)", args[0])
+			}
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(struct {
+				ghg.Factor
+				Per         string `json:"per"`
+				HeatContent string `json:"heat_content,omitempty"`
+			}{f, f.Per.Symbol, heat(f)})
+		},
+	}
+	return groupCommand("factors", "Browse the built-in emission-factor library", list, show)
+}
+
+func heat(f ghg.Factor) string {
+	if f.HeatContent == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s per %s (%s)", f.HeatContent.Energy, f.HeatContent.Per.Symbol, f.HeatContent.Basis)
+}

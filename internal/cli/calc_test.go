@@ -1,0 +1,66 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCalcExample(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "results.json")
+	r := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--gwp", "AR5", "--out", out)
+	if r.code != 0 || !strings.Contains(r.stderr, "6 rows calculated, 0 refused") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		GWPSet    string `json:"gwp_set"`
+		InputHash string `json:"input_hash"`
+		Results   []struct {
+			Result struct {
+				ActivityID string `json:"activity_id"`
+				CO2eKg     string `json:"co2e_kg"`
+			} `json:"result"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	// AR5: 51.3 × (53.06 + 0.001×28 + 0.0001×265).
+	if rep.GWPSet != "AR5" || len(rep.Results) != 6 || rep.Results[0].Result.CO2eKg != "2724.77385" || len(rep.InputHash) != 64 {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestCalcRefusedRowsExitNonZero(t *testing.T) {
+	t.Parallel()
+	in := filepath.Join(t.TempDir(), "a.csv")
+	if err := os.WriteFile(in, []byte("activity_type,quantity,unit,period_start,region,scope\nnatural_gas,10,mmBtu,2025-01-01,US,1\nnatural_gas,10,ton,2025-01-01,US,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "calc", "--in", in)
+	if r.code != 1 || !strings.Contains(r.stderr, `line 3, column unit ("ton")`) || !strings.Contains(r.stderr, "1 rows calculated, 1 refused") ||
+		!strings.Contains(r.stderr, "greenlang: calc: 1 of 2 rows refused") || !strings.Contains(r.stdout, "natural_gas") && !strings.Contains(r.stdout, "epa-hub") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "calc"); r.code != 2 {
+		t.Errorf("calc without --in: exit %d", r.code)
+	}
+}
+
+func TestFactorsShow(t *testing.T) {
+	t.Parallel()
+	r := run(t, nil, "factors", "show", "epa-hub-2025-t1-natural_gas")
+	if r.code != 0 || !strings.Contains(r.stdout, `"CO2": "53.06"`) || !strings.Contains(r.stdout, "0.001026 mmBtu per scf (HHV)") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "factors", "show", "nope"); r.code != 1 || !strings.Contains(r.stderr, `no factor "nope"`) {
+		t.Errorf("unknown factor: %d %s", r.code, r.stderr)
+	}
+}
