@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/greenlang/greenlang/ghg"
 )
@@ -80,13 +81,69 @@ func Read(r io.Reader, units *ghg.Units) ([]Row, []RowError, error) {
 	cr := csv.NewReader(io.LimitReader(r, 1<<30))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	header, err := cr.Read()
+	return read(func() ([]string, int, error) {
+		rec, err := cr.Read()
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, pe.Line, &RowError{Line: pe.Line, Reason: pe.Err.Error()}
+			}
+			return nil, 0, err
+		}
+		line, _ := cr.FieldPos(0)
+		return rec, line, nil
+	}, units)
+}
+
+// ReadXLSX parses the first sheet of an .xlsx workbook laid out like the
+// CSV file: a header row, then one activity per row.
+func ReadXLSX(r io.Reader, units *ghg.Units) ([]Row, []RowError, error) {
+	f, err := excelize.OpenReader(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("activity workbook: not a readable .xlsx file: %w", err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, nil, errors.New("activity workbook has no sheet")
+	}
+	rows, err := f.GetRows(sheets[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("activity workbook, sheet %q: %w", sheets[0], err)
+	}
+	width := 0
+	if len(rows) > 0 {
+		width = len(rows[0])
+	}
+	i := 0
+	return read(func() ([]string, int, error) {
+		for i < len(rows) {
+			i++
+			rec := rows[i-1]
+			if i > 1 && len(rec) == 0 {
+				continue // a blank row
+			}
+			// excelize drops a row's trailing empty cells: give them back.
+			if len(rec) < width {
+				rec = append(append([]string(nil), rec...), make([]string, width-len(rec))...)
+			}
+			return rec, i, nil
+		}
+		return nil, 0, io.EOF
+	}, units)
+}
+
+// read is the format-independent part: next returns each record with its
+// line number, io.EOF at the end, or a *RowError for a record it could not read.
+func read(next func() ([]string, int, error), units *ghg.Units) ([]Row, []RowError, error) {
+	header, _, err := next()
 	if err == io.EOF {
 		return nil, nil, errors.New("activity file is empty: it needs a header row")
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("activity file header: %w", err)
 	}
+	header = append([]string(nil), header...)
 	col := map[string]int{}
 	isKnown := map[string]bool{}
 	for _, k := range known() {
@@ -110,19 +167,18 @@ func Read(r io.Reader, units *ghg.Units) ([]Row, []RowError, error) {
 	var rows []Row
 	var bad []RowError
 	for {
-		rec, err := cr.Read()
+		rec, line, err := next()
 		if err == io.EOF {
 			break
 		}
+		var re *RowError
+		if errors.As(err, &re) {
+			bad = append(bad, *re)
+			continue
+		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, RowError{Line: pe.Line, Reason: pe.Err.Error()})
-				continue
-			}
 			return rows, bad, fmt.Errorf("reading activity file: %w", err)
 		}
-		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}

@@ -1,9 +1,12 @@
 package activityfile
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/greenlang/greenlang/ghg"
 )
@@ -109,5 +112,41 @@ func TestDocumentedExample(t *testing.T) {
 	rows, bad, err := Read(f, ghg.NewUnits())
 	if err != nil || len(bad) != 0 || len(rows) != 6 {
 		t.Fatalf("example: %d rows, errors %v, %v", len(rows), bad, err)
+	}
+}
+
+func TestReadXLSX(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := f.GetSheetName(0)
+	rows := [][]any{
+		{"activity_type", "quantity", "unit", "period_start", "region", "scope", "method"},
+		{"natural_gas", "51.3", "mmBtu", "2025-01-01", "US", "1", "stationary_combustion"},
+		{},
+		{"natural_gas", "10", "furlong", "2025-01-01"},
+		{"diesel", "400", "US gal", "2025-01-01"},
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(sheet, cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, bad, err := ReadXLSX(&buf, ghg.NewUnits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Line != 2 || got[1].Line != 5 || got[1].Activity.Quantity.Unit.Symbol != "US gal" {
+		t.Errorf("rows %+v", got)
+	}
+	if len(bad) != 1 || !strings.Contains(bad[0].Error(), `line 4, column unit ("furlong")`) {
+		t.Errorf("errors %v", bad)
+	}
+	if _, _, err := ReadXLSX(strings.NewReader("not a workbook"), ghg.NewUnits()); err == nil || !strings.Contains(err.Error(), "xlsx") {
+		t.Errorf("not a workbook: %v", err)
 	}
 }

@@ -92,6 +92,7 @@ type Options struct {
 	PinnedSet string          // restrict factors to one publication
 	Edition   int             // with PinnedSet: one edition of it
 	RFUplift  decimal.Decimal // radiative-forcing uplift for air travel; 0 for none
+	Format    string          // FormatCSV (default) or FormatXLSX
 	// Progress, when set, is called after each row.
 	Progress func(done int)
 }
@@ -112,9 +113,16 @@ type Report struct {
 	Total     ghg.Total               `json:"total"`
 }
 
-// CalculateFile reads an activity file and calculates every good row. Rows
-// the file or the engine refuses are reported with line, column and reason;
-// err is only for a file that cannot be read at all or bad options.
+// Formats of activity files.
+const (
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+)
+
+// CalculateFile reads an activity file (CSV unless o.Format says xlsx) and
+// calculates every good row. Rows the file or the engine refuses are
+// reported with line, column and reason; err is only for a file that cannot
+// be read at all or bad options.
 func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	if o.GWPSet == "" {
 		o.GWPSet = ghg.AR6
@@ -123,7 +131,15 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rows, bad, err := activityfile.Read(r, s.units)
+	read := activityfile.Read
+	switch o.Format {
+	case "", FormatCSV:
+	case FormatXLSX:
+		read = activityfile.ReadXLSX
+	default:
+		return Report{}, fmt.Errorf("unknown activity file format %q (csv or xlsx)", o.Format)
+	}
+	rows, bad, err := read(r, s.units)
 	if err != nil {
 		return Report{}, err
 	}

@@ -23,7 +23,7 @@ func (c *cli) calcCommand() *cobra.Command {
 	var in, out, gwp, set, rf string
 	var edition int
 	cmd := &cobra.Command{
-		Use:   "calc --in activities.csv [--out results.csv|results.json]",
+		Use:   "calc --in activities.csv|.xlsx [--out results.csv|results.json]",
 		Short: "Calculate emissions for an activity file with the built-in factor library",
 		Long: "Calculate emissions for an activity file (docs/activity-file.md) with the built-in factor\n" +
 			"library. Bad rows are reported with line, column and reason; every other row is calculated,\n" +
@@ -50,6 +50,9 @@ func (c *cli) calcCommand() *cobra.Command {
 			}
 			defer f.Close()
 			opts := calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition, RFUplift: uplift}
+			if strings.EqualFold(filepath.Ext(in), ".xlsx") {
+				opts.Format = calculation.FormatXLSX
+			}
 			if file, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(file.Fd()) {
 				bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("calculating"),
 					progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
@@ -91,7 +94,7 @@ func (c *cli) calcCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&in, "in", "", "activity file (CSV)")
+	fl.StringVar(&in, "in", "", "activity file: .csv, or .xlsx (first sheet)")
 	fl.StringVar(&out, "out", "", "results file: .csv or .json (default CSV on standard output)")
 	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+strings.Join(ghg.GWPSetIDs(), ", "))
 	fl.StringVar(&set, "factors", "", "use only this factor publication (e.g. \"EPA GHG Emission Factors Hub\")")
