@@ -16,6 +16,7 @@ import (
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/activityfile"
 	"github.com/greenlang/greenlang/internal/factors/builtin"
+	"github.com/greenlang/greenlang/internal/factors/table"
 )
 
 // Service calculates with one factor library and the GWP table. It is
@@ -32,12 +33,31 @@ func DefaultRegions() map[string]string {
 	return map[string]string{"GB": "UK"}
 }
 
-// NewBuiltin returns a service over the built-in factor library.
-func NewBuiltin() (*Service, error) {
+// NewBuiltin returns a service over the built-in factor library and any
+// extra factor tables (the project's table format, e.g. written by
+// `greenlang factors import`), which must not repeat a built-in factor.
+func NewBuiltin(extra ...io.Reader) (*Service, error) {
 	units := ghg.NewUnits()
 	fs, err := builtin.Factors(units)
 	if err != nil {
 		return nil, fmt.Errorf("loading the built-in factors: %w", err)
+	}
+	ids := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		ids[f.ID] = true
+	}
+	for i, r := range extra {
+		more, err := table.Read(r, units)
+		if err != nil {
+			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
+		}
+		for _, f := range more {
+			if ids[f.ID] {
+				return nil, fmt.Errorf("factor table %d: factor %q is already in the library", i+1, f.ID)
+			}
+			ids[f.ID] = true
+		}
+		fs = append(fs, more...)
 	}
 	return New(units, fs, DefaultRegions())
 }

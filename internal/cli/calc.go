@@ -17,10 +17,15 @@ import (
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/factors/desnz"
+	"github.com/greenlang/greenlang/internal/factors/epahub"
+	"github.com/greenlang/greenlang/internal/factors/table"
+	"github.com/greenlang/greenlang/internal/factors/useeio"
 )
 
 func (c *cli) calcCommand() *cobra.Command {
 	var in, out, gwp, set, rf string
+	var libs []string
 	var edition int
 	cmd := &cobra.Command{
 		Use:   "calc --in activities.csv|.xlsx [--out results.csv|results.json]",
@@ -40,7 +45,7 @@ func (c *cli) calcCommand() *cobra.Command {
 					return usageErrorf("--rf-uplift %q is not a number", rf)
 				}
 			}
-			svc, err := calculation.NewBuiltin()
+			svc, err := c.service(libs)
 			if err != nil {
 				return err
 			}
@@ -100,7 +105,27 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.StringVar(&set, "factors", "", "use only this factor publication (e.g. \"EPA GHG Emission Factors Hub\")")
 	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
+	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
 	return cmd
+}
+
+// service builds the calculation service over the built-in library and the
+// given factor tables.
+func (c *cli) service(libs []string) (*calculation.Service, error) {
+	var rs []io.Reader
+	for _, p := range libs {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("factor table: %w", err)
+		}
+		defer f.Close()
+		rs = append(rs, f)
+	}
+	svc, err := calculation.NewBuiltin(rs...)
+	if err != nil {
+		return nil, fmt.Errorf("factor library: %w", err)
+	}
+	return svc, nil
 }
 
 func writeResultsCSV(w io.Writer, rep calculation.Report) error {
@@ -166,7 +191,60 @@ func (c *cli) factorsCommand() *cobra.Command {
 			}{f, f.Per.Symbol, heat(f)})
 		},
 	}
-	return groupCommand("factors", "Browse the built-in emission-factor library", list, show)
+	var format, out string
+	imp := &cobra.Command{
+		Use:   "import --format epa-hub|desnz-flat|useeio FILE --out table.csv",
+		Short: "Import an official publication into a factor table that calc --library can use",
+		Long: "Import an official publication as published (a new edition of the EPA GHG Emission Factors\n" +
+			"Hub workbook, the DESNZ flat file or the USEEIO CSV) into the project's factor-table format.\n" +
+			"A file that cannot be read entirely is refused whole and nothing is written.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageErrorf("--out is required")
+			}
+			units := ghg.NewUnits()
+			src, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("factors import: %w", err)
+			}
+			defer src.Close()
+			var fs []ghg.Factor
+			switch format {
+			case "epa-hub":
+				var ed epahub.Edition
+				ed, err = epahub.Read(src, units)
+				fs = ed.Factors
+			case "desnz-flat":
+				var ed desnz.Edition
+				ed, err = desnz.Read(src, units)
+				fs = ed.Factors
+				for reason, n := range ed.Skipped {
+					fmt.Fprintf(c.stderr, "skipped %d rows: %s\n", n, reason)
+				}
+			case "useeio":
+				version := strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
+				fs, err = useeio.Read(src, version)
+			default:
+				return usageErrorf("--format %q is not epa-hub, desnz-flat or useeio", format)
+			}
+			if err != nil {
+				return fmt.Errorf("factors import: %s: %w", args[0], err)
+			}
+			var buf strings.Builder
+			if err := table.Write(&buf, fs); err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, []byte(buf.String()), 0o644); err != nil {
+				return fmt.Errorf("factors import: %w", err)
+			}
+			fmt.Fprintf(c.stderr, "%d factors written to %s\n", len(fs), out)
+			return nil
+		},
+	}
+	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat or useeio")
+	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")
+	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, imp)
 }
 
 func heat(f ghg.Factor) string {

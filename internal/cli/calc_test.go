@@ -64,3 +64,48 @@ func TestFactorsShow(t *testing.T) {
 		t.Errorf("unknown factor: %d %s", r.code, r.stderr)
 	}
 }
+
+// A user loads a new edition as a factor table and calc prefers it for
+// activity in its year.
+func TestCalcWithAnImportedTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "epa-2026.csv")
+	const row = "epa-hub-2026-t1-natural_gas,EPA GHG Emission Factors Hub,2026,2026,Table 1 Stationary Combustion,Natural Gas (row 38),natural_gas,US,mmBtu,,,CH4=0.001;CO2=50;N2O=0.0001,,0.001026,mmBtu,scf,HHV,,2026-01-01,\n"
+	header := "id,set,version,edition,source_table,source_row,activity_type,region,per,per_basis,price_year,kg_per_unit,biogenic_co2_kg_per_unit,heat_content,heat_unit,heat_per,heat_basis,uncertainty_pct,valid_from,valid_to\n"
+	if err := os.WriteFile(lib, []byte(header+row), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "a.csv")
+	if err := os.WriteFile(in, []byte("activity_type,quantity,unit,period_start,region,method\nnatural_gas,10,mmBtu,2026-03-01,US,stationary_combustion\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "calc", "--in", in, "--library", lib, "--gwp", "AR5")
+	// 10 × (50 + 0.001×28 + 0.0001×265) = 500.545.
+	if r.code != 0 || !strings.Contains(r.stdout, "epa-hub-2026-t1-natural_gas") || !strings.Contains(r.stdout, ",500.545,") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte(header+strings.Replace(row, "CO2=50", "CO2=fifty", 1)), 0o600)
+	if r := run(t, nil, "calc", "--in", in, "--library", bad); r.code != 1 || !strings.Contains(r.stderr, "line 2, column kg_per_unit") {
+		t.Errorf("bad table: exit %d %s", r.code, r.stderr)
+	}
+}
+
+func TestFactorsImportRefusesABadFileWhole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "useeio.csv")
+	os.WriteFile(src, []byte("not,the,published,layout\n"), 0o600)
+	out := filepath.Join(dir, "table.csv")
+	r := run(t, nil, "factors", "import", "--format", "useeio", src, "--out", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "useeio:") {
+		t.Errorf("exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("a table was written for a refused file")
+	}
+	if r := run(t, nil, "factors", "import", "--format", "pdf", src, "--out", out); r.code != 2 {
+		t.Errorf("unknown format: exit %d", r.code)
+	}
+}
