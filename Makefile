@@ -28,7 +28,8 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: ## bulk-insert benchmarks beside their raw-engine baselines (PostgreSQL via PG_URL)
+bench: ## engine throughput on one core; bulk inserts beside their raw-engine baselines (PostgreSQL via PG_URL)
+	$(GO) test -run '^$$' -bench Engine -cpu 1 -count 5 ./ghg/
 	GREENLANG_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/store/...
 
 fuzz: ## fuzz each parser of outside input for 30 s
