@@ -178,3 +178,26 @@ func Sum(rs []Result) Total {
 	}
 	return t
 }
+
+// TotalsBy groups results by key and sums each group like Sum.
+func TotalsBy(rs []Result, key func(Result) string) map[string]Total {
+	groups := map[string][]Result{}
+	for _, r := range rs {
+		k := key(r)
+		groups[k] = append(groups[k], r)
+	}
+	out := make(map[string]Total, len(groups))
+	for k, g := range groups {
+		out[k] = Sum(g)
+	}
+	return out
+}
+
+// ScopeKey names a result's scope and, for scope 3, its category:
+// "scope 1", "scope 3 category 6".
+func ScopeKey(r Result) string {
+	if r.Scope == 3 && r.Category != 0 {
+		return fmt.Sprintf("scope 3 category %d", r.Category)
+	}
+	return fmt.Sprintf("scope %d", r.Scope)
+}

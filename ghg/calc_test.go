@@ -173,3 +173,11 @@ func TestAR5AndAR6SideBySide(t *testing.T) {
 		}
 	}
 }
+
+func TestTotalsByScope(t *testing.T) {
+	rs := []Result{{Scope: 1, CO2eKg: dec("1")}, {Scope: 1, CO2eKg: dec("2")}, {Scope: 3, Category: 6, CO2eKg: dec("5")}, {Scope: 3, CO2eKg: dec("7")}}
+	got := TotalsBy(rs, ScopeKey)
+	if len(got) != 3 || !got["scope 1"].CO2eKg.Equal(dec("3")) || !got["scope 3 category 6"].CO2eKg.Equal(dec("5")) || !got["scope 3"].CO2eKg.Equal(dec("7")) {
+		t.Errorf("totals %v", got)
+	}
+}

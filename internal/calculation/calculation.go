@@ -131,6 +131,8 @@ type Report struct {
 	Lines     []Line                  `json:"results"`
 	Errors    []activityfile.RowError `json:"errors"`
 	Total     ghg.Total               `json:"total"`
+	// ByScope totals by scope and, for scope 3, category ("scope 3 category 6").
+	ByScope map[string]ghg.Total `json:"by_scope"`
 }
 
 // Formats of activity files.
@@ -189,6 +191,7 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	}
 	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: set.ID()})
 	rep.Total = ghg.Sum(results)
+	rep.ByScope = ghg.TotalsBy(results, ghg.ScopeKey)
 	return rep, nil
 }
 

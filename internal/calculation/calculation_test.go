@@ -69,6 +69,9 @@ func TestDocumentedExample(t *testing.T) {
 			t.Errorf("%s: no selection trail or engine version", l.Result.ActivityID)
 		}
 	}
+	if !rep.ByScope["scope 2"].CO2eKg.Equal(dec("2588.125")) || rep.ByScope["scope 1"].Results != 3 || rep.ByScope["scope 3 category 1"].Results != 1 {
+		t.Errorf("by scope %v", rep.ByScope)
+	}
 	if len(rep.InputHash) != 64 || rep.Total.Results != 6 {
 		t.Errorf("report %+v", rep.Total)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -89,6 +90,14 @@ func (c *cli) calcCommand() *cobra.Command {
 			}
 			for _, e := range rep.Errors {
 				fmt.Fprintf(c.stderr, "%s: %s\n", in, e.Error())
+			}
+			keys := make([]string, 0, len(rep.ByScope))
+			for k := range rep.ByScope {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(c.stderr, "  %-22s %16s kg CO2e  ±%s%%\n", k, rep.ByScope[k].CO2eKg.StringFixed(3), rep.ByScope[k].UncertaintyPct.StringFixed(1))
 			}
 			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e (%s); input hash %s\n",
 				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
