@@ -26,7 +26,7 @@ func NewRegions(parents map[string]string) (*Regions, error) {
 	}
 	for child := range r.parent { // refuse cycles
 		seen := map[string]bool{}
-		for c := child; c != ""; c = r.parent[c] {
+		for c := child; c != ""; c = r.parentOf(c) {
 			if seen[c] {
 				return nil, fmt.Errorf("regions: %q is its own ancestor", c)
 			}
@@ -37,12 +37,24 @@ func NewRegions(parents map[string]string) (*Regions, error) {
 }
 
 // Path is the lookup order for region: itself, its ancestors, then global.
+// A region without an explicit parent whose code has the ISO 3166-2 form
+// "CC-XXX" (US-CAMX, DE-BY) falls back to the country CC.
 func (r *Regions) Path(region string) []string {
 	var out []string
-	for c := region; c != ""; c = r.parent[c] {
+	for c := region; c != ""; c = r.parentOf(c) {
 		out = append(out, c)
 	}
 	return append(out, "")
+}
+
+func (r *Regions) parentOf(c string) string {
+	if p, ok := r.parent[c]; ok {
+		return p
+	}
+	if country, _, ok := strings.Cut(c, "-"); ok {
+		return country
+	}
+	return ""
 }
 
 // Override is a tenant's own factor for one activity type and region,

@@ -38,6 +38,7 @@ func TestSelect(t *testing.T) {
 		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2025)}, "epa25-us", "US-RFCE: no factor"},
 		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2024)}, "iea-global", "North America: no factor"},
 		{Query{ActivityType: "electricity", Region: "FR", Date: at(2024)}, "iea-global", "FR: no factor"},
+		{Query{ActivityType: "electricity", Region: "US-SRMW", Date: at(2025)}, "epa25-us", "US-SRMW: no factor"}, // ISO 3166-2 fallback
 		{Query{ActivityType: "electricity", Region: "DE", Date: at(2024)}, "acme-de", "tenant override"},
 	}
 	for _, c := range cases {

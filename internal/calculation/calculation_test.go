@@ -109,3 +109,28 @@ func TestBadRowsAreReportedAndOthersCalculated(t *testing.T) {
 		t.Error("unknown GWP set accepted")
 	}
 }
+
+// US grid electricity meets EPA Hub Table 6 (eGRID) for its subregion, and
+// the US average for a subregion the table does not list.
+func TestUSGridElectricity(t *testing.T) {
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "id,activity_type,quantity,unit,period_start,region,scope\n" +
+		"camx,electricity,100,MWh,2025-03-01,US-CAMX,2\n" +
+		"nowhere,electricity,100,MWh,2025-03-01,US-XXXX,2\n"
+	rep, err := svc.CalculateFile(strings.NewReader(in), Options{GWPSet: "AR5"})
+	if err != nil || len(rep.Lines) != 2 {
+		t.Fatalf("%v %v", rep.Errors, err)
+	}
+	lb := dec("0.45359237")
+	// eGRID2023 CAMX: 436.7 lb CO2, 0.025 lb CH4, 0.003 lb N2O per MWh.
+	camx := dec("100").Mul(lb).Mul(dec("436.7").Add(dec("0.025").Mul(dec("28"))).Add(dec("0.003").Mul(dec("265"))))
+	if got := rep.Lines[0].Result; !got.CO2eKg.Equal(camx) || got.Explanation.FactorID != "epa-hub-2025-t6-camx" {
+		t.Errorf("CAMX: %s via %s, want %s", got.CO2eKg, got.Explanation.FactorID, camx)
+	}
+	if got := rep.Lines[1].Result; got.Explanation.FactorID != "epa-hub-2025-t6-us_average" || !strings.Contains(strings.Join(rep.Lines[1].Selection, "|"), "US-XXXX: no factor") {
+		t.Errorf("fallback: %s %v", got.Explanation.FactorID, rep.Lines[1].Selection)
+	}
+}

@@ -2,7 +2,8 @@
 // published (one sheet, "Emission Factors Hub", with numbered tables). It
 // reads Table 1, stationary combustion, into engine factors per mmBtu with
 // each fuel's heat content (HHV), so activity in scf, gallons, short tons or
-// mmBtu all meet the same factor. Any cell it cannot read refuses the whole
+// mmBtu all meet the same factor; and Table 6, the eGRID subregion grid
+// factors for location-based scope 2. Any cell it cannot read refuses the whole
 // file, naming the cell: a partial edition is never published.
 package epahub
 
@@ -70,6 +71,13 @@ func Parse(rows [][]string, units *ghg.Units) (Edition, error) {
 		return Edition{}, err
 	}
 	ed.Factors = fs
+	if t6 := findTable(rows, "Table 6"); t6 >= 0 {
+		grid, err := parseTable6(rows, t6, ed, units)
+		if err != nil {
+			return Edition{}, err
+		}
+		ed.Factors = append(ed.Factors, grid...)
+	}
 	return ed, nil
 }
 
@@ -223,6 +231,70 @@ func parseTable1(rows [][]string, start int, ed Edition, units *ghg.Units) ([]gh
 	}
 	if len(out) == 0 {
 		return nil, errors.New("epa hub: Table 1 has no factor rows")
+	}
+	return out, nil
+}
+
+// parseTable6 reads Table 6, electricity: eGRID subregion total output
+// emission rates in lb per MWh, as location-based scope 2 grid factors per
+// MWh in kg (1 lb = 0.45359237 kg exactly). Region "US-<acronym>"; the US
+// average is region "US". Non-baseload rates are for estimating avoided
+// emissions, not inventories, and are not imported.
+func parseTable6(rows [][]string, start int, ed Edition, units *ghg.Units) ([]ghg.Factor, error) {
+	const (
+		colAcronym = 2
+		colName    = 3
+		colCO2     = 4
+		colCH4     = 5
+		colN2O     = 6
+	)
+	header := -1
+	for r := start + 1; r < len(rows) && r < start+8; r++ {
+		if cell(rows, r, colAcronym) == "eGRID Subregion Acronym" {
+			header = r
+		}
+	}
+	if header < 0 {
+		return nil, fmt.Errorf("epa hub: Table 6 (row %d) has no \"eGRID Subregion Acronym\" header", start+1)
+	}
+	for c, want := range map[int]string{colCO2: "(lb CO2 / MWh)", colCH4: "(lb CH4 / MWh)", colN2O: "(lb N2O / MWh)"} {
+		if got := cell(rows, header+1, c); got != want {
+			return nil, fmt.Errorf("epa hub: cell %s is %q, want %q: Table 6's units changed", ref(header+1, c), got, want)
+		}
+	}
+	lb := decimal.RequireFromString("0.45359237")
+	mwh := units.MustParse("MWh")
+	valid := time.Date(ed.Year, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []ghg.Factor
+	for r := header + 2; r < len(rows); r++ {
+		acr := cell(rows, r, colAcronym)
+		if acr == "" || strings.HasPrefix(acr, "Source") {
+			break
+		}
+		vals := map[string]decimal.Decimal{}
+		for gas, c := range map[string]int{"CO2": colCO2, "CH4": colCH4, "N2O": colN2O} {
+			v, ok, err := number(rows, r, c)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("epa hub: cell %s: no %s rate for %s", ref(r, c), gas, acr)
+			}
+			vals[gas] = v.Mul(lb)
+		}
+		region, id := "US-"+acr, strings.ToLower(acr)
+		if acr == "US Average" {
+			region, id = "US", "us_average"
+		}
+		out = append(out, ghg.Factor{
+			ID: fmt.Sprintf("epa-hub-%d-t6-%s", ed.Year, id), ActivityType: "electricity", Region: region, Per: mwh,
+			KgPerUnit: vals, ValidFrom: valid,
+			Ref: ghg.FactorRef{Set: SetName, Version: strconv.Itoa(ed.Year), Edition: ed.Year, SourceTable: "Table 6 Electricity (total output)",
+				SourceRow: fmt.Sprintf("%s %s (row %d)", acr, cell(rows, r, colName), r+1)},
+		})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("epa hub: Table 6 has no subregion rows")
 	}
 	return out, nil
 }

@@ -36,6 +36,17 @@ func find(t *testing.T, ed Edition, activity string) ghg.Factor {
 	return ghg.Factor{}
 }
 
+func find6(t *testing.T, ed Edition, region string) ghg.Factor {
+	t.Helper()
+	for _, f := range ed.Factors {
+		if f.ActivityType == "electricity" && f.Region == region {
+			return f
+		}
+	}
+	t.Fatalf("no grid factor for %s in %d", region, ed.Year)
+	return ghg.Factor{}
+}
+
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // Known values from the data README: EPA 2024 and 2025, Table 1, natural gas:
@@ -69,6 +80,13 @@ func TestPublishedEditions(t *testing.T) {
 		wood := find(t, ed, "wood_and_wood_residuals")
 		if _, ok := wood.KgPerUnit["CO2"]; ok || !wood.BiogenicCO2KgPerUnit.Equal(dec("93.80")) || wood.HeatContent.Per.Symbol != "short ton" {
 			t.Errorf("wood: %v biogenic %s", wood.KgPerUnit, wood.BiogenicCO2KgPerUnit)
+		}
+		// Table 6: eGRID grid factors in lb/MWh, imported in kg/MWh.
+		camx, us := find6(t, ed, "US-CAMX"), find6(t, ed, "US")
+		want := map[int][2]string{2024: {"497.4", "823.1"}, 2025: {"436.7", "771.5"}}[tc.year]
+		lb := dec("0.45359237")
+		if !camx.KgPerUnit["CO2"].Equal(dec(want[0]).Mul(lb)) || !us.KgPerUnit["CO2"].Equal(dec(want[1]).Mul(lb)) || camx.Per.Symbol != "MWh" {
+			t.Errorf("%d grid: CAMX %v, US %v", tc.year, camx.KgPerUnit, us.KgPerUnit)
 		}
 		// Diesel is per US gallon.
 		d2 := find(t, ed, "distillate_fuel_oil_no_2")
