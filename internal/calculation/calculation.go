@@ -119,9 +119,10 @@ type Options struct {
 
 // Line is one calculated row.
 type Line struct {
-	Line      int        `json:"line"`
-	Result    ghg.Result `json:"result"`
-	Selection []string   `json:"factor_selection"`
+	Line      int          `json:"line"`
+	Activity  ghg.Activity `json:"-"`
+	Result    ghg.Result   `json:"result"`
+	Selection []string     `json:"factor_selection"`
 }
 
 // Report is the outcome of a calculation.
@@ -231,5 +232,5 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		}
 		return fail(col, err)
 	}
-	return Line{Line: row.Line, Result: res, Selection: sel.Trail}, nil
+	return Line{Line: row.Line, Activity: a, Result: res, Selection: sel.Trail}, nil
 }

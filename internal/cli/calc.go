@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/shopspring/decimal"
@@ -25,8 +27,9 @@ import (
 )
 
 func (c *cli) calcCommand() *cobra.Command {
-	var in, out, gwp, set, rf string
+	var in, out, gwp, set, rf, org string
 	var libs []string
+	var persist bool
 	var edition int
 	cmd := &cobra.Command{
 		Use:   "calc --in activities.csv|.xlsx [--out results.csv|results.json]",
@@ -38,6 +41,13 @@ func (c *cli) calcCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" {
 				return usageErrorf("--in is required")
+			}
+			var orgID uuid.UUID
+			if persist {
+				var err error
+				if orgID, err = uuid.Parse(org); err != nil {
+					return usageErrorf("--store needs --org with the organization's id")
+				}
 			}
 			uplift := decimal.Zero
 			if rf != "" {
@@ -101,6 +111,19 @@ func (c *cli) calcCommand() *cobra.Command {
 			}
 			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e (%s); input hash %s\n",
 				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
+			if persist {
+				st, err := c.openStore(cmd)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				stored, err := calculation.Persist(cmd.Context(), st, orgID, rep, time.Now())
+				if err != nil {
+					return fmt.Errorf("calc: storing the run: %w", err)
+				}
+				fmt.Fprintf(c.stderr, "stored run %s: %d activity records, %d calculated emissions, %d new emission sources\n",
+					stored.RunID, stored.Activities, stored.Emissions, stored.Sources)
+			}
 			if len(rep.Errors) > 0 {
 				return fmt.Errorf("calc: %d of %d rows refused", len(rep.Errors), len(rep.Errors)+len(rep.Lines))
 			}
@@ -115,6 +138,8 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
 	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
+	fl.BoolVar(&persist, "store", false, "also store the run, activities and results in the configured store")
+	fl.StringVar(&org, "org", "", "with --store: the organization's id")
 	return cmd
 }
 

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/greenlang/greenlang/internal/app"
+	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 func TestCalcExample(t *testing.T) {
@@ -107,5 +111,33 @@ func TestFactorsImportRefusesABadFileWhole(t *testing.T) {
 	}
 	if r := run(t, nil, "factors", "import", "--format", "pdf", src, "--out", out); r.code != 2 {
 		t.Errorf("unknown format: exit %d", r.code)
+	}
+}
+
+func TestCalcStoresTheRun(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	cfg := config.Config{DataDir: data}.WithDefaults()
+	st, err := app.OpenStore(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := &store.Organization{Name: "Acme", Slug: "acme"}
+	if err := st.OrganizationCreate(t.Context(), org); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--data-dir", data, "--store", "--org", org.ID.String())
+	if r.code != 0 || !strings.Contains(r.stderr, "6 activity records, 6 calculated emissions, 5 new emission sources") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "audit", "verify", "--data-dir", data); r.code != 0 {
+		t.Errorf("audit after calc --store: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--store"); r.code != 2 {
+		t.Errorf("--store without --org: exit %d", r.code)
 	}
 }
