@@ -12,6 +12,8 @@ import (
 
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
+	"github.com/greenlang/greenlang/internal/store/pgstore"
+	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
 
@@ -77,5 +79,58 @@ func TestPersistRunToTheStore(t *testing.T) {
 	rv, err := st.VerifyAudit(ctx, org.ID)
 	if err != nil || !rv.OK() {
 		t.Errorf("audit after persisting: %+v %v", rv, err)
+	}
+}
+
+// The same on PostgreSQL as the application role, under row-level security.
+func TestPersistRunToPostgres(t *testing.T) {
+	db := pgtest.New(t, "greenlang_calc_test")
+	ctx := context.Background()
+	reg := store.NewRegistry()
+	pgstore.Register(reg)
+	owner, err := reg.Open(ctx, db.AdminURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner.Close()
+	st, err := reg.Open(ctx, db.AppURL, store.Options{AdminURL: db.AdminURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	org := drivertest.NewOrg(t, st)
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("../../docs/examples/activities.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := svc.CalculateFile(f, Options{GWPSet: "AR6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Persist(ctx, st, org.ID, rep, time.Now())
+	if err != nil || got.Emissions != 6 {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	if err := st.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	months, err := st.MonthlyEmissions(ctx, org.ID, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := decimal.Zero
+	for _, m := range months {
+		sum = sum.Add(m.CO2eKg)
+	}
+	if !sum.Equal(rep.Total.CO2eKg) {
+		t.Errorf("stored monthly total %s, want %s", sum, rep.Total.CO2eKg)
 	}
 }
