@@ -1,7 +1,6 @@
 package calculation
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -19,15 +18,7 @@ func TestDocumentedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("../../docs/examples/activities.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rep, err := svc.CalculateFile(f, Options{GWPSet: "AR6"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := calculateExample(t, "AR6")
 	if len(rep.Errors) != 0 || len(rep.Lines) != 6 {
 		t.Fatalf("%d results, errors %v", len(rep.Lines), rep.Errors)
 	}
@@ -75,8 +66,7 @@ func TestDocumentedExample(t *testing.T) {
 	if len(rep.InputHash) != 64 || rep.Total.Results != 6 {
 		t.Errorf("report %+v", rep.Total)
 	}
-	f.Seek(0, 0)
-	again, _ := svc.CalculateFile(f, Options{GWPSet: "AR6"})
+	again := calculateExample(t, "AR6")
 	if again.InputHash != rep.InputHash || !again.Total.CO2eKg.Equal(rep.Total.CO2eKg) {
 		t.Error("a second run differs")
 	}

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
-	"github.com/greenlang/greenlang/internal/store/pgstore"
 	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
@@ -31,19 +31,7 @@ func TestPersistRunToTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	org := drivertest.NewOrg(t, st)
-	svc, err := NewBuiltin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open("../../docs/examples/activities.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rep, err := svc.CalculateFile(f, Options{GWPSet: "AR6"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := calculateExample(t, "AR6")
 	now := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
 	got, err := Persist(ctx, st, org.ID, rep, now)
 	if err != nil {
@@ -62,18 +50,7 @@ func TestPersistRunToTheStore(t *testing.T) {
 		t.Fatalf("run %+v %v", run, err)
 	}
 	// The stored results sum, month by month, to the calculation: twice, one per run.
-	if err := st.Maintain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	months, err := st.MonthlyEmissions(ctx, org.ID, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := decimal.Zero
-	for _, m := range months {
-		sum = sum.Add(m.CO2eKg)
-	}
-	if !sum.Equal(rep.Total.CO2eKg.Mul(decimal.NewFromInt(2))) {
+	if sum := storedTotal(t, st, org.ID); !sum.Equal(rep.Total.CO2eKg.Mul(decimal.NewFromInt(2))) {
 		t.Errorf("stored monthly total %s, want 2 × %s", sum, rep.Total.CO2eKg)
 	}
 	rv, err := st.VerifyAudit(ctx, org.ID)
@@ -84,24 +61,21 @@ func TestPersistRunToTheStore(t *testing.T) {
 
 // The same on PostgreSQL as the application role, under row-level security.
 func TestPersistRunToPostgres(t *testing.T) {
-	db := pgtest.New(t, "greenlang_calc_test")
-	ctx := context.Background()
-	reg := store.NewRegistry()
-	pgstore.Register(reg)
-	owner, err := reg.Open(ctx, db.AdminURL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := owner.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	owner.Close()
-	st, err := reg.Open(ctx, db.AppURL, store.Options{AdminURL: db.AdminURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := pgtest.Open(t, pgtest.New(t, "greenlang_calc_test"), store.Options{})
 	org := drivertest.NewOrg(t, st)
+	rep := calculateExample(t, "AR6")
+	got, err := Persist(context.Background(), st, org.ID, rep, time.Now())
+	if err != nil || got.Emissions != 6 {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	if sum := storedTotal(t, st, org.ID); !sum.Equal(rep.Total.CO2eKg) {
+		t.Errorf("stored monthly total %s, want %s", sum, rep.Total.CO2eKg)
+	}
+}
+
+// calculateExample calculates the documented example file.
+func calculateExample(t *testing.T, gwp string) Report {
+	t.Helper()
 	svc, err := NewBuiltin()
 	if err != nil {
 		t.Fatal(err)
@@ -111,18 +85,21 @@ func TestPersistRunToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rep, err := svc.CalculateFile(f, Options{GWPSet: "AR6"})
+	rep, err := svc.CalculateFile(f, Options{GWPSet: gwp})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Persist(ctx, st, org.ID, rep, time.Now())
-	if err != nil || got.Emissions != 6 {
-		t.Fatalf("stored %+v %v", got, err)
-	}
+	return rep
+}
+
+// storedTotal refreshes the reporting aggregates and sums org's monthly emissions.
+func storedTotal(t *testing.T, st *store.Store, org uuid.UUID) decimal.Decimal {
+	t.Helper()
+	ctx := context.Background()
 	if err := st.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	months, err := st.MonthlyEmissions(ctx, org.ID, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	months, err := st.MonthlyEmissions(ctx, org, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +107,5 @@ func TestPersistRunToPostgres(t *testing.T) {
 	for _, m := range months {
 		sum = sum.Add(m.CO2eKg)
 	}
-	if !sum.Equal(rep.Total.CO2eKg) {
-		t.Errorf("stored monthly total %s, want %s", sum, rep.Total.CO2eKg)
-	}
+	return sum
 }

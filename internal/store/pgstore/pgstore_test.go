@@ -17,29 +17,7 @@ type testDB = pgtest.DB
 
 func newTestDB(t testing.TB) testDB { return pgtest.New(t, "greenlang_test") }
 
-// open migrates db as its owner, then opens the store as greenlang_app, the
-// way a production deployment runs.
-func open(t testing.TB, db testDB, opts store.Options) *store.Store {
-	t.Helper()
-	ctx := context.Background()
-	reg := store.NewRegistry()
-	pgstore.Register(reg)
-	owner, err := reg.Open(ctx, db.AdminURL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := owner.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	owner.Close()
-	opts.AdminURL = db.AdminURL
-	s, err := reg.Open(ctx, db.AppURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func open(t testing.TB, db testDB, opts store.Options) *store.Store { return pgtest.Open(t, db, opts) }
 
 // admin runs SQL as the database owner.
 type admin struct{ pool *pgxpool.Pool }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
 )
 
@@ -65,4 +66,29 @@ func New(t testing.TB, prefix string) DB {
 	app := *u
 	app.User = url.User(pgstore.AppRole)
 	return DB{Name: name, AdminURL: u.String(), AppURL: app.String()}
+}
+
+// Open migrates db as its owner, then opens the store as greenlang_app with
+// the owner as admin URL: the way a production deployment runs. The store
+// is closed at cleanup.
+func Open(t testing.TB, db DB, opts store.Options) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	reg := store.NewRegistry()
+	pgstore.Register(reg)
+	owner, err := reg.Open(ctx, db.AdminURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner.Close()
+	opts.AdminURL = db.AdminURL
+	s, err := reg.Open(ctx, db.AppURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
