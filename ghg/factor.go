@@ -103,15 +103,27 @@ func (a Activity) check() error {
 func amountIn(a Activity, f Factor) (decimal.Decimal, []Step, error) {
 	if a.Quantity.Unit.Dim == f.Per.Dim {
 		q, st, err := a.Quantity.To(f.Per)
-		return q.Value, []Step{st}, err
+		return q.Value, withoutIdentities([]Step{st}), err
 	}
 	if f.HeatContent != nil {
 		q, steps, err := f.HeatContent.Convert(a.Quantity, f.Per)
 		if err == nil {
-			return q.Value, steps, nil
+			return q.Value, withoutIdentities(steps), nil
 		}
 	}
 	return decimal.Decimal{}, nil, &InputError{a.ID, "unit", fmt.Sprintf(
 		"%s is %s but factor %q is per %s (%s) and states no heat content to convert through",
 		a.Quantity.Unit.Symbol, a.Quantity.Unit.Dim, f.ID, f.Per.Symbol, f.Per.Dim)}
+}
+
+// withoutIdentities drops steps that convert a unit to itself: they explain
+// nothing.
+func withoutIdentities(steps []Step) []Step {
+	out := steps[:0]
+	for _, s := range steps {
+		if s.From != s.To {
+			out = append(out, s)
+		}
+	}
+	return out
 }

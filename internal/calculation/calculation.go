@@ -196,6 +196,23 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	return rep, nil
 }
 
+// Explain calculates one activity and returns its result with the
+// factor-selection trail: what `greenlang factors explain` shows.
+func (s *Service) Explain(row activityfile.Row, o Options) (Line, error) {
+	if o.GWPSet == "" {
+		o.GWPSet = ghg.AR6
+	}
+	set, err := s.gwps.Set(o.GWPSet)
+	if err != nil {
+		return Line{}, err
+	}
+	l, rerr := s.calculateRow(ghg.NewCalculator(set.ID(), set), row, o)
+	if rerr != nil {
+		return Line{}, rerr
+	}
+	return l, nil
+}
+
 func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options) (Line, *activityfile.RowError) {
 	a := row.Activity
 	fail := func(col string, err error) (Line, *activityfile.RowError) {

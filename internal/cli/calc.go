@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/activityfile"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/factors/desnz"
 	"github.com/greenlang/greenlang/internal/factors/epahub"
@@ -276,9 +277,69 @@ func (c *cli) factorsCommand() *cobra.Command {
 			return nil
 		},
 	}
+	var ex struct {
+		activity, quantity, unit, region, date, method, gwp string
+		scope, category                                     int
+	}
+	explain := &cobra.Command{
+		Use:   "explain --activity TYPE --quantity Q --unit U [--region R] [--date YYYY-MM-DD] (--scope N | --method M)",
+		Short: "Show how one activity would be calculated: the factor chosen and why, and every step",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, err := calculation.NewBuiltin()
+			if err != nil {
+				return err
+			}
+			csvText := "activity_type,quantity,unit,period_start,region,scope,category,method\n" +
+				strings.Join([]string{csvField(ex.activity), csvField(ex.quantity), csvField(ex.unit), csvField(ex.date), csvField(ex.region),
+					optInt(ex.scope), optInt(ex.category), csvField(ex.method)}, ",") + "\n"
+			rows, bad, err := activityfile.Read(strings.NewReader(csvText), svc.Units())
+			if err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				return usageErrorf("%s", strings.TrimPrefix(bad[0].Error(), "line 2, "))
+			}
+			l, err := svc.Explain(rows[0], calculation.Options{GWPSet: ex.gwp})
+			if err != nil {
+				return fmt.Errorf("factors explain: %s", strings.TrimPrefix(err.Error(), "line 2, "))
+			}
+			r := l.Result
+			fmt.Fprintln(c.stdout, "factor selection:")
+			for _, s := range l.Selection {
+				fmt.Fprintln(c.stdout, "  "+s)
+			}
+			fmt.Fprintln(c.stdout, "conversions:")
+			for _, st := range r.Explanation.Conversions {
+				fmt.Fprintf(c.stdout, "  %s → %s × %s %s\n", st.From, st.To, st.Factor, st.Note)
+			}
+			fmt.Fprintf(c.stdout, "amount in the factor's unit: %s\n", r.Explanation.Amount)
+			for _, g := range sortedKeys(r.KgByGas) {
+				line := fmt.Sprintf("  %-6s %s kg/unit × %s = %s kg", g, r.Explanation.FactorValues[g], r.Explanation.Amount, r.KgByGas[g])
+				if gwp, ok := r.Explanation.GWPs[g]; ok {
+					line += fmt.Sprintf(" × GWP %s (%s)", gwp, r.Explanation.GWPSet)
+				}
+				fmt.Fprintln(c.stdout, line)
+			}
+			fmt.Fprintf(c.stdout, "total: %s kg CO2e, scope %d%s, uncertainty ±%s%%\n", r.CO2eKg, r.Scope, catText(r.Category), r.UncertaintyPct)
+			fmt.Fprintf(c.stdout, "method %s, engine %s\n", r.Explanation.Method, r.Explanation.EngineVersion)
+			return nil
+		},
+	}
+	ef := explain.Flags()
+	ef.StringVar(&ex.activity, "activity", "", "activity type, e.g. natural_gas")
+	ef.StringVar(&ex.quantity, "quantity", "", "quantity")
+	ef.StringVar(&ex.unit, "unit", "", "unit of the quantity")
+	ef.StringVar(&ex.region, "region", "", "region, e.g. US-CAMX or UK")
+	ef.StringVar(&ex.date, "date", time.Now().UTC().Format("2006-01-02"), "activity date")
+	ef.StringVar(&ex.method, "method", "", "calculation method")
+	ef.StringVar(&ex.gwp, "gwp", ghg.AR6, "GWP set")
+	ef.IntVar(&ex.scope, "scope", 0, "scope, when no method is given")
+	ef.IntVar(&ex.category, "category", 0, "scope 3 category")
+
 	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat or useeio")
 	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")
-	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, imp)
+	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, explain, imp)
 }
 
 func heat(f ghg.Factor) string {
@@ -286,4 +347,34 @@ func heat(f ghg.Factor) string {
 		return ""
 	}
 	return fmt.Sprintf("%s per %s (%s)", f.HeatContent.Energy, f.HeatContent.Per.Symbol, f.HeatContent.Basis)
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+func optInt(i int) string {
+	if i == 0 {
+		return ""
+	}
+	return strconv.Itoa(i)
+}
+
+func catText(c int) string {
+	if c == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" category %d", c)
+}
+
+func sortedKeys(m map[string]decimal.Decimal) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -141,3 +141,21 @@ func TestCalcStoresTheRun(t *testing.T) {
 		t.Errorf("--store without --org: exit %d", r.code)
 	}
 }
+
+func TestFactorsExplain(t *testing.T) {
+	t.Parallel()
+	r := run(t, nil, "factors", "explain", "--activity", "natural_gas", "--quantity", "50000", "--unit", "scf", "--region", "US-CAMX",
+		"--date", "2025-03-01", "--method", "stationary_combustion", "--gwp", "AR5")
+	for _, want := range []string{`US-CAMX: no factor`, `US: "epa-hub-2025-t1-natural_gas"`, "scf → mmBtu × 0.001026 heat content 0.001026 mmBtu per scf (HHV)",
+		"CH4    0.001 kg/unit × 51.3 = 0.0513 kg × GWP 28 (AR5)", "total: 2724.77385 kg CO2e, scope 1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("explain output lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "scf → scf") {
+		t.Errorf("identity step shown:\n%s", r.stdout)
+	}
+	if r := run(t, nil, "factors", "explain", "--activity", "natural_gas", "--quantity", "1", "--unit", "ton", "--scope", "1"); r.code != 2 || !strings.Contains(r.stderr, "ambiguous") {
+		t.Errorf("ambiguous unit: exit %d %s", r.code, r.stderr)
+	}
+}
