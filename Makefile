@@ -33,6 +33,7 @@ bench: ## engine throughput on one core; bulk inserts beside their raw-engine ba
 	GREENLANG_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/store/...
 
 fuzz: ## fuzz each parser of outside input for 30 s
+	$(GO) test -run '^$$' -fuzz FuzzEconFiles -fuzztime 30s ./internal/calculation/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/activityfile/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/epahub/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/useeio/

@@ -113,6 +113,10 @@ type Options struct {
 	Edition   int             // with PinnedSet: one edition of it
 	RFUplift  decimal.Decimal // radiative-forcing uplift for air travel; 0 for none
 	Format    string          // FormatCSV (default) or FormatXLSX
+	// FX and Index convert spend to a factor's currency and price year; without
+	// them spend must already be in the factor's currency and price year.
+	FX    *ghg.ExchangeRates
+	Index *ghg.PriceIndex
 	// Progress, when set, is called after each row.
 	Progress func(done int)
 }
@@ -230,10 +234,16 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 	case method == ghg.MethodAirTravel:
 		res, err = calc.AirTravel(a, sel.Factor, o.RFUplift)
 	case method == ghg.MethodSpendBased:
-		// Without configured exchange rates and price indices, spend must be
+		// Without configured exchange rates and a price index, spend must be
 		// in the factor's own currency and price year.
-		idx := ghg.PriceIndex{Currency: sel.Factor.Per.Symbol, Name: "identity", ByYear: map[int]decimal.Decimal{sel.Factor.PriceYear: decimal.NewFromInt(1)}}
-		res, err = calc.SpendBased(a, sel.Factor, max(row.Category, 1), ghg.NewExchangeRates(), idx)
+		fx, idx := o.FX, ghg.PriceIndex{Currency: sel.Factor.Per.Symbol, Name: "none configured", ByYear: map[int]decimal.Decimal{sel.Factor.PriceYear: decimal.NewFromInt(1)}}
+		if fx == nil {
+			fx = ghg.NewExchangeRates()
+		}
+		if o.Index != nil {
+			idx = *o.Index
+		}
+		res, err = calc.SpendBased(a, sel.Factor, max(row.Category, 1), fx, idx)
 	case method != "":
 		res, err = calc.Apply(method, a, sel.Factor, row.Category)
 	case scope != 0:

@@ -28,7 +28,7 @@ import (
 )
 
 func (c *cli) calcCommand() *cobra.Command {
-	var in, out, gwp, set, rf, org string
+	var in, out, gwp, set, rf, org, fxFile, indexFile string
 	var libs []string
 	var persist bool
 	var edition int
@@ -69,6 +69,26 @@ func (c *cli) calcCommand() *cobra.Command {
 			opts := calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition, RFUplift: uplift}
 			if strings.EqualFold(filepath.Ext(in), ".xlsx") {
 				opts.Format = calculation.FormatXLSX
+			}
+			if fxFile != "" {
+				b, err := os.ReadFile(fxFile)
+				if err != nil {
+					return fmt.Errorf("calc: %w", err)
+				}
+				if opts.FX, err = calculation.ReadExchangeRates(strings.NewReader(string(b))); err != nil {
+					return fmt.Errorf("calc: %s: %w", fxFile, err)
+				}
+			}
+			if indexFile != "" {
+				b, err := os.ReadFile(indexFile)
+				if err != nil {
+					return fmt.Errorf("calc: %w", err)
+				}
+				idx, err := calculation.ReadPriceIndex(strings.NewReader(string(b)))
+				if err != nil {
+					return fmt.Errorf("calc: %s: %w", indexFile, err)
+				}
+				opts.Index = &idx
 			}
 			if file, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(file.Fd()) {
 				bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("calculating"),
@@ -139,6 +159,8 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
 	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
+	fl.StringVar(&fxFile, "fx", "", "annual exchange rates for spend (CSV: year,from,to,rate)")
+	fl.StringVar(&indexFile, "price-index", "", "price index to move spend to a factor's price year (CSV: currency,name,year,value)")
 	fl.BoolVar(&persist, "store", false, "also store the run, activities and results in the configured store")
 	fl.StringVar(&org, "org", "", "with --store: the organization's id")
 	return cmd

@@ -1,0 +1,70 @@
+package calculation
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSpendWithExchangeRatesAndIndex(t *testing.T) {
+	fx, err := ReadExchangeRates(strings.NewReader("year,from,to,rate\n2024,EUR,USD,1.08\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := ReadPriceIndex(strings.NewReader("currency,name,year,value\nUSD,test deflator,2021,100\nUSD,test deflator,2024,120\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "activity_type,quantity,unit,period_start,region,price_year,category,method\nnaics:331110,12000,EUR,2024-05-01,US,2024,1,spend_based\n"
+	rep, err := svc.CalculateFile(strings.NewReader(in), Options{FX: fx, Index: &idx})
+	if err != nil || len(rep.Lines) != 1 {
+		t.Fatalf("%v %v", rep.Errors, err)
+	}
+	// 12 000 EUR × 1.08 = 12 960 USD(2024) × 100/120 = 10 800 USD(2021) × 0.979 kg (USEEIO 331110).
+	if got := rep.Lines[0].Result.CO2eKg.Round(12); !got.Equal(dec("10573.2")) {
+		t.Errorf("CO2e %s, want 10573.2", got)
+	}
+	// Without them the row is refused, naming what is missing.
+	rep, _ = svc.CalculateFile(strings.NewReader(in), Options{})
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error(), "no 2024 exchange rate from EUR to USD") {
+		t.Errorf("errors %v", rep.Errors)
+	}
+}
+
+func TestEconFilesRefuseBadRows(t *testing.T) {
+	for in, want := range map[string]string{
+		"year,from,to,rate\n20x4,EUR,USD,1\n":  "line 2, column year",
+		"year,from,to,rate\n2024,eur,USD,1\n":  "column from",
+		"year,from,to,rate\n2024,EUR,USD,-1\n": "column rate",
+		"yr,from,to,rate\n":                    "header column 1",
+	} {
+		if _, err := ReadExchangeRates(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"currency,name,year,value\nUSD,a,2021,100\nEUR,a,2022,1\n": "one currency",
+		"currency,name,year,value\nUSD,a,2021,100\nUSD,a,2021,1\n": "twice",
+		"currency,name,year,value\n":                               "no rows",
+	} {
+		if _, err := ReadPriceIndex(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzEconFiles(f *testing.F) {
+	f.Add("year,from,to,rate\n2024,EUR,USD,1.08\n")
+	f.Add("currency,name,year,value\nUSD,x,2021,100\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		if fx, err := ReadExchangeRates(strings.NewReader(in)); err == nil && fx == nil {
+			t.Fatal("nil table without error")
+		}
+		if idx, err := ReadPriceIndex(strings.NewReader(in)); err == nil && len(idx.ByYear) == 0 {
+			t.Fatal("empty index without error")
+		}
+	})
+}
