@@ -2,7 +2,6 @@ package ghg
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/shopspring/decimal"
 )
@@ -83,6 +82,9 @@ func NewCalculator(gwpSetName string, gwp GWPSource) *Calculator {
 	return &Calculator{gwpSet: gwpSetName, gwp: gwp, units: u, kWh: u.MustParse("kWh"), specs: methodSpecs()}
 }
 
+// GWPSet is the id of the calculator's GWP set.
+func (c *Calculator) GWPSet() string { return c.gwpSet }
+
 // ActivityFactor is the general method: activity × factor, per gas, for any
 // scope and category. Stationary combustion is this method with scope 1.
 func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, method string) (Result, error) {
@@ -135,15 +137,6 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 // heat content when the activity and the factor differ.
 func (c *Calculator) StationaryCombustion(a Activity, f Factor) (Result, error) {
 	return c.Apply(MethodStationaryCombustion, a, f, 0)
-}
-
-func sortedGases(m map[string]decimal.Decimal) []string {
-	out := make([]string, 0, len(m))
-	for g := range m {
-		out = append(out, g)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Total sums results: per gas, CO2e and biogenic CO2 exactly; uncertainty by

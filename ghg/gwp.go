@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -83,12 +85,13 @@ const gwpDataFile = "data/gwp100.csv"
 // follow it in GWPTable's column order.
 const gwp100Header = "gas,ar4,ar5,ar6,source"
 
-// isGWPValue reports whether s is a GWP as the data file writes it: a plain
-// non-negative decimal, at most 9 digits either side of the point.
-func isGWPValue(s string) bool {
+// ParsePlainDecimal reads a plain non-negative decimal as publications and
+// the project's data files write GWPs: digits, optionally a point and more
+// digits, at most maxDigits either side; no sign, exponent or separators.
+func ParsePlainDecimal(s string, maxDigits int) (decimal.Decimal, bool) {
 	whole, frac, dot := strings.Cut(s, ".")
 	digits := func(p string) bool {
-		if p == "" || len(p) > 9 {
+		if p == "" || len(p) > maxDigits {
 			return false
 		}
 		for _, c := range p {
@@ -98,7 +101,10 @@ func isGWPValue(s string) bool {
 		}
 		return true
 	}
-	return digits(whole) && (!dot || digits(frac))
+	if !digits(whole) || (dot && !digits(frac)) {
+		return decimal.Zero, false
+	}
+	return decimal.RequireFromString(s), true
 }
 
 // GWPTable holds the 100-year GWPs of every gas in the embedded table
@@ -178,10 +184,11 @@ func parseGWPTable(r io.Reader) (*GWPTable, error) {
 			if s == "" {
 				continue
 			}
-			if !isGWPValue(s) {
+			v, ok := ParsePlainDecimal(s, 9)
+			if !ok {
 				return nil, fail(line, header[1+i], "%q is not a GWP (a non-negative decimal number)", s)
 			}
-			e.values[i] = decimal.NewNullDecimal(decimal.RequireFromString(s))
+			e.values[i] = decimal.NewNullDecimal(v)
 			hasValue = true
 		}
 		if !hasValue {
@@ -284,7 +291,7 @@ func (s GWPSet) Source(gas string) (string, error) {
 // makes it an error.
 func (s GWPSet) CO2e(masses map[string]decimal.Decimal) (decimal.Decimal, error) {
 	sum := decimal.Zero
-	for _, gas := range sortedGases(masses) {
+	for _, gas := range slices.Sorted(maps.Keys(masses)) {
 		g, err := s.GWP(gas)
 		if err != nil {
 			return decimal.Zero, err
@@ -326,7 +333,7 @@ func (b Blend) Validate() error {
 		return fmt.Errorf("ghg: blend %q has no components", b.Name)
 	}
 	sum := decimal.Zero
-	for _, gas := range sortedGases(b.Components) {
+	for _, gas := range slices.Sorted(maps.Keys(b.Components)) {
 		f := b.Components[gas]
 		if !f.IsPositive() {
 			return fmt.Errorf("ghg: blend %q: mass fraction of %s is %s, not positive", b.Name, gas, f)

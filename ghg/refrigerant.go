@@ -2,6 +2,8 @@ package ghg
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/shopspring/decimal"
 )
@@ -73,7 +75,7 @@ func (c *Calculator) refrigerantResult(id string, r Blend, kg decimal.Decimal, m
 		Explanation: Explanation{ActivityType: "refrigerant " + r.Name, Quantity: kg, Unit: "kg", Note: formula, Amount: kg,
 			FactorID: r.Name, FactorValues: r.Components, GWPSet: c.gwpSet, GWPs: map[string]decimal.Decimal{},
 			Method: method, EngineVersion: EngineVersion}}
-	for _, gas := range sortedGases(r.Components) {
+	for _, gas := range slices.Sorted(maps.Keys(r.Components)) {
 		g, err := c.gwp.GWP(gas)
 		if err != nil {
 			return Result{}, &InputError{id, "refrigerant", err.Error()}

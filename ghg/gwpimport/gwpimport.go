@@ -117,7 +117,7 @@ func ReadIPCC(r io.Reader) ([]ghg.GWPRow, error) {
 			if s == "" {
 				continue
 			}
-			v, ok := parseValue(s)
+			v, ok := ghg.ParsePlainDecimal(s, 12)
 			if !ok {
 				return nil, &Error{line, cols[1+i], fmt.Sprintf("%q is not a non-negative decimal number", rec[1+i])}
 			}
@@ -129,27 +129,6 @@ func ReadIPCC(r io.Reader) ([]ghg.GWPRow, error) {
 		return nil, errors.New("ipcc-gwp: no species rows")
 	}
 	return rows, nil
-}
-
-// parseValue accepts a plain decimal: digits, optionally a point and more
-// digits, at most 12 either side (no sign, exponent or thousands separator).
-func parseValue(s string) (decimal.Decimal, bool) {
-	whole, frac, dot := strings.Cut(s, ".")
-	digits := func(p string) bool {
-		if p == "" || len(p) > 12 {
-			return false
-		}
-		for _, c := range p {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		return true
-	}
-	if !digits(whole) || (dot && !digits(frac)) {
-		return decimal.Zero, false
-	}
-	return decimal.RequireFromString(s), true
 }
 
 // Sources cited in the derived table.

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/xlsx"
 )
 
 // Columns of the file. Required ones must be present in the header; the
@@ -98,18 +98,9 @@ func Read(r io.Reader, units *ghg.Units) ([]Row, []RowError, error) {
 // ReadXLSX parses the first sheet of an .xlsx workbook laid out like the
 // CSV file: a header row, then one activity per row.
 func ReadXLSX(r io.Reader, units *ghg.Units) ([]Row, []RowError, error) {
-	f, err := excelize.OpenReader(io.LimitReader(r, 256<<20))
+	rows, err := xlsx.Rows(r, "")
 	if err != nil {
-		return nil, nil, fmt.Errorf("activity workbook: not a readable .xlsx file: %w", err)
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, nil, errors.New("activity workbook has no sheet")
-	}
-	rows, err := f.GetRows(sheets[0])
-	if err != nil {
-		return nil, nil, fmt.Errorf("activity workbook, sheet %q: %w", sheets[0], err)
+		return nil, nil, fmt.Errorf("activity workbook: %w", err)
 	}
 	width := 0
 	if len(rows) > 0 {

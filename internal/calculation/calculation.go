@@ -151,10 +151,7 @@ const (
 // reported with line, column and reason; err is only for a file that cannot
 // be read at all or bad options.
 func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
-	if o.GWPSet == "" {
-		o.GWPSet = ghg.AR6
-	}
-	set, err := s.gwps.Set(o.GWPSet)
+	calc, err := s.calculator(o.GWPSet)
 	if err != nil {
 		return Report{}, err
 	}
@@ -170,8 +167,7 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	calc := ghg.NewCalculator(set.ID(), set)
-	rep := Report{GWPSet: set.ID(), Errors: bad}
+	rep := Report{GWPSet: calc.GWPSet(), Errors: bad}
 	acts := make([]ghg.Activity, 0, len(rows))
 	sets := map[string]bool{}
 	var results []ghg.Result
@@ -194,7 +190,7 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	for n := range sets {
 		names = append(names, n)
 	}
-	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: set.ID()})
+	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: calc.GWPSet()})
 	rep.Total = ghg.Sum(results)
 	rep.ByScope = ghg.TotalsBy(results, ghg.ScopeKey)
 	return rep, nil
@@ -203,18 +199,27 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 // Explain calculates one activity and returns its result with the
 // factor-selection trail: what `greenlang factors explain` shows.
 func (s *Service) Explain(row activityfile.Row, o Options) (Line, error) {
-	if o.GWPSet == "" {
-		o.GWPSet = ghg.AR6
-	}
-	set, err := s.gwps.Set(o.GWPSet)
+	calc, err := s.calculator(o.GWPSet)
 	if err != nil {
 		return Line{}, err
 	}
-	l, rerr := s.calculateRow(ghg.NewCalculator(set.ID(), set), row, o)
+	l, rerr := s.calculateRow(calc, row, o)
 	if rerr != nil {
 		return Line{}, rerr
 	}
 	return l, nil
+}
+
+// calculator returns a calculator for a GWP set id, AR6 when empty.
+func (s *Service) calculator(gwpSet string) (*ghg.Calculator, error) {
+	if gwpSet == "" {
+		gwpSet = ghg.AR6
+	}
+	set, err := s.gwps.Set(gwpSet)
+	if err != nil {
+		return nil, err
+	}
+	return ghg.NewCalculator(set.ID(), set), nil
 }
 
 func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options) (Line, *activityfile.RowError) {

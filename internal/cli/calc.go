@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,24 +73,21 @@ func (c *cli) calcCommand() *cobra.Command {
 				opts.Format = calculation.FormatXLSX
 			}
 			if fxFile != "" {
-				b, err := os.ReadFile(fxFile)
-				if err != nil {
-					return fmt.Errorf("calc: %w", err)
-				}
-				if opts.FX, err = calculation.ReadExchangeRates(strings.NewReader(string(b))); err != nil {
-					return fmt.Errorf("calc: %s: %w", fxFile, err)
+				if err := readFile(fxFile, func(r io.Reader) (err error) {
+					opts.FX, err = calculation.ReadExchangeRates(r)
+					return err
+				}); err != nil {
+					return err
 				}
 			}
 			if indexFile != "" {
-				b, err := os.ReadFile(indexFile)
-				if err != nil {
-					return fmt.Errorf("calc: %w", err)
+				if err := readFile(indexFile, func(r io.Reader) error {
+					idx, err := calculation.ReadPriceIndex(r)
+					opts.Index = &idx
+					return err
+				}); err != nil {
+					return err
 				}
-				idx, err := calculation.ReadPriceIndex(strings.NewReader(string(b)))
-				if err != nil {
-					return fmt.Errorf("calc: %s: %w", indexFile, err)
-				}
-				opts.Index = &idx
 			}
 			if file, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(file.Fd()) {
 				bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("calculating"),
@@ -336,7 +335,7 @@ func (c *cli) factorsCommand() *cobra.Command {
 				fmt.Fprintf(c.stdout, "  %s → %s × %s %s\n", st.From, st.To, st.Factor, st.Note)
 			}
 			fmt.Fprintf(c.stdout, "amount in the factor's unit: %s\n", r.Explanation.Amount)
-			for _, g := range sortedKeys(r.KgByGas) {
+			for _, g := range slices.Sorted(maps.Keys(r.KgByGas)) {
 				line := fmt.Sprintf("  %-6s %s kg/unit × %s = %s kg", g, r.Explanation.FactorValues[g], r.Explanation.Amount, r.KgByGas[g])
 				if gwp, ok := r.Explanation.GWPs[g]; ok {
 					line += fmt.Sprintf(" × GWP %s (%s)", gwp, r.Explanation.GWPSet)
@@ -392,11 +391,15 @@ func catText(c int) string {
 	return fmt.Sprintf(" category %d", c)
 }
 
-func sortedKeys(m map[string]decimal.Decimal) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// readFile opens path and hands it to read; errors name the file once.
+func readFile(path string, read func(io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("calc: %w", err)
 	}
-	sort.Strings(out)
-	return out
+	defer f.Close()
+	if err := read(f); err != nil {
+		return fmt.Errorf("calc: %s: %w", path, err)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -92,31 +91,6 @@ func (s *Store) SensorReadings(ctx context.Context, org uuid.UUID, q SensorReadi
 				return err
 			}
 			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-// MonthlyEmissions reads org's monthly emissions by scope in [from, to) as of
-// the last Maintain (the platform refreshes it; PostgreSQL keeps it as a
-// materialized view).
-func (s *Store) MonthlyEmissions(ctx context.Context, org uuid.UUID, from, to time.Time) ([]MonthlyEmissions, error) {
-	var out []MonthlyEmissions
-	err := s.tenantTx(ctx, "store: reading monthly emissions", org, true, func(q driver.Querier) error {
-		out = out[:0]
-		rows, err := q.Query(ctx, `SELECT month, scope, scope2_basis, co2e_kg, records FROM reporting.monthly_emissions
-			WHERE org_id = $1 AND month >= $2 AND month < $3 ORDER BY month, scope, scope2_basis`, org, from.UTC(), to.UTC())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m MonthlyEmissions
-			if err := rows.Scan(&m.Month, &m.Scope, &m.Scope2Basis, &m.CO2eKg, &m.Records); err != nil {
-				return fmt.Errorf("scanning monthly emissions: %w", err)
-			}
-			out = append(out, m)
 		}
 		return rows.Err()
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/xlsx"
 )
 
 // SetName is the publication's name in factor references.
@@ -47,14 +48,9 @@ type Edition struct {
 
 // Read imports the workbook.
 func Read(r io.Reader, units *ghg.Units) (Edition, error) {
-	f, err := excelize.OpenReader(r)
+	rows, err := xlsx.Rows(r, SheetName)
 	if err != nil {
-		return Edition{}, fmt.Errorf("desnz: not a readable .xlsx workbook: %w", err)
-	}
-	defer f.Close()
-	rows, err := f.GetRows(SheetName)
-	if err != nil {
-		return Edition{}, fmt.Errorf("desnz: sheet %q: %w (sheets: %v)", SheetName, err, f.GetSheetList())
+		return Edition{}, fmt.Errorf("desnz: %w", err)
 	}
 	return Parse(rows, units)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/xlsx"
 )
 
 // SetName is the publication's name in factor references.
@@ -37,14 +38,9 @@ type Edition struct {
 
 // Read imports a workbook. The reader is read whole (an .xlsx is a zip).
 func Read(r io.Reader, units *ghg.Units) (Edition, error) {
-	f, err := excelize.OpenReader(r)
+	rows, err := xlsx.Rows(r, SheetName)
 	if err != nil {
-		return Edition{}, fmt.Errorf("epa hub: not a readable .xlsx workbook: %w", err)
-	}
-	defer f.Close()
-	rows, err := f.GetRows(SheetName)
-	if err != nil {
-		return Edition{}, fmt.Errorf("epa hub: sheet %q: %w (sheets: %v)", SheetName, err, f.GetSheetList())
+		return Edition{}, fmt.Errorf("epa hub: %w", err)
 	}
 	return Parse(rows, units)
 }

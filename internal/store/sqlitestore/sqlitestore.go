@@ -86,7 +86,7 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 		return nil, fmt.Errorf("sqlite: creating directory %s: %w", dir, unwrapPathErr(err))
 	}
 	// busy_timeout comes before journal_mode so switching to WAL waits too.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
 	writer, err := sql.Open("sqlite", dsn+pragmas+"&_txlock=immediate")
 	if err != nil {

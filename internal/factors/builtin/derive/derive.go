@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/factors/desnz"
@@ -32,7 +33,7 @@ func Factors(dir string, units *ghg.Units) ([]ghg.Factor, error) {
 		var fs []ghg.Factor
 		switch filepath.Ext(name) {
 		case ".xlsx":
-			if name[:4] == "epa-" {
+			if strings.HasPrefix(name, "epa-") {
 				var ed epahub.Edition
 				ed, err = epahub.Read(f, units)
 				fs = ed.Factors
