@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,8 @@ type Driver struct {
 
 var _ driver.Driver = (*Driver)(nil)
 
-// PathFromURL returns the database file of a sqlite:// URL:
+// PathFromURL returns the database file of a sqlite:// URL (the query, such
+// as ?busy_timeout=5000 in milliseconds, tunes the connection):
 // sqlite://./data/greenlang.db and sqlite:data/greenlang.db are relative,
 // sqlite:///var/lib/greenlang/greenlang.db is absolute.
 func PathFromURL(u *url.URL) (string, error) {
@@ -85,8 +87,14 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: creating directory %s: %w", dir, unwrapPathErr(err))
 	}
+	busy := 10000
+	if v := u.Query().Get("busy_timeout"); v != "" {
+		if busy, err = strconv.Atoi(v); err != nil || busy < 0 {
+			return nil, fmt.Errorf("sqlite: busy_timeout %q is not a number of milliseconds", v)
+		}
+	}
 	// busy_timeout comes before journal_mode so switching to WAL waits too.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busy)
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
 	writer, err := sql.Open("sqlite", dsn+pragmas+"&_txlock=immediate")
 	if err != nil {
