@@ -2,6 +2,7 @@ package ghg
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/shopspring/decimal"
 )
@@ -152,22 +153,53 @@ type Total struct {
 
 // Sum totals results.
 func Sum(rs []Result) Total {
-	t := Total{Results: len(rs), KgByGas: map[string]decimal.Decimal{}}
-	xs := make([]decimal.Decimal, len(rs))
-	us := make([]decimal.Decimal, len(rs))
-	dq := decimal.Zero
-	for i, r := range rs {
-		for g, kg := range r.KgByGas {
-			t.KgByGas[g] = t.KgByGas[g].Add(kg)
-		}
-		t.CO2eKg = t.CO2eKg.Add(r.CO2eKg)
-		t.BiogenicCO2Kg = t.BiogenicCO2Kg.Add(r.BiogenicCO2Kg)
-		xs[i], us[i] = r.CO2eKg, r.UncertaintyPct
-		dq = dq.Add(r.DataQuality.Mul(r.CO2eKg))
+	var a Accumulator
+	for _, r := range rs {
+		a.Add(r)
 	}
-	t.UncertaintyPct = SumUncertainty(xs, us)
-	if !t.CO2eKg.IsZero() {
-		t.DataQuality = dq.DivRound(t.CO2eKg, 6)
+	return a.Total()
+}
+
+// Accumulator sums results one at a time, like Sum, without holding them:
+// totals over millions of stored results stream through it.
+type Accumulator struct {
+	n        int
+	byGas    map[string]decimal.Decimal
+	co2e     decimal.Decimal
+	biogenic decimal.Decimal
+	dq       decimal.Decimal
+	sq       float64 // Σ (U_i·x_i)², for IPCC Approach 1
+}
+
+// Add adds one result.
+func (a *Accumulator) Add(r Result) {
+	if a.byGas == nil {
+		a.byGas = map[string]decimal.Decimal{}
+	}
+	a.n++
+	for g, kg := range r.KgByGas {
+		a.byGas[g] = a.byGas[g].Add(kg)
+	}
+	a.co2e = a.co2e.Add(r.CO2eKg)
+	a.biogenic = a.biogenic.Add(r.BiogenicCO2Kg)
+	a.dq = a.dq.Add(r.DataQuality.Mul(r.CO2eKg))
+	ux, _ := r.UncertaintyPct.Mul(r.CO2eKg).Float64()
+	a.sq += ux * ux
+}
+
+// Total is the sum so far: per gas, CO2e and biogenic CO2 exactly;
+// uncertainty by IPCC Approach 1 for sums; data quality as the
+// emissions-weighted mean.
+func (a *Accumulator) Total() Total {
+	t := Total{Results: a.n, KgByGas: make(map[string]decimal.Decimal, len(a.byGas)), CO2eKg: a.co2e, BiogenicCO2Kg: a.biogenic}
+	for g, kg := range a.byGas {
+		t.KgByGas[g] = kg
+	}
+	if total, _ := a.co2e.Abs().Float64(); total != 0 {
+		t.UncertaintyPct = decimal.NewFromFloat(math.Sqrt(a.sq) / total).Round(UncertaintyScale)
+	}
+	if !a.co2e.IsZero() {
+		t.DataQuality = a.dq.DivRound(a.co2e, 6)
 	}
 	return t
 }

@@ -61,6 +61,7 @@ func DefaultSignificancePct() decimal.Decimal { return decimal.NewFromInt(5) }
 
 // RestatementLine compares one scope and category before and after.
 type RestatementLine struct {
+	Source    string          `json:"source,omitempty"` // in BySource lines only
 	Scope     int             `json:"scope"`
 	Category  int             `json:"category,omitempty"`
 	OldCO2eKg decimal.Decimal `json:"old_co2e_kg"`
@@ -71,8 +72,10 @@ type RestatementLine struct {
 
 // Restatement reports what a recalculation changed and why.
 type Restatement struct {
-	Reason         string            `json:"reason"`
-	Lines          []RestatementLine `json:"lines"`
+	Reason string            `json:"reason"`
+	Lines  []RestatementLine `json:"lines"`
+	// BySource breaks the lines down by emission source (RestateBySource).
+	BySource       []RestatementLine `json:"by_source,omitempty"`
 	OldTotalKg     decimal.Decimal   `json:"old_total_kg"`
 	NewTotalKg     decimal.Decimal   `json:"new_total_kg"`
 	ChangePct      decimal.Decimal   `json:"change_pct"`
@@ -129,4 +132,46 @@ func pct(change, base decimal.Decimal) decimal.Decimal {
 		return decimal.Zero
 	}
 	return change.Mul(decimal.NewFromInt(100)).DivRound(base.Abs(), 6)
+}
+
+// RestateBySource is Restate with the lines also broken down by emission
+// source, named for each result by source.
+func RestateBySource(reason string, old, new []Result, source func(Result) string, thresholdPct decimal.Decimal) Restatement {
+	rep := Restate(reason, old, new, thresholdPct)
+	type key struct {
+		src        string
+		scope, cat int
+	}
+	lines := map[key]*RestatementLine{}
+	get := func(r Result) *RestatementLine {
+		k := key{source(r), r.Scope, r.Category}
+		if lines[k] == nil {
+			lines[k] = &RestatementLine{Source: k.src, Scope: r.Scope, Category: r.Category}
+		}
+		return lines[k]
+	}
+	for _, r := range old {
+		l := get(r)
+		l.OldCO2eKg = l.OldCO2eKg.Add(r.CO2eKg)
+	}
+	for _, r := range new {
+		l := get(r)
+		l.NewCO2eKg = l.NewCO2eKg.Add(r.CO2eKg)
+	}
+	for _, l := range lines {
+		l.ChangeKg = l.NewCO2eKg.Sub(l.OldCO2eKg)
+		l.ChangePct = pct(l.ChangeKg, l.OldCO2eKg)
+		rep.BySource = append(rep.BySource, *l)
+	}
+	sort.Slice(rep.BySource, func(i, j int) bool {
+		a, b := rep.BySource[i], rep.BySource[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Scope != b.Scope {
+			return a.Scope < b.Scope
+		}
+		return a.Category < b.Category
+	})
+	return rep
 }

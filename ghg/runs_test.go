@@ -55,3 +55,21 @@ func TestRestate(t *testing.T) {
 		t.Errorf("with a 2.5%% threshold: %+v", r)
 	}
 }
+
+func TestRestateBySource(t *testing.T) {
+	r := func(id string, scope int, kg string) Result {
+		return Result{ActivityID: id, Scope: scope, CO2eKg: decimal.RequireFromString(kg)}
+	}
+	src := map[string]string{"a": "Boiler", "b": "Boiler", "c": "Grid"}
+	old := []Result{r("a", 1, "100"), r("b", 1, "50"), r("c", 2, "200")}
+	new := []Result{r("a", 1, "110"), r("b", 1, "50"), r("c", 2, "180")}
+	rep := RestateBySource("EPA Hub 2025", old, new, func(x Result) string { return src[x.ActivityID] }, decimal.Zero)
+	if len(rep.BySource) != 2 || rep.BySource[0].Source != "Boiler" || !rep.BySource[0].ChangeKg.Equal(decimal.NewFromInt(10)) ||
+		!rep.BySource[1].ChangePct.Equal(decimal.NewFromInt(-10)) {
+		t.Fatalf("by source %+v", rep.BySource)
+	}
+	// 350 → 340 is −2.857%: under the 5% default, no base-year recalculation.
+	if rep.BaseYearRecalc || len(rep.Lines) != 2 || !rep.NewTotalKg.Equal(decimal.NewFromInt(340)) {
+		t.Errorf("restatement %+v", rep)
+	}
+}

@@ -117,6 +117,10 @@ type Options struct {
 	// them spend must already be in the factor's currency and price year.
 	FX    *ghg.ExchangeRates
 	Index *ghg.PriceIndex
+	// Certificates are the energy attribute certificates and contractual
+	// instruments the market-based scope 2 method may claim, each kWh once,
+	// in the order of the file's rows.
+	Certificates []ghg.Certificate
 	// Progress, when set, is called after each row.
 	Progress func(done int)
 }
@@ -127,6 +131,11 @@ type Line struct {
 	Activity  ghg.Activity `json:"-"`
 	Result    ghg.Result   `json:"result"`
 	Selection []string     `json:"factor_selection"`
+	// Market is the market-based result of a scope 2 line in energy units,
+	// reported beside the location-based Result; nil otherwise.
+	Market          *ghg.Result      `json:"market_result,omitempty"`
+	MarketSelection []string         `json:"market_selection,omitempty"`
+	Allocations     []ghg.Allocation `json:"certificates_claimed,omitempty"`
 }
 
 // Report is the outcome of a calculation.
@@ -137,8 +146,16 @@ type Report struct {
 	Errors    []activityfile.RowError `json:"errors"`
 	Total     ghg.Total               `json:"total"`
 	// ByScope totals by scope and, for scope 3, category ("scope 3 category 6").
+	// Scope 2 there is location-based.
 	ByScope map[string]ghg.Total `json:"by_scope"`
+	// Scope2Market is scope 2 on the market basis, beside ByScope["scope 2"].
+	Scope2Market ghg.Total `json:"scope2_market"`
 }
+
+// ResidualMixType is the activity type of residual-mix factors (per kWh, by
+// region) the market-based method uses for electricity no certificate
+// covers. The built-in publications have none; load them with --library.
+const ResidualMixType = "electricity_residual_mix"
 
 // Formats of activity files.
 const (
@@ -168,11 +185,15 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{GWPSet: calc.GWPSet(), Errors: bad}
+	pool, err := ghg.NewCertificatePool(o.Certificates)
+	if err != nil {
+		return Report{}, err
+	}
 	acts := make([]ghg.Activity, 0, len(rows))
 	sets := map[string]bool{}
-	var results []ghg.Result
+	var results, market []ghg.Result
 	for i, row := range rows {
-		line, rerr := s.calculateRow(calc, row, o)
+		line, rerr := s.calculateRow(calc, row, o, pool)
 		if o.Progress != nil {
 			o.Progress(i + 1)
 		}
@@ -184,6 +205,9 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 		sets[fmt.Sprintf("%s %s", line.Result.Explanation.Factor.Set, line.Result.Explanation.Factor.Version)] = true
 		rep.Lines = append(rep.Lines, line)
 		results = append(results, line.Result)
+		if line.Market != nil {
+			market = append(market, *line.Market)
+		}
 	}
 	sort.Slice(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
 	names := make([]string, 0, len(sets))
@@ -193,6 +217,7 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: calc.GWPSet()})
 	rep.Total = ghg.Sum(results)
 	rep.ByScope = ghg.TotalsBy(results, ghg.ScopeKey)
+	rep.Scope2Market = ghg.Sum(market)
 	return rep, nil
 }
 
@@ -203,7 +228,11 @@ func (s *Service) Explain(row activityfile.Row, o Options) (Line, error) {
 	if err != nil {
 		return Line{}, err
 	}
-	l, rerr := s.calculateRow(calc, row, o)
+	pool, err := ghg.NewCertificatePool(o.Certificates)
+	if err != nil {
+		return Line{}, err
+	}
+	l, rerr := s.calculateRow(calc, row, o, pool)
 	if rerr != nil {
 		return Line{}, rerr
 	}
@@ -222,7 +251,7 @@ func (s *Service) calculator(gwpSet string) (*ghg.Calculator, error) {
 	return ghg.NewCalculator(set.ID(), set), nil
 }
 
-func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options) (Line, *activityfile.RowError) {
+func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options, pool *ghg.CertificatePool) (Line, *activityfile.RowError) {
 	a := row.Activity
 	fail := func(col string, err error) (Line, *activityfile.RowError) {
 		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Reason: err.Error()}
@@ -264,5 +293,37 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		}
 		return fail(col, err)
 	}
-	return Line{Line: row.Line, Activity: a, Result: res, Selection: sel.Trail}, nil
+	line := Line{Line: row.Line, Activity: a, Result: res, Selection: sel.Trail}
+	if res.Scope == 2 && a.Quantity.Unit.Dim == ghg.Energy {
+		if err := s.market(calc, &line, sel.Factor, pool); err != nil {
+			return fail(activityfile.ColQuantity, err)
+		}
+	}
+	return line, nil
+}
+
+// market adds the market-based result of a scope 2 line, in the order of
+// the GHG Protocol Scope 2 Guidance's quality criteria: certificates and
+// contracts first (matched by volume, period and market), then the residual
+// mix of the region for electricity, and where no residual mix is
+// available the location-based factor, which the report must disclose.
+func (s *Service) market(calc *ghg.Calculator, l *Line, grid ghg.Factor, pool *ghg.CertificatePool) error {
+	a := l.Activity
+	resid := grid
+	var trail []string
+	if strings.Contains(a.Type, "electricity") {
+		if sel, err := s.lib.Select(ghg.Query{ActivityType: ResidualMixType, Region: a.Region, Date: a.PeriodStart, Dim: ghg.Energy}); err == nil {
+			resid, trail = sel.Factor, sel.Trail
+		}
+	}
+	if resid.ID == grid.ID {
+		trail = append(trail, fmt.Sprintf("no residual mix for %q: the location-based factor %q stands in for the uncovered remainder (disclose it)", a.Region, grid.ID))
+	}
+	market, _, _ := strings.Cut(a.Region, "-")
+	r, err := calc.Scope2(a, grid, ghg.MarketInputs{Market: market, Certificates: pool, ResidualMix: resid})
+	if err != nil {
+		return err
+	}
+	l.Market, l.MarketSelection, l.Allocations = &r.Market, trail, r.Allocations
+	return nil
 }

@@ -3,6 +3,8 @@ package calculation
 import (
 	"strings"
 	"testing"
+
+	"github.com/greenlang/greenlang/ghg"
 )
 
 func TestSpendWithExchangeRatesAndIndex(t *testing.T) {
@@ -65,6 +67,42 @@ func FuzzEconFiles(f *testing.F) {
 		}
 		if idx, err := ReadPriceIndex(strings.NewReader(in)); err == nil && len(idx.ByYear) == 0 {
 			t.Fatal("empty index without error")
+		}
+	})
+}
+
+func TestReadCertificates(t *testing.T) {
+	good := "id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nREC-1,5000,2025-01-01,2026-01-01,US,0\nPPA-7,1000.5,2025-01-01,2025-07-01,US,0.012\n"
+	cs, err := ReadCertificates(strings.NewReader(good))
+	if err != nil || len(cs) != 2 || !cs[1].KWh.Equal(dec("1000.5")) || !cs[1].KgCO2ePerKWh.Equal(dec("0.012")) {
+		t.Fatalf("%+v %v", cs, err)
+	}
+	for in, want := range map[string]string{
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,-1,2025-01-01,2026-01-01,US,0\n":                                "line 2, column kwh",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1,2025-13-01,2026-01-01,US,0\n":                                 "line 2, column period_start",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1,2025-01-01,2025-01-01,US,0\n":                                 "line 2, column period_end",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1,2025-01-01,2026-01-01,,0\n":                                   "line 2, column market",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1,2025-01-01,2026-01-01,US,x\n":                                 "line 2, column kg_co2e_per_kwh",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1,2025-01-01,2026-01-01,US,0\nA,1,2025-01-01,2026-01-01,US,0\n": "line 3, column id",
+		"id,kwh,start,period_end,market,kg_co2e_per_kwh\n":                                                                        "header column 3",
+		"id,kwh,period_start,period_end,market,kg_co2e_per_kwh\n":                                                                 "no rows",
+	} {
+		if _, err := ReadCertificates(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzReadCertificates(f *testing.F) {
+	f.Add("id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nREC-1,5000,2025-01-01,2026-01-01,US,0\n")
+	f.Add("id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nA,1e400,2025-01-01,2026-01-01,US,0\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		cs, err := ReadCertificates(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if _, err := ghg.NewCertificatePool(cs); err != nil {
+			t.Fatalf("accepted certificates the engine refuses: %v", err)
 		}
 	})
 }

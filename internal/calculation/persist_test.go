@@ -2,9 +2,11 @@ package calculation
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
 
-func TestPersistRunToTheStore(t *testing.T) {
+func TestPersistRecalculateTotalsSQLite(t *testing.T) {
 	ctx := context.Background()
 	reg := store.NewRegistry()
 	sqlitestore.Register(reg)
@@ -30,6 +32,17 @@ func TestPersistRunToTheStore(t *testing.T) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	persistRecalculateTotals(t, st)
+}
+
+// The same on PostgreSQL as the application role, under row-level security.
+func TestPersistRecalculateTotalsPostgres(t *testing.T) {
+	st := pgtest.Open(t, pgtest.New(t, "greenlang_calc_test"), store.Options{})
+	persistRecalculateTotals(t, st)
+}
+
+func persistRecalculateTotals(t *testing.T, st *store.Store) {
+	ctx := context.Background()
 	org := drivertest.NewOrg(t, st)
 	rep := calculateExample(t, "AR6")
 	now := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
@@ -37,39 +50,101 @@ func TestPersistRunToTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Activities != 6 || got.Emissions != 6 || got.Sources != 5 {
+	// Six activities; seven results, because UK electricity has a market-based one too.
+	if got.Activities != 6 || got.Emissions != 7 || got.Sources != 5 {
 		t.Fatalf("stored %+v", got)
-	}
-	// A second run reuses the sources.
-	again, err := Persist(ctx, st, org.ID, rep, now)
-	if err != nil || again.Sources != 0 || again.RunID == got.RunID {
-		t.Fatalf("second run %+v %v", again, err)
 	}
 	run, err := st.CalculationRuns().Get(ctx, org.ID, got.RunID)
 	if err != nil || run.GWPSet != "AR6" || run.RecordsOut != 6 {
 		t.Fatalf("run %+v %v", run, err)
 	}
-	// The stored results sum, month by month, to the calculation: twice, one per run.
-	if sum := storedTotal(t, st, org.ID); !sum.Equal(rep.Total.CO2eKg.Mul(decimal.NewFromInt(2))) {
-		t.Errorf("stored monthly total %s, want 2 × %s", sum, rep.Total.CO2eKg)
+	// Storing the same activities again would count them twice.
+	if _, err := Persist(ctx, st, org.ID, rep, now); !errors.Is(err, ErrAlreadyStored) || !strings.Contains(err.Error(), got.RunID.String()) {
+		t.Fatalf("second store of the same file: %v", err)
+	}
+	// Totals: the inventory on each basis, and the stored monthly report.
+	tot, err := EmissionTotals(ctx, st, org.ID, TotalsQuery{By: []string{ByCategory, BySource, ByMonth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	market := rep.Total.CO2eKg.Sub(rep.ByScope["scope 2"].CO2eKg).Add(rep.Scope2Market.CO2eKg)
+	if !tot.LocationBased.CO2eKg.Equal(rep.Total.CO2eKg) || !tot.MarketBased.CO2eKg.Equal(market) || tot.LocationBased.Results != 6 {
+		t.Errorf("totals: location %s (want %s), market %s (want %s)", tot.LocationBased.CO2eKg, rep.Total.CO2eKg, tot.MarketBased.CO2eKg, market)
+	}
+	if !tot.LocationBased.UncertaintyPct.Equal(rep.Total.UncertaintyPct) || !tot.LocationBased.DataQuality.Equal(rep.Total.DataQuality) {
+		t.Errorf("stored totals' uncertainty %s and quality %s differ from the report's %s and %s", tot.LocationBased.UncertaintyPct,
+			tot.LocationBased.DataQuality, rep.Total.UncertaintyPct, rep.Total.DataQuality)
+	}
+	if len(tot.Rows) != 7 || tot.Rows[0].Month != "2021-06" || tot.Rows[0].Source != "naics:331110 (scope 3, category 1)" {
+		t.Errorf("breakdown: %+v", tot.Rows)
+	}
+	if sum := storedTotal(t, st, org.ID); !sum.Equal(rep.Total.CO2eKg.Add(rep.Scope2Market.CO2eKg)) {
+		t.Errorf("stored monthly total %s, want %s + %s", sum, rep.Total.CO2eKg, rep.Scope2Market.CO2eKg)
+	}
+
+	// Recalculating under AR5 supersedes every result (the GWP set of each changes).
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar5 := calculateExample(t, "AR5")
+	dry, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "GWP set AR6 → AR5", DryRun: true}, now)
+	if err != nil || dry.RunID != uuid.Nil || dry.Changed != 7 {
+		t.Fatalf("dry run %+v %v", dry, err)
+	}
+	rc, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "GWP set AR6 → AR5"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := rc.Restatement
+	if rc.Checked != 7 || rc.Changed != 7 || rc.Superseded != 7 || len(rc.Errors) != 0 || rc.RunID == uuid.Nil {
+		t.Fatalf("recalculation %+v", rc)
+	}
+	if !rs.OldTotalKg.Equal(rep.Total.CO2eKg) || !rs.NewTotalKg.Equal(ar5.Total.CO2eKg) || rs.Reason != "GWP set AR6 → AR5" || len(rs.BySource) != 5 {
+		t.Errorf("restatement old %s (want %s) new %s (want %s), %d sources", rs.OldTotalKg, rep.Total.CO2eKg, rs.NewTotalKg, ar5.Total.CO2eKg, len(rs.BySource))
+	}
+	// AR5's lower CH4 and N2O GWPs move the total by far less than 5%.
+	if rs.BaseYearRecalc || !rs.ThresholdPct.Equal(decimal.NewFromInt(5)) {
+		t.Errorf("base-year flag %v at %s%%", rs.BaseYearRecalc, rs.ThresholdPct)
+	}
+	tot, err = EmissionTotals(ctx, st, org.ID, TotalsQuery{})
+	if err != nil || !tot.LocationBased.CO2eKg.Equal(ar5.Total.CO2eKg) || tot.LocationBased.Results != 6 {
+		t.Errorf("totals after recalculation: %s (want %s) %v", tot.LocationBased.CO2eKg, ar5.Total.CO2eKg, err)
+	}
+	if sum := storedTotal(t, st, org.ID); !sum.Equal(ar5.Total.CO2eKg.Add(ar5.Scope2Market.CO2eKg)) {
+		t.Errorf("monthly report after recalculation: %s", sum)
+	}
+	// Superseded results are kept, marked with the run that replaced them.
+	var superseded int
+	for after := uuid.Nil; ; {
+		page, err := st.CalculatedEmissions().List(ctx, org.ID, store.ListOptions{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			if e.SupersededBy != nil && *e.SupersededBy == rc.RunID {
+				superseded++
+			}
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if superseded != 7 {
+		t.Errorf("%d results marked superseded, want 7", superseded)
+	}
+	// Nothing changes a second time: no new run.
+	again, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "again"}, now)
+	if err != nil || again.RunID != uuid.Nil || again.Changed != 0 || again.Checked != 7 {
+		t.Errorf("second recalculation %+v %v", again, err)
+	}
+	if _, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{}, now); err == nil {
+		t.Error("a recalculation without a reason was accepted")
 	}
 	rv, err := st.VerifyAudit(ctx, org.ID)
 	if err != nil || !rv.OK() {
 		t.Errorf("audit after persisting: %+v %v", rv, err)
-	}
-}
-
-// The same on PostgreSQL as the application role, under row-level security.
-func TestPersistRunToPostgres(t *testing.T) {
-	st := pgtest.Open(t, pgtest.New(t, "greenlang_calc_test"), store.Options{})
-	org := drivertest.NewOrg(t, st)
-	rep := calculateExample(t, "AR6")
-	got, err := Persist(context.Background(), st, org.ID, rep, time.Now())
-	if err != nil || got.Emissions != 6 {
-		t.Fatalf("stored %+v %v", got, err)
-	}
-	if sum := storedTotal(t, st, org.ID); !sum.Equal(rep.Total.CO2eKg) {
-		t.Errorf("stored monthly total %s, want %s", sum, rep.Total.CO2eKg)
 	}
 }
 

@@ -30,7 +30,7 @@ import (
 )
 
 func (c *cli) calcCommand() *cobra.Command {
-	var in, out, gwp, set, rf, org, fxFile, indexFile string
+	var in, out, gwp, set, rf, org, fxFile, indexFile, certFile string
 	var libs []string
 	var persist bool
 	var edition int
@@ -71,6 +71,14 @@ func (c *cli) calcCommand() *cobra.Command {
 			opts := calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition, RFUplift: uplift}
 			if strings.EqualFold(filepath.Ext(in), ".xlsx") {
 				opts.Format = calculation.FormatXLSX
+			}
+			if certFile != "" {
+				if err := readFile(certFile, func(r io.Reader) (err error) {
+					opts.Certificates, err = calculation.ReadCertificates(r)
+					return err
+				}); err != nil {
+					return err
+				}
 			}
 			if fxFile != "" {
 				if err := readFile(fxFile, func(r io.Reader) (err error) {
@@ -129,7 +137,10 @@ func (c *cli) calcCommand() *cobra.Command {
 			for _, k := range keys {
 				fmt.Fprintf(c.stderr, "  %-22s %16s kg CO2e  ±%s%%\n", k, rep.ByScope[k].CO2eKg.StringFixed(3), rep.ByScope[k].UncertaintyPct.StringFixed(1))
 			}
-			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e (%s); input hash %s\n",
+			if rep.Scope2Market.Results > 0 {
+				fmt.Fprintf(c.stderr, "  %-22s %16s kg CO2e  ±%s%%\n", "scope 2 (market-based)", rep.Scope2Market.CO2eKg.StringFixed(3), rep.Scope2Market.UncertaintyPct.StringFixed(1))
+			}
+			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e location-based (%s); input hash %s\n",
 				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
 			if persist {
 				st, err := c.openStore(cmd)
@@ -160,6 +171,7 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
 	fl.StringVar(&fxFile, "fx", "", "annual exchange rates for spend (CSV: year,from,to,rate)")
 	fl.StringVar(&indexFile, "price-index", "", "price index to move spend to a factor's price year (CSV: currency,name,year,value)")
+	fl.StringVar(&certFile, "certificates", "", "energy attribute certificates and contracts for market-based scope 2 (CSV: id,kwh,period_start,period_end,market,kg_co2e_per_kwh)")
 	fl.BoolVar(&persist, "store", false, "also store the run, activities and results in the configured store")
 	fl.StringVar(&org, "org", "", "with --store: the organization's id")
 	return cmd
@@ -186,18 +198,27 @@ func (c *cli) service(libs []string) (*calculation.Service, error) {
 
 func writeResultsCSV(w io.Writer, rep calculation.Report) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"line", "id", "scope", "category", "method", "factor_id", "factor_source", "gwp_set",
+	_ = cw.Write([]string{"line", "id", "scope", "category", "scope2_basis", "method", "factor_id", "factor_source", "gwp_set",
 		"co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "biogenic_co2_kg", "uncertainty_pct", "data_quality", "explanation"})
-	for _, l := range rep.Lines {
-		r := l.Result
+	write := func(line int, r ghg.Result, basis string) {
 		cat := ""
 		if r.Category != 0 {
 			cat = strconv.Itoa(r.Category)
 		}
-		_ = cw.Write([]string{strconv.Itoa(l.Line), r.ActivityID, strconv.Itoa(r.Scope), cat, r.Explanation.Method,
+		_ = cw.Write([]string{strconv.Itoa(line), r.ActivityID, strconv.Itoa(r.Scope), cat, basis, r.Explanation.Method,
 			r.Explanation.FactorID, r.Explanation.Factor.String(), r.Explanation.GWPSet,
 			r.KgByGas["CO2"].String(), r.KgByGas["CH4"].String(), r.KgByGas["N2O"].String(), r.CO2eKg.String(),
 			r.BiogenicCO2Kg.String(), r.UncertaintyPct.String(), r.DataQuality.String(), r.Explanation.String()})
+	}
+	for _, l := range rep.Lines {
+		if l.Result.Scope != 2 {
+			write(l.Line, l.Result, "")
+			continue
+		}
+		write(l.Line, l.Result, "location")
+		if l.Market != nil {
+			write(l.Line, *l.Market, "market")
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -131,8 +131,30 @@ func TestCalcStoresTheRun(t *testing.T) {
 	}
 	st.Close()
 	r := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--data-dir", data, "--store", "--org", org.ID.String())
-	if r.code != 0 || !strings.Contains(r.stderr, "6 activity records, 6 calculated emissions, 5 new emission sources") {
+	if r.code != 0 || !strings.Contains(r.stderr, "6 activity records, 7 calculated emissions, 5 new emission sources") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--data-dir", data, "--store", "--org", org.ID.String()); r.code != 1 ||
+		!strings.Contains(r.stderr, "already stored as run") {
+		t.Errorf("storing the same file twice: exit %d: %s", r.code, r.stderr)
+	}
+	tot := run(t, nil, "totals", "--data-dir", data, "--org", org.ID.String(), "--by", "category,month")
+	for _, want := range []string{"2025-01     2      location", "location-based total 20767.588 kg CO2e", "market-based total   20767.588 kg CO2e"} {
+		if tot.code != 0 || !strings.Contains(tot.stdout, want) {
+			t.Errorf("totals lack %q: exit %d\n%s%s", want, tot.code, tot.stdout, tot.stderr)
+		}
+	}
+	rc := run(t, nil, "recalc", "--data-dir", data, "--org", org.ID.String(), "--gwp", "AR5", "--reason", "report under AR5")
+	for _, want := range []string{"7 results checked, 7 superseded", "restatement: report under AR5", "natural_gas (scope 1)", "no base-year recalculation"} {
+		if rc.code != 0 || !strings.Contains(rc.stdout, want) {
+			t.Errorf("recalc lacks %q: exit %d\n%s%s", want, rc.code, rc.stdout, rc.stderr)
+		}
+	}
+	if r := run(t, nil, "recalc", "--data-dir", data, "--org", org.ID.String()); r.code != 2 {
+		t.Errorf("recalc without --reason: exit %d", r.code)
+	}
+	if r := run(t, nil, "totals", "--data-dir", data, "--org", org.ID.String(), "--by", "colour"); r.code != 2 || !strings.Contains(r.stderr, "unknown breakdown") {
+		t.Errorf("totals --by colour: exit %d %s", r.code, r.stderr)
 	}
 	if r := run(t, nil, "audit", "verify", "--data-dir", data); r.code != 0 {
 		t.Errorf("audit after calc --store: %d %s %s", r.code, r.stdout, r.stderr)

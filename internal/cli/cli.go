@@ -100,7 +100,10 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.migrateCommand(),
 		c.configCommand(),
 		c.auditCommand(),
+		c.orgCommand(),
 		c.calcCommand(),
+		c.recalcCommand(),
+		c.totalsCommand(),
 		c.factorsCommand(),
 		c.versionCommand(),
 	)

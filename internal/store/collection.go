@@ -132,6 +132,13 @@ func normalizeTimes(fs []field) {
 // organization and timestamps.
 func (c *Collection[T, P]) Create(ctx context.Context, org uuid.UUID, v P) error {
 	op := fmtOp("creating", c.kind)
+	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		return c.createIn(ctx, q, org, v)
+	})
+}
+
+// createIn is Create inside a transaction the caller holds.
+func (c *Collection[T, P]) createIn(ctx context.Context, q driver.Querier, org uuid.UUID, v P) error {
 	m := v.RecordMeta()
 	if m.ID == uuid.Nil {
 		m.ID = newID()
@@ -142,12 +149,10 @@ func (c *Collection[T, P]) Create(ctx context.Context, org uuid.UUID, v P) error
 	if err := c.prepare(v); err != nil {
 		return err
 	}
-	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		if _, err := q.Exec(ctx, c.insertSQL, c.values(v)...); err != nil {
-			return err
-		}
-		return c.s.appendAudit(ctx, q, org, audit.ActionCreate, c.kind, m.ID.String(), nil, v)
-	})
+	if _, err := q.Exec(ctx, c.insertSQL, c.values(v)...); err != nil {
+		return err
+	}
+	return c.s.appendAudit(ctx, q, org, audit.ActionCreate, c.kind, m.ID.String(), nil, v)
 }
 
 // Get reads one Record of org by id.
@@ -279,9 +284,22 @@ type BulkResult struct {
 // the row count and a digest of every row. Either all rows are stored or none.
 func (c *Collection[T, P]) BulkInsert(ctx context.Context, org uuid.UUID, vs []T) (BulkResult, error) {
 	op := fmtOp("bulk inserting", c.kind)
+	res, rows, err := c.bulkRows(org, vs)
+	if err != nil || len(vs) == 0 {
+		return res, err
+	}
+	err = c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		return c.bulkIn(ctx, q, org, vs, rows, &res)
+	})
+	return res, err
+}
+
+// bulkRows prepares vs for a bulk insert: ids, timestamps, batch, digest.
+func (c *Collection[T, P]) bulkRows(org uuid.UUID, vs []T) (BulkResult, [][]any, error) {
+	op := fmtOp("bulk inserting", c.kind)
 	res := BulkResult{BatchID: newID()}
 	if len(vs) == 0 {
-		return res, nil
+		return res, nil, nil
 	}
 	now := c.s.nowUTC()
 	rows := make([][]any, len(vs))
@@ -302,26 +320,28 @@ func (c *Collection[T, P]) BulkInsert(ctx context.Context, org uuid.UUID, vs []T
 			if errors.As(err, &se) {
 				se.Msg = fmt.Sprintf("row %d: %s", i+1, se.Msg)
 			}
-			return res, err
+			return res, nil, err
 		}
 		if err := enc.Encode(v); err != nil {
-			return res, errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
+			return res, nil, errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
 		}
 		rows[i] = c.values(v)
 	}
 	res.Digest = hex.EncodeToString(h.Sum(nil))
+	return res, rows, nil
+}
+
+// bulkIn loads prepared rows inside a transaction the caller holds.
+func (c *Collection[T, P]) bulkIn(ctx context.Context, q driver.Querier, org uuid.UUID, vs []T, rows [][]any, res *BulkResult) error {
 	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
-	err := c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		n, err := c.s.d.BulkInsert(ctx, q, table, rows)
-		if err != nil {
-			return err
-		}
-		res.Inserted = n
-		summary := map[string]any{"rows": n, "sha256": res.Digest,
-			"first_id": P(&vs[0]).RecordMeta().ID, "last_id": P(&vs[len(vs)-1]).RecordMeta().ID}
-		return c.s.appendAudit(ctx, q, org, audit.ActionBulkInsert, c.kind, res.BatchID.String(), nil, summary)
-	})
-	return res, err
+	n, err := c.s.d.BulkInsert(ctx, q, table, rows)
+	if err != nil {
+		return err
+	}
+	res.Inserted = n
+	summary := map[string]any{"rows": n, "sha256": res.Digest,
+		"first_id": P(&vs[0]).RecordMeta().ID, "last_id": P(&vs[len(vs)-1]).RecordMeta().ID}
+	return c.s.appendAudit(ctx, q, org, audit.ActionBulkInsert, c.kind, res.BatchID.String(), nil, summary)
 }
 
 // derefAll replaces pointers by the values they point to (nil for nil), the

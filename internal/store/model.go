@@ -200,6 +200,10 @@ type CalculatedEmission struct {
 	PeriodStart         time.Time           `json:"period_start"`
 	PeriodEnd           time.Time           `json:"period_end"`
 	Lineage             JSON                `json:"lineage"`
+	// SupersededBy is the run whose result replaced this one; superseded
+	// results are kept for the audit trail and left out of every total.
+	SupersededBy *uuid.UUID `json:"superseded_by,omitempty"`
+	SupersededAt *time.Time `json:"superseded_at,omitempty"`
 }
 
 func (c *CalculatedEmission) fields() []field {
@@ -209,7 +213,7 @@ func (c *CalculatedEmission) fields() []field {
 		{"co2_kg", &c.CO2Kg}, {"ch4_kg", &c.CH4Kg}, {"n2o_kg", &c.N2OKg}, {"other_gases", &c.OtherGases},
 		{"co2e_kg", &c.CO2eKg}, {"biogenic_co2_kg", &c.BiogenicCO2Kg}, {"uncertainty_pct", &c.UncertaintyPct},
 		{"data_quality", &c.DataQuality}, {"period_start", &c.PeriodStart}, {"period_end", &c.PeriodEnd},
-		{"lineage", &c.Lineage}}
+		{"lineage", &c.Lineage}, {"superseded_by", &c.SupersededBy}, {"superseded_at", &c.SupersededAt}}
 }
 
 // ---- supply_chain ---------------------------------------------------------

@@ -65,6 +65,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"SensorReadingsIdempotent", testSensorReadings},
 		{"ERPCredentialsSealed", testERPCredentials},
 		{"MonthlyEmissions", testMonthlyEmissions},
+		{"SaveCalculation", testSaveCalculation},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {

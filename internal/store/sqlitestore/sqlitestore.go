@@ -321,7 +321,7 @@ func (d *Driver) Maintain(ctx context.Context, _ time.Time) error {
 		}
 		sums := map[key]*agg{}
 		var order []key
-		rows, err := q.Query(ctx, `SELECT org_id, substr(period_start, 1, 7), scope, scope2_basis, co2e_kg FROM emissions.calculated_emissions`)
+		rows, err := q.Query(ctx, `SELECT org_id, substr(period_start, 1, 7), scope, scope2_basis, co2e_kg FROM emissions.calculated_emissions WHERE superseded_by IS NULL`)
 		if err != nil {
 			return err
 		}

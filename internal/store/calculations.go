@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/store/driver"
+)
+
+// ActionSupersede is the audit action of a recalculation marking earlier
+// results as replaced.
+const ActionSupersede = "supersede"
+
+// CalculationBatch is everything one calculation run writes. SaveCalculation
+// stores it in one transaction: all of it, or nothing.
+type CalculationBatch struct {
+	Run *CalculationRun
+	// Sources are new emission sources the activities refer to.
+	Sources []*EmissionSource
+	// Activities are new activity records; a recalculation has none (it
+	// recalculates records already stored).
+	Activities []ActivityRecord
+	Emissions  []CalculatedEmission
+	// Supersede are current results this run replaces. They are marked with
+	// the run's id, never deleted; each must exist in the organization and
+	// still be current, or nothing is saved.
+	Supersede []uuid.UUID
+}
+
+// SavedCalculation says what SaveCalculation wrote.
+type SavedCalculation struct {
+	RunID      uuid.UUID  `json:"run_id"`
+	Sources    int        `json:"sources_created"`
+	Activities BulkResult `json:"activity_records"`
+	Emissions  BulkResult `json:"calculated_emissions"`
+	Superseded int64      `json:"superseded"`
+}
+
+// SaveCalculation stores a calculation run with its new sources, activity
+// records and results, and marks the results it supersedes, in one
+// transaction with one audit entry per part.
+func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b CalculationBatch) (SavedCalculation, error) {
+	const op = "store: saving a calculation"
+	var out SavedCalculation
+	if b.Run == nil {
+		return out, errorf(CodeInvalidArgument, op, "a run is required")
+	}
+	if b.Run.ID == uuid.Nil {
+		b.Run.ID = newID()
+	}
+	c := s.c
+	actRes, actRows, err := c.activityRecords.bulkRows(org, b.Activities)
+	if err != nil {
+		return out, err
+	}
+	for i := range b.Emissions {
+		b.Emissions[i].RunID = b.Run.ID
+	}
+	emRes, emRows, err := c.calculatedEmissions.bulkRows(org, b.Emissions)
+	if err != nil {
+		return out, err
+	}
+	err = s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		out = SavedCalculation{RunID: b.Run.ID, Activities: actRes, Emissions: emRes}
+		for _, src := range b.Sources {
+			if err := c.emissionSources.createIn(ctx, q, org, src); err != nil {
+				return err
+			}
+			out.Sources++
+		}
+		if err := c.calculationRuns.createIn(ctx, q, org, b.Run); err != nil {
+			return err
+		}
+		if len(b.Activities) > 0 {
+			if err := c.activityRecords.bulkIn(ctx, q, org, b.Activities, actRows, &out.Activities); err != nil {
+				return err
+			}
+		}
+		if len(b.Supersede) > 0 {
+			n, err := s.supersede(ctx, q, org, b.Run.ID, b.Supersede)
+			if err != nil {
+				return err
+			}
+			out.Superseded = n
+		}
+		if len(b.Emissions) > 0 {
+			if err := c.calculatedEmissions.bulkIn(ctx, q, org, b.Emissions, emRows, &out.Emissions); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// supersede marks ids as replaced by run, refusing (and so rolling back the
+// whole save) when one is missing or already superseded: a concurrent
+// recalculation got there first.
+func (s *Store) supersede(ctx context.Context, q driver.Querier, org, run uuid.UUID, ids []uuid.UUID) (int64, error) {
+	const op = "store: superseding results"
+	const chunk = 500
+	now := s.nowUTC()
+	h := sha256.New()
+	var total int64
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, 0, 3+len(part))
+		args = append(args, org, run, now)
+		for _, id := range part {
+			args = append(args, id)
+			h.Write(id[:])
+		}
+		n, err := q.Exec(ctx, fmt.Sprintf(`UPDATE emissions.calculated_emissions SET superseded_by = $2, superseded_at = $3
+			WHERE org_id = $1 AND superseded_by IS NULL AND id IN (%s)`, placeholders(4, len(part))), args...)
+		if err != nil {
+			return 0, err
+		}
+		if n != int64(len(part)) {
+			return 0, errorf(CodeFailedPrecondition, op, "%d of %d results to supersede are missing or already superseded (a concurrent recalculation?); nothing was saved", int64(len(part))-n, len(part))
+		}
+		total += n
+	}
+	summary := map[string]any{"rows": total, "superseded_by_run": run, "ids_sha256": hex.EncodeToString(h.Sum(nil))}
+	return total, s.appendAudit(ctx, q, org, ActionSupersede, "calculated_emission", run.String(), nil, summary)
+}
+
+// CurrentResult is a current (not superseded) calculated emission with the
+// activity record it was calculated from and the name of its source.
+type CurrentResult struct {
+	Emission   CalculatedEmission
+	Activity   ActivityRecord
+	SourceName string
+}
+
+// ResultFilter selects current results by their period start in [From, To);
+// a zero bound is open.
+type ResultFilter struct {
+	From, To time.Time
+}
+
+func (f ResultFilter) where(args []any) (string, []any) {
+	var b strings.Builder
+	b.WriteString("e.org_id = $1 AND e.superseded_by IS NULL")
+	if !f.From.IsZero() {
+		args = append(args, f.From.UTC())
+		fmt.Fprintf(&b, " AND e.period_start >= $%d", len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To.UTC())
+		fmt.Fprintf(&b, " AND e.period_start < $%d", len(args))
+	}
+	return b.String(), args
+}
+
+func prefixed(alias string, cols []string) string {
+	all := append([]string{"id", "org_id", "created_at", "updated_at"}, cols...)
+	for i, c := range all {
+		all[i] = alias + "." + c
+	}
+	return strings.Join(all, ", ")
+}
+
+// CurrentResults calls fn for each of org's current results in f, in period
+// order, with its activity record, all read in one snapshot. fn must not
+// use the store.
+func (s *Store) CurrentResults(ctx context.Context, org uuid.UUID, f ResultFilter, fn func(CurrentResult) error) error {
+	ce, ar := s.c.calculatedEmissions, s.c.activityRecords
+	where, args := f.where([]any{org})
+	sql := fmt.Sprintf(`SELECT %s, %s, src.name FROM emissions.calculated_emissions e
+		JOIN emissions.activity_records a ON a.org_id = e.org_id AND a.id = e.activity_id AND a.period_start = e.activity_period_start
+		JOIN emissions.emission_sources src ON src.org_id = e.org_id AND src.id = e.source_id
+		WHERE %s ORDER BY e.period_start, e.id`, prefixed("e", ce.cols), prefixed("a", ar.cols), where)
+	return s.tenantTx(ctx, "store: reading current results", org, true, func(q driver.Querier) error {
+		rows, err := q.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r CurrentResult
+			dest := append(ce.dest(&r.Emission), ar.dest(&r.Activity)...)
+			if err := rows.Scan(append(dest, &r.SourceName)...); err != nil {
+				return fmt.Errorf("scanning a result: %w", err)
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// RunByInputHash finds org's succeeded calculation run whose parameters
+// record inputHash; ErrNotFound when there is none.
+func (s *Store) RunByInputHash(ctx context.Context, org uuid.UUID, inputHash string) (*CalculationRun, error) {
+	c := s.c.calculationRuns
+	var run CalculationRun
+	err := s.tenantTx(ctx, "store: finding a run by input hash", org, true, func(q driver.Querier) error {
+		return q.QueryRow(ctx, c.selectSQL+` WHERE org_id = $1 AND status = 'succeeded' AND parameters ->> 'input_hash' = $2
+			ORDER BY id LIMIT 1`, org, inputHash).Scan(c.dest(&run)...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
