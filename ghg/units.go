@@ -135,9 +135,15 @@ func NewUnits() *Units {
 	return c
 }
 
+// fold lower-cases a unit spelling and drops spaces, dots and underscores.
 func fold(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.NewReplacer(" ", "", ".", "", "_", "").Replace(s)
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' || r == '_' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // UnitError reports a unit that cannot be used.

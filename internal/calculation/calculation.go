@@ -191,7 +191,9 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	}
 	acts := make([]ghg.Activity, 0, len(rows))
 	sets := map[string]bool{}
-	var results, market []ghg.Result
+	rep.Lines = make([]Line, 0, len(rows))
+	results := make([]ghg.Result, 0, len(rows))
+	var market []ghg.Result
 	for i, row := range rows {
 		line, rerr := s.calculateRow(calc, row, o, pool)
 		if o.Progress != nil {
