@@ -122,6 +122,9 @@ type Query struct {
 	// activity's): a fuel in litres meets the per-litre factor, or a per-kWh
 	// one through its heat content only if no per-litre factor exists.
 	Dim Dimension
+	// Unit, when set, prefers among factors of the same edition the one per
+	// the activity's own unit (DESNZ publishes cars per km and per mile).
+	Unit string
 	// Basis picks between per-kWh factors on a gross (HHV) and a net (NCV)
 	// calorific basis when a publication gives both.
 	Basis HeatBasis
@@ -190,6 +193,17 @@ func (l *Library) Select(q Query) (Selection, error) {
 			}
 			return cands[i].ID < cands[j].ID
 		})
+		if q.Unit != "" && len(cands) > 1 && cands[0].Ref.Edition == cands[1].Ref.Edition {
+			var own []Factor // the latest edition's factors per the activity's unit
+			for _, f := range cands {
+				if f.Ref.Edition == cands[0].Ref.Edition && f.Per.Symbol == q.Unit {
+					own = append(own, f)
+				}
+			}
+			if len(own) > 0 {
+				cands = own
+			}
+		}
 		if len(cands) > 1 && cands[0].Ref.Edition == cands[1].Ref.Edition {
 			hint := "pin a set"
 			if cands[0].PerBasis != cands[1].PerBasis {

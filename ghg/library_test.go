@@ -94,3 +94,28 @@ func TestSelectByDimensionAndBasis(t *testing.T) {
 		t.Errorf("kWh without a basis: %v", err)
 	}
 }
+
+// Two factors of one edition in the same dimension (per km and per mile):
+// the one per the activity's own unit is taken.
+func TestSelectPrefersTheActivitysUnit(t *testing.T) {
+	u := NewUnits()
+	mk := func(id, per string) Factor {
+		return Factor{ID: id, ActivityType: "car", Per: u.MustParse(per), KgPerUnit: map[string]decimal.Decimal{"CO2e": decimal.NewFromInt(1)},
+			Ref: FactorRef{Set: "S", Version: "2024", Edition: 2024}, ValidFrom: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	reg, _ := NewRegions(nil)
+	lib, err := NewLibrary(reg, []Factor{mk("per-km", "vehicle-km"), mk("per-mile", "vehicle-mile")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for unit, want := range map[string]string{"vehicle-km": "per-km", "vehicle-mile": "per-mile"} {
+		sel, err := lib.Select(Query{ActivityType: "car", Date: at, Dim: VehicleDistance, Unit: unit})
+		if err != nil || sel.Factor.ID != want {
+			t.Errorf("%s: %s %v", unit, sel.Factor.ID, err)
+		}
+	}
+	if _, err := lib.Select(Query{ActivityType: "car", Date: at, Dim: VehicleDistance}); err == nil {
+		t.Error("no unit given, yet one of two equal factors was chosen")
+	}
+}

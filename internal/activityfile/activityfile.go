@@ -36,6 +36,7 @@ const (
 	ColScope          = "scope"
 	ColCategory       = "category"
 	ColMethod         = "method"
+	ColHeatBasis      = "heat_basis"
 )
 
 func required() []string {
@@ -44,7 +45,7 @@ func required() []string {
 
 func known() []string {
 	return []string{ColID, ColActivityType, ColQuantity, ColUnit, ColPeriodStart, ColPeriodEnd, ColRegion, ColDataQuality,
-		ColUncertaintyPct, ColCorrection, ColPriceYear, ColScope, ColCategory, ColMethod}
+		ColUncertaintyPct, ColCorrection, ColPriceYear, ColScope, ColCategory, ColMethod, ColHeatBasis}
 }
 
 // Row is one accepted row.
@@ -54,6 +55,9 @@ type Row struct {
 	Scope    int    // 0 when the file does not say
 	Category int    // 0 when the file does not say
 	Method   string // empty when the file does not say
+	// HeatBasis is the calorific basis of a fuel quantity in energy units
+	// (HHV gross, NCV net), when the file says.
+	HeatBasis ghg.HeatBasis
 }
 
 // RowError is one refused row.
@@ -249,6 +253,16 @@ func parseRow(rec []string, col map[string]int, line int, units *ghg.Units) (Row
 			return fail(ColPriceYear, "is a year between 1900 and 2200, and only for amounts of money")
 		}
 		r.Activity.Quantity.PriceYear = y
+	}
+	if s := get(ColHeatBasis); s != "" {
+		switch strings.ToLower(s) {
+		case "hhv", "gross", "gross cv":
+			r.HeatBasis = ghg.HHV
+		case "ncv", "net", "net cv":
+			r.HeatBasis = ghg.NCV
+		default:
+			return fail(ColHeatBasis, "is not HHV (gross) or NCV (net)")
+		}
 	}
 	if s := get(ColScope); s != "" {
 		if r.Scope, err = strconv.Atoi(s); err != nil || r.Scope < 1 || r.Scope > 3 {

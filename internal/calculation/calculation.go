@@ -38,6 +38,20 @@ func DefaultRegions() map[string]string {
 // `greenlang factors import`), which must not repeat a built-in factor.
 func NewBuiltin(extra ...io.Reader) (*Service, error) {
 	units := ghg.NewUnits()
+	groups := make([][]ghg.Factor, len(extra))
+	for i, r := range extra {
+		more, err := table.Read(r, units)
+		if err != nil {
+			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
+		}
+		groups[i] = more
+	}
+	return newBuiltinWith(units, groups...)
+}
+
+// newBuiltinWith returns a service over the built-in library and groups of
+// further factors, none of which may repeat a factor already in it.
+func newBuiltinWith(units *ghg.Units, groups ...[]ghg.Factor) (*Service, error) {
 	fs, err := builtin.Factors(units)
 	if err != nil {
 		return nil, fmt.Errorf("loading the built-in factors: %w", err)
@@ -46,11 +60,7 @@ func NewBuiltin(extra ...io.Reader) (*Service, error) {
 	for _, f := range fs {
 		ids[f.ID] = true
 	}
-	for i, r := range extra {
-		more, err := table.Read(r, units)
-		if err != nil {
-			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
-		}
+	for i, more := range groups {
 		for _, f := range more {
 			if ids[f.ID] {
 				return nil, fmt.Errorf("factor table %d: factor %q is already in the library", i+1, f.ID)
@@ -60,6 +70,19 @@ func NewBuiltin(extra ...io.Reader) (*Service, error) {
 		fs = append(fs, more...)
 	}
 	return New(units, fs, DefaultRegions())
+}
+
+// ReadTables reads factor tables (the project's format) for NewWithStored.
+func ReadTables(units *ghg.Units, rs ...io.Reader) ([][]ghg.Factor, error) {
+	out := make([][]ghg.Factor, len(rs))
+	for i, r := range rs {
+		fs, err := table.Read(r, units)
+		if err != nil {
+			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
+		}
+		out[i] = fs
+	}
+	return out, nil
 }
 
 // New returns a service over factors.
@@ -259,7 +282,7 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Reason: err.Error()}
 	}
 	sel, err := s.lib.Select(ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
-		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim})
+		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: row.HeatBasis})
 	if err != nil {
 		return fail(activityfile.ColActivityType, err)
 	}

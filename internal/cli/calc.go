@@ -60,6 +60,9 @@ func (c *cli) calcCommand() *cobra.Command {
 				}
 			}
 			svc, err := c.service(libs)
+			if persist {
+				svc, err = c.storeService(cmd, libs)
+			}
 			if err != nil {
 				return err
 			}
@@ -177,6 +180,32 @@ func (c *cli) calcCommand() *cobra.Command {
 	return cmd
 }
 
+// storeService is service plus the official factor sets published in the
+// configured store.
+func (c *cli) storeService(cmd *cobra.Command, libs []string) (*calculation.Service, error) {
+	units := ghg.NewUnits()
+	var groups [][]ghg.Factor
+	for _, p := range libs {
+		if err := readFile(p, func(r io.Reader) error {
+			g, err := calculation.ReadTables(units, r)
+			groups = append(groups, g...)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("factor table: %w", err)
+		}
+	}
+	st, err := c.openStore(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	svc, err := calculation.NewWithStored(cmd.Context(), st, groups...)
+	if err != nil {
+		return nil, fmt.Errorf("factor library: %w", err)
+	}
+	return svc, nil
+}
+
 // service builds the calculation service over the built-in library and the
 // given factor tables.
 func (c *cli) service(libs []string) (*calculation.Service, error) {
@@ -269,16 +298,19 @@ func (c *cli) factorsCommand() *cobra.Command {
 		},
 	}
 	var format, out string
+	var publish bool
 	imp := &cobra.Command{
-		Use:   "import --format epa-hub|desnz-flat|useeio FILE --out table.csv",
-		Short: "Import an official publication into a factor table that calc --library can use",
+		Use:   "import --format epa-hub|desnz-flat|useeio FILE (--out table.csv | --store)",
+		Short: "Import an official publication into a factor table, or publish it in the store",
 		Long: "Import an official publication as published (a new edition of the EPA GHG Emission Factors\n" +
-			"Hub workbook, the DESNZ flat file or the USEEIO CSV) into the project's factor-table format.\n" +
+			"Hub workbook, the DESNZ flat file or the USEEIO CSV) into the project's factor-table format\n" +
+			"(--out), or publish it as immutable official factor sets in the store's master data (--store),\n" +
+			"which calc --store and recalc then use beside the built-in library.\n" +
 			"A file that cannot be read entirely is refused whole and nothing is written.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return usageErrorf("--out is required")
+			if (out == "") == !publish {
+				return usageErrorf("give --out FILE or --store")
 			}
 			units := ghg.NewUnits()
 			src, err := os.Open(args[0])
@@ -307,6 +339,30 @@ func (c *cli) factorsCommand() *cobra.Command {
 			}
 			if err != nil {
 				return fmt.Errorf("factors import: %s: %w", args[0], err)
+			}
+			if publish {
+				builtin, err := calculation.NewBuiltin()
+				if err != nil {
+					return err
+				}
+				for _, f := range fs {
+					if _, dup := builtin.Factor(f.ID); dup {
+						return fmt.Errorf("factors import: %s %s is built in (factor %s); nothing was published", f.Ref.Set, f.Ref.Version, f.ID)
+					}
+				}
+				st, err := c.openStore(cmd)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				sets, err := calculation.PublishFactors(cmd.Context(), st, fs)
+				for _, s := range sets {
+					fmt.Fprintf(c.stderr, "published %s %s: %d factors, %d values\n", s.Name, s.Version, s.Factors, s.Values)
+				}
+				if err != nil {
+					return fmt.Errorf("factors import: %w", err)
+				}
+				return nil
 			}
 			var buf strings.Builder
 			if err := table.Write(&buf, fs); err != nil {
@@ -381,6 +437,7 @@ func (c *cli) factorsCommand() *cobra.Command {
 
 	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat or useeio")
 	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")
+	imp.Flags().BoolVar(&publish, "store", false, "publish the sets in the configured store instead of writing a table")
 	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, explain, imp)
 }
 

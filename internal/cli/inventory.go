@@ -97,7 +97,7 @@ func (c *cli) recalcCommand() *cobra.Command {
 					return err
 				}
 			}
-			svc, err := c.service(libs)
+			svc, err := c.storeService(cmd, libs)
 			if err != nil {
 				return err
 			}

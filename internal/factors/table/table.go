@@ -211,3 +211,31 @@ func number(s string) (decimal.Decimal, error) {
 	}
 	return d, nil
 }
+
+// Encode is one factor as a row of the table (CSV, no header): the store
+// keeps it beside the factor's per-gas rows so a stored set is read back
+// exactly.
+func Encode(f ghg.Factor) (string, error) {
+	var b strings.Builder
+	if err := Write(&b, []ghg.Factor{f}); err != nil {
+		return "", err
+	}
+	_, row, _ := strings.Cut(b.String(), "\n")
+	return strings.TrimSuffix(row, "\n"), nil
+}
+
+// Decode reads a row written by Encode.
+func Decode(row string, units *ghg.Units) (ghg.Factor, error) {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(header)
+	w.Flush()
+	fs, err := Read(strings.NewReader(b.String()+row+"\n"), units)
+	if err != nil {
+		return ghg.Factor{}, err
+	}
+	if len(fs) != 1 {
+		return ghg.Factor{}, fmt.Errorf("factor table row: %d factors, want 1", len(fs))
+	}
+	return fs[0], nil
+}
