@@ -45,7 +45,7 @@ func publishFactors(t *testing.T, st *store.Store) {
 	valid := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ref := ghg.FactorRef{Set: "Utility disclosure", Version: "2026", Edition: 2026, SourceTable: "Table 2 Fuel mix"}
 	boiler := ghg.Factor{ID: "utility-2026-steam", Ref: ref, ActivityType: "district_steam", Region: "DE", Per: units.MustParse("MWh"),
-		KgPerUnit: map[string]decimal.Decimal{"CO2": dec("201.5"), "CH4": dec("0.0036"), "N2O": dec("0.00036")},
+		KgPerUnit:            map[string]decimal.Decimal{"CO2": dec("201.5"), "CH4": dec("0.0036"), "N2O": dec("0.00036")},
 		BiogenicCO2KgPerUnit: dec("12.25"), UncertaintyPct: dec("7.5"), ValidFrom: valid}
 	boiler.Ref.SourceRow = "Steam network Nord (row 12)"
 	grid := ghg.Factor{ID: "utility-2026-residual", Ref: ref, ActivityType: ResidualMixType, Region: "DE", Per: units.MustParse("kWh"),
