@@ -44,7 +44,7 @@ func TestDocumentedExample(t *testing.T) {
 		// USEEIO v1.2, NAICS 331110: 11 000 2021 USD × 0.979.
 		"steel-po-4711": {"10769", "useeio-v1.2-331110", 3, 1},
 		// DESNZ 2024 long-haul economy without RF, × 5540 passenger-km.
-		"flight-lhr-jfk": {flight.KgPerUnit["CO2e"].Mul(dec("5540")).String(), flight.ID, 3, 6},
+		"flight-lhr-jfk": {flight.KgPerUnit["CO2e"].Add(flight.KgPerUnit["CO2"]).Mul(dec("5540")).String(), flight.ID, 3, 6},
 		// EPA Hub 2024 (the 2025 edition is after December 2024): −1.2312 mmBtu.
 		"boiler-2024-12-fix": {dec("-1.2312").Mul(dec("53.06").Add(dec("0.0298")).Add(dec("0.0273"))).String(), "epa-hub-2024-t1-natural_gas", 1, 0},
 	}

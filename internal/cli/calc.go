@@ -24,6 +24,7 @@ import (
 	"github.com/greenlang/greenlang/internal/activityfile"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/factors/desnz"
+	"github.com/greenlang/greenlang/internal/factors/eea"
 	"github.com/greenlang/greenlang/internal/factors/epahub"
 	"github.com/greenlang/greenlang/internal/factors/table"
 	"github.com/greenlang/greenlang/internal/factors/useeio"
@@ -300,10 +301,11 @@ func (c *cli) factorsCommand() *cobra.Command {
 	var format, out string
 	var publish bool
 	imp := &cobra.Command{
-		Use:   "import --format epa-hub|desnz-flat|useeio FILE (--out table.csv | --store)",
+		Use:   "import --format epa-hub|desnz-flat|useeio|eea FILE (--out table.csv | --store)",
 		Short: "Import an official publication into a factor table, or publish it in the store",
 		Long: "Import an official publication as published (a new edition of the EPA GHG Emission Factors\n" +
-			"Hub workbook, the DESNZ flat file or the USEEIO CSV) into the project's factor-table format\n" +
+			"Hub workbook, the DESNZ flat file, the USEEIO CSV or the EEA CO2-intensity-of-electricity CSV)\n" +
+			"into the project's factor-table format\n" +
 			"(--out), or publish it as immutable official factor sets in the store's master data (--store),\n" +
 			"which calc --store and recalc then use beside the built-in library.\n" +
 			"A file that cannot be read entirely is refused whole and nothing is written.",
@@ -334,8 +336,15 @@ func (c *cli) factorsCommand() *cobra.Command {
 			case "useeio":
 				version := strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
 				fs, err = useeio.Read(src, version)
+			case "eea":
+				var rel eea.Release
+				rel, err = eea.ReadRelease(src, units)
+				fs = rel.Factors
+				for reason, n := range rel.Skipped {
+					fmt.Fprintf(c.stderr, "skipped %d rows: %s\n", n, reason)
+				}
 			default:
-				return usageErrorf("--format %q is not epa-hub, desnz-flat or useeio", format)
+				return usageErrorf("--format %q is not epa-hub, desnz-flat, useeio or eea", format)
 			}
 			if err != nil {
 				return fmt.Errorf("factors import: %s: %w", args[0], err)
@@ -345,9 +354,14 @@ func (c *cli) factorsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				shipped := map[ghg.FactorRef]bool{}
+				for _, f := range builtin.Factors("") {
+					shipped[ghg.FactorRef{Set: f.Ref.Set, Version: f.Ref.Version}] = true
+				}
 				for _, f := range fs {
-					if _, dup := builtin.Factor(f.ID); dup {
-						return fmt.Errorf("factors import: %s %s is built in (factor %s); nothing was published", f.Ref.Set, f.Ref.Version, f.ID)
+					_, dup := builtin.Factor(f.ID)
+					if dup || shipped[ghg.FactorRef{Set: f.Ref.Set, Version: f.Ref.Version}] {
+						return fmt.Errorf("factors import: %s %s is built in; nothing was published", f.Ref.Set, f.Ref.Version)
 					}
 				}
 				st, err := c.openStore(cmd)
@@ -435,7 +449,7 @@ func (c *cli) factorsCommand() *cobra.Command {
 	ef.IntVar(&ex.scope, "scope", 0, "scope, when no method is given")
 	ef.IntVar(&ex.category, "category", 0, "scope 3 category")
 
-	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat or useeio")
+	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat, useeio or eea")
 	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")
 	imp.Flags().BoolVar(&publish, "store", false, "publish the sets in the configured store instead of writing a table")
 	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, explain, imp)

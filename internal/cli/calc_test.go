@@ -164,6 +164,36 @@ func TestCalcStoresTheRun(t *testing.T) {
 	}
 }
 
+// A new edition is published in the store once; a built-in one is refused.
+func TestFactorsImportStore(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	src, err := os.ReadFile("../../../shared/data/factors/useeio-v1.2-supply-chain-factors-naics-2017-usd2021.csv")
+	if err != nil {
+		t.Skipf("the publications are not here: %v", err)
+	}
+	draft := filepath.Join(t.TempDir(), "useeio-v1.3-draft.csv")
+	if err := os.WriteFile(draft, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "factors", "import", "--format", "useeio", draft, "--store", "--data-dir", data)
+	if r.code != 0 || !strings.Contains(r.stderr, "published USEEIO Supply Chain GHG Emission Factors useeio-v1.3-draft: 1016 factors, 1016 values") {
+		t.Fatalf("publish: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "factors", "import", "--format", "useeio", draft, "--store", "--data-dir", data); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("second publication: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "factors", "import", "--format", "eea", "../../../shared/data/factors/eea-co2-intensity-electricity-generation.csv", "--store", "--data-dir", data); r.code != 1 || !strings.Contains(r.stderr, "is built in") {
+		t.Errorf("a built-in edition: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "factors", "import", "--format", "useeio", draft); r.code != 2 {
+		t.Errorf("neither --out nor --store: exit %d", r.code)
+	}
+}
+
 func TestFactorsExplain(t *testing.T) {
 	t.Parallel()
 	r := run(t, nil, "factors", "explain", "--activity", "natural_gas", "--quantity", "50000", "--unit", "scf", "--region", "US-CAMX",

@@ -49,7 +49,7 @@ func (s *Store) PublishFactorSet(ctx context.Context, set *FactorSet, factors []
 			f.HeatContent, f.HeatBasis, f.UncertaintyPct, f.SourceTable, f.ValidFrom.UTC(), f.ValidTo, attrs})
 	}
 	table := driver.Table{Name: "master_data.emission_factors", Columns: splitCols(emissionFactorCols)}
-	return s.systemTx(ctx, op, false, func(q driver.Querier) error {
+	err := s.systemTx(ctx, op, false, func(q driver.Querier) error {
 		if _, err := q.Exec(ctx, "INSERT INTO master_data.factor_sets ("+factorSetCols+") VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 			set.ID, set.Name, set.Publisher, set.Edition, set.Version, set.ValidFrom.UTC(), derefAll([]any{set.ValidTo})[0], set.SourceURL, set.License, set.CreatedAt); err != nil {
 			return err
@@ -63,6 +63,10 @@ func (s *Store) PublishFactorSet(ctx context.Context, set *FactorSet, factors []
 		}
 		return nil
 	})
+	if CodeOf(err) == CodeAlreadyExists {
+		return &Error{Code: CodeAlreadyExists, Op: op, Msg: fmt.Sprintf("%s %s already exists: a published set is immutable; publish a new edition under a new version", set.Name, set.Version)}
+	}
+	return err
 }
 
 // OfficialFactorSets lists the published official sets, by name and version.

@@ -1,8 +1,9 @@
 // Package builtin is the factor library shipped in the binary: factors.csv,
 // derived by cmd/factorgen with the project's own importers from the official
-// publications (EPA GHG Emission Factors Hub 2024 and 2025 Table 1, DESNZ
-// 2024 flat file, USEEIO v1.2), each row citing its publication, table and
-// row. The publications themselves are not shipped.
+// publications (EPA GHG Emission Factors Hub 2024 and 2025 Tables 1-10, DESNZ
+// 2024 flat file, USEEIO v1.2, EEA CO2 intensity of electricity 1990-2019),
+// each row citing its publication, table and row. The publications
+// themselves are not shipped.
 package builtin
 
 import (

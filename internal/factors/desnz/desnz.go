@@ -2,7 +2,11 @@
 // factors" flat file as published (sheet "Factors by Category"). Its per-gas
 // rows ("kg CO2e of CH4 per unit") are already CO2-equivalent: the factor
 // carries the published "kg CO2e" total as an already-CO2e value, never
-// multiplied by a GWP again, and keeps the per-gas parts for reference.
+// multiplied by a GWP again, and keeps the per-gas parts for reference. The
+// CO2 part (kg CO2e of CO2 is kg of CO2) is split out as gas CO2, with the
+// rest of the published total as CO2e, so the total stays exactly the
+// published one while CO2 is reported by mass and a radiative-forcing uplift
+// can apply to it.
 // Fuels are published per tonne, litre and kWh (gross and net calorific
 // value), each its own factor with its basis. Rows without a value, energy-use
 // rows for SECR ("kWh (Net CV)" per vehicle-km, not emission factors) and
@@ -166,10 +170,15 @@ func Parse(rows [][]string, units *ghg.Units) (Edition, error) {
 	}
 	out := ed.Factors[:0]
 	for _, f := range ed.Factors {
-		if _, ok := f.KgPerUnit["CO2e"]; !ok {
+		total, ok := f.KgPerUnit["CO2e"]
+		if !ok {
 			ed.Skipped["per-gas parts without a total"]++
 			delete(ed.Parts, f.ID)
 			continue
+		}
+		if co2, ok := ed.Parts[f.ID]["CO2"]; ok && !co2.IsNegative() && co2.LessThanOrEqual(total) {
+			f.KgPerUnit["CO2"] = co2
+			f.KgPerUnit["CO2e"] = total.Sub(co2)
 		}
 		out = append(out, f)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/factors/desnz"
+	"github.com/greenlang/greenlang/internal/factors/eea"
 	"github.com/greenlang/greenlang/internal/factors/epahub"
 	"github.com/greenlang/greenlang/internal/factors/table"
 	"github.com/greenlang/greenlang/internal/factors/useeio"
@@ -19,7 +20,8 @@ import (
 // Sources are the publications the table is derived from, in dir.
 func Sources() []string {
 	return []string{"epa-ghg-emission-factors-hub-2024.xlsx", "epa-ghg-emission-factors-hub-2025.xlsx",
-		"desnz-ghg-conversion-factors-2024-flat-format-v1.1.xlsx", "useeio-v1.2-supply-chain-factors-naics-2017-usd2021.csv"}
+		"desnz-ghg-conversion-factors-2024-flat-format-v1.1.xlsx", "useeio-v1.2-supply-chain-factors-naics-2017-usd2021.csv",
+		"eea-co2-intensity-electricity-generation.csv"}
 }
 
 // Factors imports every source in dir.
@@ -43,7 +45,11 @@ func Factors(dir string, units *ghg.Units) ([]ghg.Factor, error) {
 				fs = ed.Factors
 			}
 		default:
-			fs, err = useeio.Read(f, "v1.2")
+			if strings.HasPrefix(name, "eea-") {
+				fs, err = eea.Read(f, units)
+			} else {
+				fs, err = useeio.Read(f, "v1.2")
+			}
 		}
 		f.Close()
 		if err != nil {
