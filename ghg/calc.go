@@ -195,6 +195,7 @@ func (a *Accumulator) Total() Total {
 	for g, kg := range a.byGas {
 		t.KgByGas[g] = kg
 	}
+	// IPCC Approach 1, equation 3.2: U = sqrt(Σ (U_i·x_i)²) / |Σ x_i|.
 	if total, _ := a.co2e.Abs().Float64(); total != 0 {
 		t.UncertaintyPct = decimal.NewFromFloat(math.Sqrt(a.sq) / total).Round(UncertaintyScale)
 	}
@@ -206,14 +207,17 @@ func (a *Accumulator) Total() Total {
 
 // TotalsBy groups results by key and sums each group like Sum.
 func TotalsBy(rs []Result, key func(Result) string) map[string]Total {
-	groups := map[string][]Result{}
+	groups := map[string]*Accumulator{}
 	for _, r := range rs {
 		k := key(r)
-		groups[k] = append(groups[k], r)
+		if groups[k] == nil {
+			groups[k] = &Accumulator{}
+		}
+		groups[k].Add(r)
 	}
 	out := make(map[string]Total, len(groups))
-	for k, g := range groups {
-		out[k] = Sum(g)
+	for k, a := range groups {
+		out[k] = a.Total()
 	}
 	return out
 }

@@ -66,6 +66,10 @@ type Activity struct {
 	// Correction marks a negative quantity as a deliberate correction;
 	// any other negative quantity is refused.
 	Correction bool
+	// HeatBasis is the calorific basis (HHV gross, NCV net) of a fuel given
+	// in energy units, when stated; it picks between factors published on
+	// both bases.
+	HeatBasis HeatBasis
 }
 
 // InputError reports activity data the engine refuses, naming the field.

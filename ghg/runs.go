@@ -1,11 +1,14 @@
 package ghg
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -51,6 +54,9 @@ func InputHash(in RunInput) string {
 		put(a.PeriodEnd.UTC().Format(time.RFC3339Nano))
 		put(a.UncertaintyPct.String())
 		put(fmt.Sprint(a.DataQuality, a.Correction))
+		if a.HeatBasis != "" { // only when stated, so earlier hashes stand
+			put(string(a.HeatBasis))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -90,61 +96,40 @@ func Restate(reason string, old, new []Result, thresholdPct decimal.Decimal) Res
 	if thresholdPct.IsZero() {
 		thresholdPct = DefaultSignificancePct()
 	}
-	type key struct{ scope, cat int }
-	lines := map[key]*RestatementLine{}
-	get := func(r Result) *RestatementLine {
-		k := key{r.Scope, r.Category}
-		if lines[k] == nil {
-			lines[k] = &RestatementLine{Scope: r.Scope, Category: r.Category}
-		}
-		return lines[k]
-	}
-	rep := Restatement{Reason: reason, ThresholdPct: thresholdPct}
+	rep := Restatement{Reason: reason, ThresholdPct: thresholdPct, Lines: restateLines(old, new, nil)}
 	for _, r := range old {
-		l := get(r)
-		l.OldCO2eKg = l.OldCO2eKg.Add(r.CO2eKg)
 		rep.OldTotalKg = rep.OldTotalKg.Add(r.CO2eKg)
 	}
 	for _, r := range new {
-		l := get(r)
-		l.NewCO2eKg = l.NewCO2eKg.Add(r.CO2eKg)
 		rep.NewTotalKg = rep.NewTotalKg.Add(r.CO2eKg)
 	}
-	for _, l := range lines {
-		l.ChangeKg = l.NewCO2eKg.Sub(l.OldCO2eKg)
-		l.ChangePct = pct(l.ChangeKg, l.OldCO2eKg)
-		rep.Lines = append(rep.Lines, *l)
-	}
-	sort.Slice(rep.Lines, func(i, j int) bool {
-		if rep.Lines[i].Scope != rep.Lines[j].Scope {
-			return rep.Lines[i].Scope < rep.Lines[j].Scope
-		}
-		return rep.Lines[i].Category < rep.Lines[j].Category
-	})
 	rep.ChangePct = pct(rep.NewTotalKg.Sub(rep.OldTotalKg), rep.OldTotalKg)
 	rep.BaseYearRecalc = rep.ChangePct.Abs().GreaterThan(thresholdPct) ||
 		(rep.OldTotalKg.IsZero() && !rep.NewTotalKg.IsZero())
 	return rep
 }
 
-func pct(change, base decimal.Decimal) decimal.Decimal {
-	if base.IsZero() {
-		return decimal.Zero
-	}
-	return change.Mul(decimal.NewFromInt(100)).DivRound(base.Abs(), 6)
-}
-
 // RestateBySource is Restate with the lines also broken down by emission
 // source, named for each result by source.
 func RestateBySource(reason string, old, new []Result, source func(Result) string, thresholdPct decimal.Decimal) Restatement {
 	rep := Restate(reason, old, new, thresholdPct)
+	rep.BySource = restateLines(old, new, source)
+	return rep
+}
+
+// restateLines sums old and new CO2e by scope and category and, when source
+// is given, by source too, sorted by source, scope and category.
+func restateLines(old, new []Result, source func(Result) string) []RestatementLine {
 	type key struct {
 		src        string
 		scope, cat int
 	}
 	lines := map[key]*RestatementLine{}
 	get := func(r Result) *RestatementLine {
-		k := key{source(r), r.Scope, r.Category}
+		k := key{scope: r.Scope, cat: r.Category}
+		if source != nil {
+			k.src = source(r)
+		}
 		if lines[k] == nil {
 			lines[k] = &RestatementLine{Source: k.src, Scope: r.Scope, Category: r.Category}
 		}
@@ -158,20 +143,21 @@ func RestateBySource(reason string, old, new []Result, source func(Result) strin
 		l := get(r)
 		l.NewCO2eKg = l.NewCO2eKg.Add(r.CO2eKg)
 	}
+	out := make([]RestatementLine, 0, len(lines))
 	for _, l := range lines {
 		l.ChangeKg = l.NewCO2eKg.Sub(l.OldCO2eKg)
 		l.ChangePct = pct(l.ChangeKg, l.OldCO2eKg)
-		rep.BySource = append(rep.BySource, *l)
+		out = append(out, *l)
 	}
-	sort.Slice(rep.BySource, func(i, j int) bool {
-		a, b := rep.BySource[i], rep.BySource[j]
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.Scope != b.Scope {
-			return a.Scope < b.Scope
-		}
-		return a.Category < b.Category
+	slices.SortFunc(out, func(a, b RestatementLine) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Category, b.Category))
 	})
-	return rep
+	return out
+}
+
+func pct(change, base decimal.Decimal) decimal.Decimal {
+	if base.IsZero() {
+		return decimal.Zero
+	}
+	return change.Mul(decimal.NewFromInt(100)).DivRound(base.Abs(), 6)
 }

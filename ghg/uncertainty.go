@@ -39,18 +39,5 @@ func ProductUncertainty(pcts ...decimal.Decimal) decimal.Decimal {
 	return decimal.NewFromFloat(math.Sqrt(sum)).Round(UncertaintyScale)
 }
 
-// SumUncertainty is equation 3.2 for quantities x_i with uncertainties U_i:
-// U = sqrt(Σ (U_i·x_i)²) / |Σ x_i|. It returns zero when the sum is zero.
-func SumUncertainty(xs, pcts []decimal.Decimal) decimal.Decimal {
-	num, total := 0.0, decimal.Zero
-	for i, x := range xs {
-		ux, _ := pcts[i].Mul(x).Float64()
-		num += ux * ux
-		total = total.Add(x)
-	}
-	t, _ := total.Abs().Float64()
-	if t == 0 {
-		return decimal.Zero
-	}
-	return decimal.NewFromFloat(math.Sqrt(num) / t).Round(UncertaintyScale)
-}
+// Sums follow equation 3.2, U = sqrt(Σ (U_i·x_i)²) / |Σ x_i|: see
+// Accumulator.

@@ -55,9 +55,6 @@ type Row struct {
 	Scope    int    // 0 when the file does not say
 	Category int    // 0 when the file does not say
 	Method   string // empty when the file does not say
-	// HeatBasis is the calorific basis of a fuel quantity in energy units
-	// (HHV gross, NCV net), when the file says.
-	HeatBasis ghg.HeatBasis
 }
 
 // RowError is one refused row.
@@ -257,9 +254,9 @@ func parseRow(rec []string, col map[string]int, line int, units *ghg.Units) (Row
 	if s := get(ColHeatBasis); s != "" {
 		switch strings.ToLower(s) {
 		case "hhv", "gross", "gross cv":
-			r.HeatBasis = ghg.HHV
+			r.Activity.HeatBasis = ghg.HHV
 		case "ncv", "net", "net cv":
-			r.HeatBasis = ghg.NCV
+			r.Activity.HeatBasis = ghg.NCV
 		default:
 			return fail(ColHeatBasis, "is not HHV (gross) or NCV (net)")
 		}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
-	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
 
 // End-to-end benchmarks: an activity file of benchRows rows is read,
@@ -89,19 +86,7 @@ func BenchmarkEndToEndPostgres(b *testing.B) {
 }
 
 func BenchmarkEndToEndSQLite(b *testing.B) {
-	ctx := context.Background()
-	reg := store.NewRegistry()
-	sqlitestore.Register(reg)
-	u := url.URL{Scheme: "sqlite", Path: filepath.Join(b.TempDir(), "g.db")}
-	st, err := reg.Open(ctx, u.String(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	benchEndToEnd(b, st)
+	benchEndToEnd(b, sqliteStore(b))
 }
 
 // BenchmarkSQLBaselinePostgres is the baseline: per iteration the same

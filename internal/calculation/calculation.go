@@ -37,21 +37,13 @@ func DefaultRegions() map[string]string {
 // extra factor tables (the project's table format, e.g. written by
 // `greenlang factors import`), which must not repeat a built-in factor.
 func NewBuiltin(extra ...io.Reader) (*Service, error) {
-	units := ghg.NewUnits()
-	groups := make([][]ghg.Factor, len(extra))
-	for i, r := range extra {
-		more, err := table.Read(r, units)
-		if err != nil {
-			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
-		}
-		groups[i] = more
-	}
-	return newBuiltinWith(units, groups...)
+	return newBuiltinWith(ghg.NewUnits(), nil, extra)
 }
 
-// newBuiltinWith returns a service over the built-in library and groups of
-// further factors, none of which may repeat a factor already in it.
-func newBuiltinWith(units *ghg.Units, groups ...[]ghg.Factor) (*Service, error) {
+// newBuiltinWith returns a service over the built-in library, further
+// factors (published in the store) and factor tables, none of which may
+// repeat a factor already in it.
+func newBuiltinWith(units *ghg.Units, more []ghg.Factor, tables []io.Reader) (*Service, error) {
 	fs, err := builtin.Factors(units)
 	if err != nil {
 		return nil, fmt.Errorf("loading the built-in factors: %w", err)
@@ -60,29 +52,29 @@ func newBuiltinWith(units *ghg.Units, groups ...[]ghg.Factor) (*Service, error) 
 	for _, f := range fs {
 		ids[f.ID] = true
 	}
-	for i, more := range groups {
-		for _, f := range more {
+	add := func(what string, group []ghg.Factor) error {
+		for _, f := range group {
 			if ids[f.ID] {
-				return nil, fmt.Errorf("factor table %d: factor %q is already in the library", i+1, f.ID)
+				return fmt.Errorf("%s: factor %q is already in the library", what, f.ID)
 			}
 			ids[f.ID] = true
 		}
-		fs = append(fs, more...)
+		fs = append(fs, group...)
+		return nil
 	}
-	return New(units, fs, DefaultRegions())
-}
-
-// ReadTables reads factor tables (the project's format) for NewWithStored.
-func ReadTables(units *ghg.Units, rs ...io.Reader) ([][]ghg.Factor, error) {
-	out := make([][]ghg.Factor, len(rs))
-	for i, r := range rs {
-		fs, err := table.Read(r, units)
+	if err := add("published factor sets", more); err != nil {
+		return nil, err
+	}
+	for i, r := range tables {
+		group, err := table.Read(r, units)
 		if err != nil {
 			return nil, fmt.Errorf("factor table %d: %w", i+1, err)
 		}
-		out[i] = fs
+		if err := add(fmt.Sprintf("factor table %d", i+1), group); err != nil {
+			return nil, err
+		}
 	}
-	return out, nil
+	return New(units, fs, DefaultRegions())
 }
 
 // New returns a service over factors.
@@ -282,7 +274,7 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Reason: err.Error()}
 	}
 	sel, err := s.lib.Select(ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
-		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: row.HeatBasis})
+		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: a.HeatBasis})
 	if err != nil {
 		return fail(activityfile.ColActivityType, err)
 	}

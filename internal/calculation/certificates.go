@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/greenlang/greenlang/ghg"
 )
 
@@ -46,9 +44,7 @@ func ReadCertificates(r io.Reader) ([]ghg.Certificate, error) {
 		if c.Market == "" || len(c.Market) > 16 {
 			return fmt.Errorf("line %d, column market: %q is not a market (a country code such as US or UK)", line, c.Market)
 		}
-		if rec[5] == "0" || rec[5] == "0.0" {
-			c.KgCO2ePerKWh = decimal.Zero
-		} else if c.KgCO2ePerKWh, err = positive(rec[5]); err != nil {
+		if c.KgCO2ePerKWh, err = nonNegative(rec[5]); err != nil {
 			return fmt.Errorf("line %d, column kg_co2e_per_kwh: %w", line, err)
 		}
 		out = append(out, c)

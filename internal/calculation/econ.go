@@ -112,9 +112,26 @@ func year(s string) (int, error) {
 }
 
 func positive(s string) (decimal.Decimal, error) {
-	d, err := decimal.NewFromString(s)
-	if err != nil || len(s) > 40 || !d.IsPositive() || d.Exponent() < -30 || d.Exponent() > 30 {
+	d, err := number(s)
+	if err != nil || !d.IsPositive() {
 		return decimal.Decimal{}, fmt.Errorf("%q is not a positive number", s)
+	}
+	return d, nil
+}
+
+func nonNegative(s string) (decimal.Decimal, error) {
+	d, err := number(s)
+	if err != nil || d.IsNegative() {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a number of zero or more", s)
+	}
+	return d, nil
+}
+
+// number reads a plain decimal of bounded size.
+func number(s string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil || len(s) > 40 || d.Exponent() < -30 || d.Exponent() > 30 {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a number", s)
 	}
 	return d, nil
 }

@@ -72,9 +72,9 @@ func FuzzEconFiles(f *testing.F) {
 }
 
 func TestReadCertificates(t *testing.T) {
-	good := "id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nREC-1,5000,2025-01-01,2026-01-01,US,0\nPPA-7,1000.5,2025-01-01,2025-07-01,US,0.012\n"
+	good := "id,kwh,period_start,period_end,market,kg_co2e_per_kwh\nREC-1,5000,2025-01-01,2026-01-01,US,0\nPPA-7,1000.5,2025-01-01,2025-07-01,US,0.012\nGO-3,10,2025-01-01,2026-01-01,DE,0.000\n"
 	cs, err := ReadCertificates(strings.NewReader(good))
-	if err != nil || len(cs) != 2 || !cs[1].KWh.Equal(dec("1000.5")) || !cs[1].KgCO2ePerKWh.Equal(dec("0.012")) {
+	if err != nil || len(cs) != 3 || !cs[2].KgCO2ePerKWh.IsZero() || !cs[1].KWh.Equal(dec("1000.5")) || !cs[1].KgCO2ePerKWh.Equal(dec("0.012")) {
 		t.Fatalf("%+v %v", cs, err)
 	}
 	for in, want := range map[string]string{

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/factors/builtin"
 	"github.com/greenlang/greenlang/internal/factors/table"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -34,9 +36,23 @@ type PublishedSet struct {
 
 // PublishFactors stores factors in the store's master data as official
 // factor sets, one per publication and version, each in one transaction and
-// immutable from then on; a set already published is refused whole.
+// immutable from then on. A set already published is refused whole, and so,
+// before anything is written, is an edition the built-in library ships.
 func PublishFactors(ctx context.Context, st *store.Store, fs []ghg.Factor) ([]PublishedSet, error) {
 	type key struct{ name, version string }
+	shipped, err := builtin.Factors(ghg.NewUnits())
+	if err != nil {
+		return nil, err
+	}
+	builtinSets := map[key]bool{}
+	for _, f := range shipped {
+		builtinSets[key{f.Ref.Set, f.Ref.Version}] = true
+	}
+	for _, f := range fs {
+		if builtinSets[key{f.Ref.Set, f.Ref.Version}] {
+			return nil, fmt.Errorf("%s %s is built in; nothing was published", f.Ref.Set, f.Ref.Version)
+		}
+	}
 	groups := map[key][]ghg.Factor{}
 	for _, f := range fs {
 		k := key{f.Ref.Set, f.Ref.Version}
@@ -136,14 +152,14 @@ func StoredFactors(ctx context.Context, st *store.Store, units *ghg.Units) ([]gh
 	return out, nil
 }
 
-// NewWithStored returns a service over the built-in library, the factor
-// tables in extra and the official sets published in the store (which must
-// not repeat a built-in factor).
-func NewWithStored(ctx context.Context, st *store.Store, extra ...[]ghg.Factor) (*Service, error) {
+// NewWithStored returns a service over the built-in library, the official
+// sets published in the store and the factor tables in extra, none of which
+// may repeat a factor already in it.
+func NewWithStored(ctx context.Context, st *store.Store, extra ...io.Reader) (*Service, error) {
 	units := ghg.NewUnits()
 	stored, err := StoredFactors(ctx, st, units)
 	if err != nil {
 		return nil, fmt.Errorf("reading the store's factor sets: %w", err)
 	}
-	return newBuiltinWith(units, append(extra, stored)...)
+	return newBuiltinWith(units, stored, extra)
 }

@@ -2,8 +2,6 @@ package calculation
 
 import (
 	"context"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,23 +12,10 @@ import (
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/driver"
 	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
-	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
 
 func TestPublishFactorsSQLite(t *testing.T) {
-	ctx := context.Background()
-	reg := store.NewRegistry()
-	sqlitestore.Register(reg)
-	u := url.URL{Scheme: "sqlite", Path: filepath.Join(t.TempDir(), "g.db")}
-	st, err := reg.Open(ctx, u.String(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	publishFactors(t, st)
+	publishFactors(t, sqliteStore(t))
 }
 
 func TestPublishFactorsPostgres(t *testing.T) {

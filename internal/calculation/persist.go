@@ -38,6 +38,7 @@ type activityAttrs struct {
 	UncertaintyPct decimal.Decimal `json:"uncertainty_pct"`
 	Correction     bool            `json:"correction"`
 	PriceYear      int             `json:"price_year,omitempty"`
+	HeatBasis      ghg.HeatBasis   `json:"heat_basis,omitempty"`
 }
 
 // lineage is what a stored result keeps of its explanation.
@@ -61,11 +62,6 @@ var ErrAlreadyStored = errors.New("these activities are already stored")
 func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, now time.Time) (Stored, error) {
 	var out Stored
 	if _, err := st.OrganizationGet(ctx, org); err != nil {
-		return out, err
-	}
-	if run, err := st.RunByInputHash(ctx, org, rep.InputHash); err == nil {
-		return out, fmt.Errorf("%w as run %s (input hash %s); use `greenlang recalc` to recalculate them", ErrAlreadyStored, run.ID, rep.InputHash)
-	} else if store.CodeOf(err) != store.CodeNotFound {
 		return out, err
 	}
 	sources, err := sourcesByName(ctx, st, org)
@@ -112,13 +108,19 @@ func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, no
 			dq = 3
 		}
 		attrs, _ := json.Marshal(activityAttrs{Line: l.Line, Region: a.Region, UncertaintyPct: a.UncertaintyPct,
-			Correction: a.Correction, PriceYear: a.Quantity.PriceYear})
+			Correction: a.Correction, PriceYear: a.Quantity.PriceYear, HeatBasis: a.HeatBasis})
 		batch.Activities[i] = store.ActivityRecord{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, SourceID: src, ActivityType: a.Type,
 			Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, PeriodStart: a.PeriodStart, PeriodEnd: periodEnd(a),
 			DataQuality: dq, Origin: "file", OriginRef: a.ID, Attributes: attrs}
 		batch.Emissions = append(batch.Emissions, emissionRows(l, batch.Activities[i].ID, src, rep.InputHash)...)
 	}
 	saved, err := st.SaveCalculation(ctx, org, batch)
+	if store.CodeOf(err) == store.CodeAlreadyExists {
+		// The engine keeps one run per input hash and organization.
+		if run, rerr := st.RunByInputHash(ctx, org, rep.InputHash); rerr == nil {
+			return out, fmt.Errorf("%w as run %s (input hash %s); use `greenlang recalc` to recalculate them", ErrAlreadyStored, run.ID, rep.InputHash)
+		}
+	}
 	if err != nil {
 		return out, err
 	}

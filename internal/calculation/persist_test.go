@@ -20,6 +20,13 @@ import (
 )
 
 func TestPersistRecalculateTotalsSQLite(t *testing.T) {
+	persistRecalculateTotals(t, sqliteStore(t))
+}
+
+// sqliteStore opens a migrated SQLite store in a temporary directory,
+// closed when the test ends.
+func sqliteStore(t testing.TB) *store.Store {
+	t.Helper()
 	ctx := context.Background()
 	reg := store.NewRegistry()
 	sqlitestore.Register(reg)
@@ -28,11 +35,11 @@ func TestPersistRecalculateTotalsSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	persistRecalculateTotals(t, st)
+	return st
 }
 
 // The same on PostgreSQL as the application role, under row-level security.
@@ -183,4 +190,36 @@ func storedTotal(t *testing.T, st *store.Store, org uuid.UUID) decimal.Decimal {
 		sum = sum.Add(m.CO2eKg)
 	}
 	return sum
+}
+
+// The calorific basis a row states is stored with its activity, so the
+// activity recalculates with the same factor, and it is part of the input
+// hash (the same kWh on the other basis is another calculation).
+func TestRecalculateKeepsTheHeatBasis(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	org := drivertest.NewOrg(t, st)
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(basis string) string {
+		return "id,activity_type,quantity,unit,period_start,region,scope,method,heat_basis\n" +
+			"boiler-uk,desnz:fuels/gaseous_fuels/natural_gas,100000,kWh,2024-06-01,UK,1,stationary_combustion," + basis + "\n"
+	}
+	gross, err := svc.CalculateFile(strings.NewReader(file("gross")), Options{GWPSet: "AR6"})
+	if err != nil || len(gross.Lines) != 1 {
+		t.Fatalf("%v %v", gross.Errors, err)
+	}
+	net, err := svc.CalculateFile(strings.NewReader(file("net")), Options{GWPSet: "AR6"})
+	if err != nil || len(net.Lines) != 1 || net.InputHash == gross.InputHash {
+		t.Fatalf("net: %v %v, hash %s (gross %s)", net.Errors, err, net.InputHash, gross.InputHash)
+	}
+	if _, err := Persist(ctx, st, org.ID, gross, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "AR5"}, time.Now())
+	if err != nil || len(rc.Errors) != 0 || rc.Changed != 1 || !rc.Restatement.NewTotalKg.Equal(gross.Total.CO2eKg) {
+		t.Fatalf("recalculation %+v %v", rc, err)
+	}
 }

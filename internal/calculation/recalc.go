@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -100,7 +99,6 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 		emissions    []store.CalculatedEmission
 		sourceOf     = map[string]string{}
 	)
-	params := map[string]any{"reason": o.Reason, "recalculation": true}
 	for _, id := range order {
 		a := byActivity[id]
 		out.Checked += len(a.results)
@@ -134,21 +132,17 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 		out.Changed += len(a.results)
 		emissions = append(emissions, emissionRows(line, id, loc.SourceID, "")...)
 	}
-	sort.Slice(out.Errors, func(i, j int) bool { return out.Errors[i].ActivityID.String() < out.Errors[j].ActivityID.String() })
-	gwp := calc.GWPSet()
 	out.Restatement = ghg.RestateBySource(o.Reason, oldRs, newRs, func(r ghg.Result) string { return sourceOf[r.ActivityID] }, o.ThresholdPct)
 	if o.DryRun || len(supersede) == 0 {
 		return out, nil
 	}
-	params["restatement"] = out.Restatement
-	params["errors"] = len(out.Errors)
-	pj, err := json.Marshal(params)
+	pj, err := json.Marshal(map[string]any{"reason": o.Reason, "recalculation": true, "restatement": out.Restatement, "errors": len(out.Errors)})
 	if err != nil {
 		return out, err
 	}
 	finished := now
 	run := &store.CalculationRun{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Status: "succeeded", EngineVersion: ghg.EngineVersion,
-		GWPSet: gwp, Parameters: pj, StartedAt: now, FinishedAt: &finished, RecordsIn: int64(out.Checked), RecordsOut: int64(len(emissions))}
+		GWPSet: calc.GWPSet(), Parameters: pj, StartedAt: now, FinishedAt: &finished, RecordsIn: int64(out.Checked), RecordsOut: int64(len(emissions))}
 	saved, err := st.SaveCalculation(ctx, org, store.CalculationBatch{Run: run, Emissions: emissions, Supersede: supersede})
 	if err != nil {
 		return out, err
@@ -180,7 +174,7 @@ func (s *Service) rowFor(a *storedActivity) (activityfile.Row, store.CalculatedE
 	act := ghg.Activity{ID: rec.ID.String(), Type: rec.ActivityType,
 		Quantity: ghg.Quantity{Value: rec.Quantity, Unit: unit, PriceYear: attrs.PriceYear},
 		Region:   attrs.Region, PeriodStart: rec.PeriodStart, PeriodEnd: rec.PeriodEnd,
-		UncertaintyPct: attrs.UncertaintyPct, DataQuality: rec.DataQuality, Correction: attrs.Correction}
+		UncertaintyPct: attrs.UncertaintyPct, DataQuality: rec.DataQuality, Correction: attrs.Correction, HeatBasis: attrs.HeatBasis}
 	row := activityfile.Row{Line: attrs.Line, Activity: act, Scope: loc.Scope, Method: loc.Method}
 	if loc.Category != nil {
 		row.Category = *loc.Category

@@ -1,9 +1,10 @@
 package calculation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -105,21 +106,9 @@ func EmissionTotals(ctx context.Context, st *store.Store, org uuid.UUID, q Total
 	for k, a := range groups {
 		out.Rows = append(out.Rows, TotalRow{TotalKey: k, Total: a.Total()})
 	}
-	sort.Slice(out.Rows, func(i, j int) bool {
-		a, b := out.Rows[i], out.Rows[j]
-		return fmt.Sprintf("%s|%d|%02d|%s|%s|%s", a.Month, a.Scope, a.Category, a.Scope2Basis, a.Site, a.Source) <
-			fmt.Sprintf("%s|%d|%02d|%s|%s|%s", b.Month, b.Scope, b.Category, b.Scope2Basis, b.Site, b.Source)
+	slices.SortFunc(out.Rows, func(a, b TotalRow) int {
+		return cmp.Or(strings.Compare(a.Month, b.Month), cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Category, b.Category),
+			strings.Compare(a.Scope2Basis, b.Scope2Basis), strings.Compare(a.Site, b.Site), strings.Compare(a.Source, b.Source))
 	})
 	return out, nil
-}
-
-// ParseBreakdown reads a comma-separated breakdown ("category,month").
-func ParseBreakdown(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -49,16 +49,20 @@ const (
 // exact; the tolerance is there for the comparison the issue asks for.
 var workedRelTol = decimal.New(1, -6)
 
-func workedDec(s string) decimal.Decimal {
-	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
-	return decimal.RequireFromString(s)
-}
-
 // workedNumber reads a printed cell (" 1,924 ", "0.20705"); ok is false for a
 // blank or non-numeric cell.
 func workedNumber(s string) (decimal.Decimal, bool) {
 	d, err := decimal.NewFromString(strings.ReplaceAll(strings.TrimSpace(s), ",", ""))
 	return d, err == nil
+}
+
+// workedDec is workedNumber for numbers written in the tests themselves.
+func workedDec(s string) decimal.Decimal {
+	d, ok := workedNumber(s)
+	if !ok {
+		panic(fmt.Sprintf("worked example: %q is not a number", s))
+	}
+	return d
 }
 
 // workedCheck compares a result with the published answer: equal, or within

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/greenlang/greenlang/internal/factors/epahub"
 	"github.com/greenlang/greenlang/internal/factors/table"
 	"github.com/greenlang/greenlang/internal/factors/useeio"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 func (c *cli) calcCommand() *cobra.Command {
@@ -60,10 +62,17 @@ func (c *cli) calcCommand() *cobra.Command {
 					return usageErrorf("--rf-uplift %q is not a number", rf)
 				}
 			}
-			svc, err := c.service(libs)
+			// With --store the store is opened once: its published factor
+			// sets join the library and the run is stored in it.
+			var st *store.Store
 			if persist {
-				svc, err = c.storeService(cmd, libs)
+				var err error
+				if st, err = c.openStore(cmd); err != nil {
+					return err
+				}
+				defer st.Close()
 			}
+			svc, err := c.service(cmd.Context(), st, libs)
 			if err != nil {
 				return err
 			}
@@ -147,11 +156,6 @@ func (c *cli) calcCommand() *cobra.Command {
 			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e location-based (%s); input hash %s\n",
 				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
 			if persist {
-				st, err := c.openStore(cmd)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
 				stored, err := calculation.Persist(cmd.Context(), st, orgID, rep, time.Now())
 				if err != nil {
 					return fmt.Errorf("calc: storing the run: %w", err)
@@ -181,35 +185,10 @@ func (c *cli) calcCommand() *cobra.Command {
 	return cmd
 }
 
-// storeService is service plus the official factor sets published in the
-// configured store.
-func (c *cli) storeService(cmd *cobra.Command, libs []string) (*calculation.Service, error) {
-	units := ghg.NewUnits()
-	var groups [][]ghg.Factor
-	for _, p := range libs {
-		if err := readFile(p, func(r io.Reader) error {
-			g, err := calculation.ReadTables(units, r)
-			groups = append(groups, g...)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("factor table: %w", err)
-		}
-	}
-	st, err := c.openStore(cmd)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	svc, err := calculation.NewWithStored(cmd.Context(), st, groups...)
-	if err != nil {
-		return nil, fmt.Errorf("factor library: %w", err)
-	}
-	return svc, nil
-}
-
-// service builds the calculation service over the built-in library and the
-// given factor tables.
-func (c *cli) service(libs []string) (*calculation.Service, error) {
+// service builds the calculation service over the built-in library, the
+// factor tables given with --library and, when st is not nil, the official
+// factor sets published in the store.
+func (c *cli) service(ctx context.Context, st *store.Store, libs []string) (*calculation.Service, error) {
 	var rs []io.Reader
 	for _, p := range libs {
 		f, err := os.Open(p)
@@ -219,7 +198,13 @@ func (c *cli) service(libs []string) (*calculation.Service, error) {
 		defer f.Close()
 		rs = append(rs, f)
 	}
-	svc, err := calculation.NewBuiltin(rs...)
+	var svc *calculation.Service
+	var err error
+	if st == nil {
+		svc, err = calculation.NewBuiltin(rs...)
+	} else {
+		svc, err = calculation.NewWithStored(ctx, st, rs...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("factor library: %w", err)
 	}
@@ -231,10 +216,7 @@ func writeResultsCSV(w io.Writer, rep calculation.Report) error {
 	_ = cw.Write([]string{"line", "id", "scope", "category", "scope2_basis", "method", "factor_id", "factor_source", "gwp_set",
 		"co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "biogenic_co2_kg", "uncertainty_pct", "data_quality", "explanation"})
 	write := func(line int, r ghg.Result, basis string) {
-		cat := ""
-		if r.Category != 0 {
-			cat = strconv.Itoa(r.Category)
-		}
+		cat := category(r.Category)
 		_ = cw.Write([]string{strconv.Itoa(line), r.ActivityID, strconv.Itoa(r.Scope), cat, basis, r.Explanation.Method,
 			r.Explanation.FactorID, r.Explanation.Factor.String(), r.Explanation.GWPSet,
 			r.KgByGas["CO2"].String(), r.KgByGas["CH4"].String(), r.KgByGas["N2O"].String(), r.CO2eKg.String(),
@@ -350,20 +332,6 @@ func (c *cli) factorsCommand() *cobra.Command {
 				return fmt.Errorf("factors import: %s: %w", args[0], err)
 			}
 			if publish {
-				builtin, err := calculation.NewBuiltin()
-				if err != nil {
-					return err
-				}
-				shipped := map[ghg.FactorRef]bool{}
-				for _, f := range builtin.Factors("") {
-					shipped[ghg.FactorRef{Set: f.Ref.Set, Version: f.Ref.Version}] = true
-				}
-				for _, f := range fs {
-					_, dup := builtin.Factor(f.ID)
-					if dup || shipped[ghg.FactorRef{Set: f.Ref.Set, Version: f.Ref.Version}] {
-						return fmt.Errorf("factors import: %s %s is built in; nothing was published", f.Ref.Set, f.Ref.Version)
-					}
-				}
 				st, err := c.openStore(cmd)
 				if err != nil {
 					return err
@@ -474,6 +442,14 @@ func optInt(i int) string {
 		return ""
 	}
 	return strconv.Itoa(i)
+}
+
+// category is a scope 3 category as a table cell: empty for none.
+func category(c int) string {
+	if c == 0 {
+		return ""
+	}
+	return strconv.Itoa(c)
 }
 
 func catText(c int) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -97,15 +98,15 @@ func (c *cli) recalcCommand() *cobra.Command {
 					return err
 				}
 			}
-			svc, err := c.storeService(cmd, libs)
-			if err != nil {
-				return err
-			}
 			st, err := c.openStore(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			svc, err := c.service(cmd.Context(), st, libs)
+			if err != nil {
+				return err
+			}
 			rc, err := svc.Recalculate(cmd.Context(), st, orgID, o, time.Now())
 			if err != nil {
 				return fmt.Errorf("recalc: %w", err)
@@ -154,10 +155,7 @@ func writeRestatement(w io.Writer, rc calculation.Recalculation) {
 	fmt.Fprintf(w, "restatement: %s\n", rs.Reason)
 	fmt.Fprintf(w, "  %-48s %5s %4s %16s %16s %10s\n", "source", "scope", "cat", "old kg CO2e", "new kg CO2e", "change %")
 	for _, l := range rs.BySource {
-		cat := ""
-		if l.Category != 0 {
-			cat = strconv.Itoa(l.Category)
-		}
+		cat := category(l.Category)
 		fmt.Fprintf(w, "  %-48s %5d %4s %16s %16s %10s\n", l.Source, l.Scope, cat, l.OldCO2eKg.StringFixed(3), l.NewCO2eKg.StringFixed(3), l.ChangePct.StringFixed(2))
 	}
 	fmt.Fprintf(w, "  %-48s %5s %4s %16s %16s %10s\n", "total", "", "", rs.OldTotalKg.StringFixed(3), rs.NewTotalKg.StringFixed(3), rs.ChangePct.StringFixed(2))
@@ -189,7 +187,7 @@ func (c *cli) totalsCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			tot, err := calculation.EmissionTotals(cmd.Context(), st, orgID, calculation.TotalsQuery{Filter: f, By: calculation.ParseBreakdown(by)})
+			tot, err := calculation.EmissionTotals(cmd.Context(), st, orgID, calculation.TotalsQuery{Filter: f, By: splitList(by)})
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -215,10 +213,7 @@ func (c *cli) totalsCommand() *cobra.Command {
 }
 
 func totalCells(r calculation.TotalRow) []string {
-	cat := ""
-	if r.Category != 0 {
-		cat = strconv.Itoa(r.Category)
-	}
+	cat := category(r.Category)
 	return []string{r.Month, strconv.Itoa(r.Scope), cat, r.Scope2Basis, r.Site, r.Source, strconv.Itoa(r.Results),
 		r.CO2eKg.String(), r.KgByGas["CO2"].String(), r.KgByGas["CH4"].String(), r.KgByGas["N2O"].String(),
 		r.BiogenicCO2Kg.String(), r.UncertaintyPct.String(), r.DataQuality.String()}
@@ -247,10 +242,7 @@ func writeTotalsCSV(w io.Writer, tot calculation.Totals) error {
 func writeTotalsTable(w io.Writer, tot calculation.Totals) {
 	fmt.Fprintf(w, "%-7s %5s %4s %-8s %-40s %8s %18s %8s %5s\n", "month", "scope", "cat", "basis", "source / site", "results", "kg CO2e", "±%", "DQ")
 	for _, r := range tot.Rows {
-		cat := ""
-		if r.Category != 0 {
-			cat = strconv.Itoa(r.Category)
-		}
+		cat := category(r.Category)
 		name := r.Source
 		if r.Site != "" {
 			name = r.Site + " " + name
@@ -314,4 +306,15 @@ func (c *cli) orgCommand() *cobra.Command {
 		},
 	}
 	return groupCommand("org", "Create and list organizations", create, list)
+}
+
+// splitList reads a comma-separated flag value ("category,month").
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

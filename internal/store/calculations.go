@@ -196,14 +196,13 @@ func (s *Store) CurrentResults(ctx context.Context, org uuid.UUID, f ResultFilte
 	})
 }
 
-// RunByInputHash finds org's succeeded calculation run whose parameters
-// record inputHash; ErrNotFound when there is none.
+// RunByInputHash finds org's calculation run whose parameters record
+// inputHash (there is at most one); ErrNotFound when there is none.
 func (s *Store) RunByInputHash(ctx context.Context, org uuid.UUID, inputHash string) (*CalculationRun, error) {
 	c := s.c.calculationRuns
 	var run CalculationRun
 	err := s.tenantTx(ctx, "store: finding a run by input hash", org, true, func(q driver.Querier) error {
-		return q.QueryRow(ctx, c.selectSQL+` WHERE org_id = $1 AND status = 'succeeded' AND parameters ->> 'input_hash' = $2
-			ORDER BY id LIMIT 1`, org, inputHash).Scan(c.dest(&run)...)
+		return q.QueryRow(ctx, c.selectSQL+` WHERE org_id = $1 AND parameters ->> 'input_hash' = $2`, org, inputHash).Scan(c.dest(&run)...)
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (s *Store) PublishFactorSet(ctx context.Context, set *FactorSet, factors []
 		rows[i] = derefAll([]any{f.ID, nil, f.FactorSetID, f.ActivityType, f.Name, f.Region, f.Gas, f.Value, f.ValueUnit, f.PerUnit,
 			f.HeatContent, f.HeatBasis, f.UncertaintyPct, f.SourceTable, f.ValidFrom.UTC(), f.ValidTo, attrs})
 	}
-	table := driver.Table{Name: "master_data.emission_factors", Columns: splitCols(emissionFactorCols)}
+	table := driver.Table{Name: "master_data.emission_factors", Columns: strings.Split(emissionFactorCols, ", ")}
 	err := s.systemTx(ctx, op, false, func(q driver.Querier) error {
 		if _, err := q.Exec(ctx, "INSERT INTO master_data.factor_sets ("+factorSetCols+") VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 			set.ID, set.Name, set.Publisher, set.Edition, set.Version, set.ValidFrom.UTC(), derefAll([]any{set.ValidTo})[0], set.SourceURL, set.License, set.CreatedAt); err != nil {
@@ -113,12 +113,4 @@ func (s *Store) FactorSetValues(ctx context.Context, set uuid.UUID) ([]EmissionF
 		return rows.Err()
 	})
 	return out, err
-}
-
-func splitCols(s string) []string {
-	out := strings.Split(s, ",")
-	for i := range out {
-		out[i] = strings.TrimSpace(out[i])
-	}
-	return out
 }

@@ -189,38 +189,36 @@ func ReadRelease(r io.Reader, units *ghg.Units) (Release, error) {
 
 		vs := strings.TrimSpace(rec[2])
 		if vs == "" || vs == "None" {
-			if !aggregate {
+			if aggregate {
+				rel.Skipped[skipWhy]++
+			} else {
 				rel.Skipped["no value published: "+name]++
-				continue
 			}
-		} else {
-			if !valueRE.MatchString(vs) {
-				return Release{}, fmt.Errorf("%s: %q is not a number of g CO2/kWh", at(2), rec[2])
-			}
-			g, err := decimal.NewFromString(vs)
-			if err != nil {
-				return Release{}, fmt.Errorf("%s: %q is not a number of g CO2/kWh", at(2), rec[2])
-			}
-			if g.IsNegative() {
-				why, ok := knownErrors[key+" "+vs]
-				if !ok {
-					return Release{}, fmt.Errorf("%s: %s g CO2/kWh for %s is negative", at(2), vs, key)
-				}
-				rel.Skipped[fmt.Sprintf("%s: published %s g CO2/kWh, %s", key, vs, why)]++
-				continue
-			}
-			if !aggregate {
-				rel.Factors = append(rel.Factors, ghg.Factor{
-					ActivityType: ActivityType, Region: code, Per: kwh,
-					KgPerUnit: map[string]decimal.Decimal{Gas: g.Shift(-3)},
-					Ref: ghg.FactorRef{Set: SetName, Edition: year, SourceTable: SourceTable,
-						SourceRow: fmt.Sprintf("%s %d (line %d)", name, year, line)},
-					ValidFrom: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC),
-				})
-				continue
-			}
+			continue
 		}
-		rel.Skipped[skipWhy]++
+		if !valueRE.MatchString(vs) {
+			return Release{}, fmt.Errorf("%s: %q is not a number of g CO2/kWh", at(2), rec[2])
+		}
+		g := decimal.RequireFromString(vs) // valueRE admits only decimals
+		if g.IsNegative() {
+			why, ok := knownErrors[key+" "+vs]
+			if !ok {
+				return Release{}, fmt.Errorf("%s: %s g CO2/kWh for %s is negative", at(2), vs, key)
+			}
+			rel.Skipped[fmt.Sprintf("%s: published %s g CO2/kWh, %s", key, vs, why)]++
+			continue
+		}
+		if aggregate {
+			rel.Skipped[skipWhy]++
+			continue
+		}
+		rel.Factors = append(rel.Factors, ghg.Factor{
+			ActivityType: ActivityType, Region: code, Per: kwh,
+			KgPerUnit: map[string]decimal.Decimal{Gas: g.Shift(-3)},
+			Ref: ghg.FactorRef{Set: SetName, Edition: year, SourceTable: SourceTable,
+				SourceRow: fmt.Sprintf("%s %d (line %d)", name, year, line)},
+			ValidFrom: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC),
+		})
 	}
 	if lr.N <= 0 {
 		return Release{}, fmt.Errorf("eea: the file is larger than %d MiB: not the published series", maxBytes>>20)

@@ -274,6 +274,25 @@ func (p *parser) grams(table string, r, c int) (decimal.Decimal, error) {
 	return v.Shift(-3), err
 }
 
+// gases reads a row's per-gas factor: CO2 in kg at column co2 (none when
+// co2 is negative), CH4 and N2O in grams at ch4 and n2o, all as kg.
+func (p *parser) gases(table string, r, co2, ch4, n2o int) (map[string]decimal.Decimal, error) {
+	kg := map[string]decimal.Decimal{}
+	var err error
+	if co2 >= 0 {
+		if kg["CO2"], err = p.value(table, r, co2); err != nil {
+			return nil, err
+		}
+	}
+	if kg["CH4"], err = p.grams(table, r, ch4); err != nil {
+		return nil, err
+	}
+	if kg["N2O"], err = p.grams(table, r, n2o); err != nil {
+		return nil, err
+	}
+	return kg, nil
+}
+
 // header finds a table's row of column headings, from column C on: the
 // first row within six of the title whose first heading (the text before
 // any parenthesis) reads as want's, and checks every heading, units
@@ -544,20 +563,11 @@ func (p *parser) table7(start int) ([]ghg.Factor, error) {
 		if what == "" {
 			return nil, fmt.Errorf("epa hub: %s: cell %s: no label for the row", name, ref(r, colC))
 		}
-		co2, err := p.value(name, r, colD)
+		kg, err := p.gases(name, r, colD, colE, colF)
 		if err != nil {
 			return nil, err
 		}
-		ch4, err := p.grams(name, r, colE)
-		if err != nil {
-			return nil, err
-		}
-		n2o, err := p.grams(name, r, colF)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.factor(7, slug(what), slug(what), mmBtu, "Table 7 Steam and Heat", fmt.Sprintf("%s (row %d)", what, r+1),
-			map[string]decimal.Decimal{"CO2": co2, "CH4": ch4, "N2O": n2o}))
+		out = append(out, p.factor(7, slug(what), slug(what), mmBtu, "Table 7 Steam and Heat", fmt.Sprintf("%s (row %d)", what, r+1), kg))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package epahub
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -114,18 +115,14 @@ func (p *parser) table5(start int) ([]ghg.Factor, error) {
 		if !ok || co2.Per.Symbol != gal.Symbol {
 			return nil, fmt.Errorf("epa hub: %s: cell %s: fuel %q takes its CO2 from %q, which Table 2 does not give per gallon", name, ref(r, colD), fuel, t2)
 		}
-		ch4, err := p.grams(name, r, colE)
+		kg, err := p.gases(name, r, -1, colE, colF)
 		if err != nil {
 			return nil, err
 		}
-		n2o, err := p.grams(name, r, colF)
-		if err != nil {
-			return nil, err
-		}
+		kg["CO2"] = co2.KgPerUnit["CO2"]
 		f := p.factor(5, slug(vehicle)+"-"+slug(fuel), "mobile/"+slug(vehicle)+"/"+slug(fuel), gal,
 			"Table 2 + Table 5 Mobile Combustion, Non-Road Vehicles (CO2 from Table 2; CH4 and N2O from Table 5)",
-			fmt.Sprintf("%s, %s (Table 5 row %d) + %s (Table 2 row %d)", vehicle, fuel, r+1, t2, co2.row+1),
-			map[string]decimal.Decimal{"CO2": co2.KgPerUnit["CO2"], "CH4": ch4, "N2O": n2o})
+			fmt.Sprintf("%s, %s (Table 5 row %d) + %s (Table 2 row %d)", vehicle, fuel, r+1, t2, co2.row+1), kg)
 		f.BiogenicCO2KgPerUnit = co2.BiogenicCO2KgPerUnit
 		out = append(out, f)
 	}
@@ -169,11 +166,7 @@ func (p *parser) modelYears(table string, r, c int) (from, to int, err error) {
 // model year (alternative fuels).
 func (p *parser) onRoad(n int, sourceTable string, r int, labels []string, yearCol, ch4Col, n2oCol int) ([]ghg.Factor, error) {
 	table := fmt.Sprintf("Table %d", n)
-	ch4, err := p.grams(table, r, ch4Col)
-	if err != nil {
-		return nil, err
-	}
-	n2o, err := p.grams(table, r, n2oCol)
+	kg, err := p.gases(table, r, -1, ch4Col, n2oCol)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +180,7 @@ func (p *parser) onRoad(n int, sourceTable string, r int, labels []string, yearC
 		if suffix != "" {
 			ids, act = ids+"-"+suffix, act+"/"+suffix
 		}
-		return p.factor(n, ids, act, vmi, sourceTable, row, map[string]decimal.Decimal{"CH4": ch4, "N2O": n2o})
+		return p.factor(n, ids, act, vmi, sourceTable, row, maps.Clone(kg))
 	}
 	what := strings.Join(labels, ", ")
 	if label(p.rows, r, yearCol) == "" && n == 4 {

@@ -39,15 +39,7 @@ func (p *parser) perDistance(n, start int, prefix, sourceTable string, units map
 			known := slices.Sorted(maps.Keys(units))
 			return nil, fmt.Errorf("epa hub: %s: cell %s: unit %q is not one of %q", name, ref(r, colG), cell(p.rows, r, colG), known)
 		}
-		co2, err := p.value(name, r, colD)
-		if err != nil {
-			return nil, err
-		}
-		ch4, err := p.grams(name, r, colE)
-		if err != nil {
-			return nil, err
-		}
-		n2o, err := p.grams(name, r, colF)
+		kg, err := p.gases(name, r, colD, colE, colF)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +52,7 @@ func (p *parser) perDistance(n, start int, prefix, sourceTable string, units map
 			id += "-" + slug(unit)
 		}
 		out = append(out, p.factor(n, id, prefix+slug(s), p.units.MustParse(unit), sourceTable, fmt.Sprintf("%s, per %s (row %d)", vehicle, label(p.rows, r, colG), r+1),
-			map[string]decimal.Decimal{"CO2": co2, "CH4": ch4, "N2O": n2o}))
+			kg))
 	}
 	return out, nil
 }

@@ -47,10 +47,19 @@ func testSaveCalculation(t *testing.T, s *store.Store, admin Admin) {
 	}
 	_, err = s.RunByInputHash(ctx, other.org.ID, "abc")
 	wantCode(t, err, store.CodeNotFound, "another tenant's run by input hash")
+	// The engine stores one run per input hash and organization: the same
+	// activities again are refused whole, while another tenant may store them.
+	dup := batch()
+	dup.Sources, dup.Activities = nil, nil
+	_, err = s.SaveCalculation(ctx, org, dup)
+	wantCode(t, err, store.CodeAlreadyExists, "a second run with the same input hash")
+	_, err = s.SaveCalculation(ctx, other.org.ID, store.CalculationBatch{Run: batch().Run})
+	must(t, err)
 
 	// A failing part rolls everything back: a second save whose result
 	// points at an activity that does not exist stores no run and no source.
 	bad := batch()
+	bad.Run.Parameters = store.JSON(`{"input_hash":"bad"}`)
 	bad.Sources = []*store.EmissionSource{{Name: "Never", Scope: 1, Active: true}}
 	bad.Activities = nil
 	bad.Emissions = []store.CalculatedEmission{{ActivityID: uuid.Must(uuid.NewV7()), ActivityPeriodStart: may, SourceID: src.ID,

@@ -12,6 +12,10 @@ ALTER TABLE emissions.calculated_emissions
         CHECK ((superseded_by IS NULL) = (superseded_at IS NULL));
 CREATE INDEX calculated_emissions_current ON emissions.calculated_emissions (org_id, period_start)
     WHERE superseded_by IS NULL;
+-- The same activities are stored once per organization: a run that records
+-- the input hash of its file is unique by it (recalculation runs record none).
+CREATE UNIQUE INDEX calculation_runs_input_hash ON emissions.calculation_runs (org_id, (parameters ->> 'input_hash'))
+    WHERE parameters ? 'input_hash';
 
 DROP VIEW reporting.monthly_emissions;
 DROP MATERIALIZED VIEW reporting.monthly_emissions_by_scope;
@@ -39,6 +43,7 @@ REVOKE UPDATE, DELETE ON master_data.factor_sets, master_data.emission_factors F
 CREATE INDEX emission_factors_set ON master_data.emission_factors (factor_set_id);
 
 -- +goose Down
+DROP INDEX emissions.calculation_runs_input_hash;
 DROP INDEX master_data.emission_factors_set;
 GRANT UPDATE, DELETE ON master_data.factor_sets, master_data.emission_factors TO greenlang_app;
 DROP VIEW reporting.monthly_emissions;

@@ -10,6 +10,10 @@ ALTER TABLE emissions_calculated_emissions ADD COLUMN superseded_at TIMESTAMP;
 CREATE INDEX calculated_emissions_current ON emissions_calculated_emissions (org_id, period_start)
     WHERE superseded_by IS NULL;
 CREATE INDEX emission_factors_set ON master_data_emission_factors (factor_set_id);
+-- The same activities are stored once per organization: a run that records
+-- the input hash of its file is unique by it (recalculation runs record none).
+CREATE UNIQUE INDEX calculation_runs_input_hash ON emissions_calculation_runs (org_id, (parameters ->> 'input_hash'))
+    WHERE parameters ->> 'input_hash' IS NOT NULL;
 
 -- +goose StatementBegin
 CREATE TRIGGER factor_sets_immutable_update BEFORE UPDATE ON master_data_factor_sets
@@ -29,6 +33,7 @@ BEGIN SELECT RAISE(ABORT, 'a published factor is immutable: publish a new editio
 -- +goose StatementEnd
 
 -- +goose Down
+DROP INDEX calculation_runs_input_hash;
 DROP TRIGGER emission_factors_immutable_delete;
 DROP TRIGGER emission_factors_immutable_update;
 DROP TRIGGER factor_sets_immutable_delete;
