@@ -219,5 +219,12 @@ func (l *Library) Select(q Query) (Selection, error) {
 	if len(l.byType[q.ActivityType]) == 0 {
 		return Selection{}, fmt.Errorf("no factor for activity type %q", q.ActivityType)
 	}
-	return Selection{}, fmt.Errorf("no factor for %s in region %q or its parents valid on %s: %s", q.ActivityType, q.Region, q.Date.Format("2006-01-02"), strings.Join(trail, "; "))
+	pin := ""
+	if q.PinnedSet != "" {
+		pin = fmt.Sprintf(" in the pinned set %s", q.PinnedSet)
+		if q.PinnedEdition != 0 {
+			pin += fmt.Sprintf(" %d", q.PinnedEdition)
+		}
+	}
+	return Selection{}, fmt.Errorf("no factor for %s%s in region %q or its parents valid on %s: %s", q.ActivityType, pin, q.Region, q.Date.Format("2006-01-02"), strings.Join(trail, "; "))
 }

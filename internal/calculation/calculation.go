@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,6 +111,33 @@ func (s *Service) Factors(filter string) []ghg.Factor {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// ResolveFactorSet reads what a user names to pin a calculation to: a
+// publication's full name ("EPA GHG Emission Factors Hub", any case), or a
+// short name made of the first word of its factor ids and an edition
+// ("epa-2025", "desnz-2024", "eea-2019") or a version ("useeio-v1.2"). It
+// returns the publication and, when the short name gave one, the edition.
+func (s *Service) ResolveFactorSet(name string) (set string, edition int, err error) {
+	want := strings.ToLower(strings.TrimSpace(name))
+	short := map[string]bool{}
+	for _, f := range s.factors {
+		prefix, _, _ := strings.Cut(f.ID, "-")
+		switch want {
+		case strings.ToLower(f.Ref.Set):
+			return f.Ref.Set, 0, nil
+		case fmt.Sprintf("%s-%d", prefix, f.Ref.Edition):
+			return f.Ref.Set, f.Ref.Edition, nil
+		case strings.ToLower(prefix + "-" + f.Ref.Version):
+			set = f.Ref.Set
+		}
+		short[fmt.Sprintf("%s-%d", prefix, f.Ref.Edition)] = true
+	}
+	if set != "" {
+		return set, 0, nil
+	}
+	names := slices.Sorted(maps.Keys(short))
+	return "", 0, fmt.Errorf("no factor set %q (a publication's name, or one of %s)", name, strings.Join(names, ", "))
 }
 
 // Factor finds one factor by id.
@@ -271,7 +300,9 @@ func (s *Service) calculator(gwpSet string) (*ghg.Calculator, error) {
 func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options, pool *ghg.CertificatePool) (Line, *activityfile.RowError) {
 	a := row.Activity
 	fail := func(col string, err error) (Line, *activityfile.RowError) {
-		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Reason: err.Error()}
+		value := map[string]string{activityfile.ColActivityType: a.Type, activityfile.ColUnit: a.Quantity.Unit.Symbol,
+			activityfile.ColQuantity: a.Quantity.Value.String(), activityfile.ColRegion: a.Region}[col]
+		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Value: value, Reason: err.Error()}
 	}
 	sel, err := s.lib.Select(ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
 		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: a.HeatBasis})

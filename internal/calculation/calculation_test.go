@@ -124,3 +124,28 @@ func TestUSGridElectricity(t *testing.T) {
 		t.Errorf("fallback: %s %v", got.Explanation.FactorID, rep.Lines[1].Selection)
 	}
 }
+
+func TestResolveFactorSet(t *testing.T) {
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]struct {
+		set     string
+		edition int
+	}{
+		"epa-2025":                     {"EPA GHG Emission Factors Hub", 2025},
+		"DESNZ-2024":                   {"UK DESNZ GHG Conversion Factors", 2024},
+		"useeio-v1.2":                  {"USEEIO Supply Chain GHG Emission Factors", 0},
+		"eea-2019":                     {"EEA CO2 intensity of electricity generation", 2019},
+		"epa ghg emission factors hub": {"EPA GHG Emission Factors Hub", 0},
+	} {
+		set, ed, err := svc.ResolveFactorSet(in)
+		if err != nil || set != want.set || ed != want.edition {
+			t.Errorf("%s: %q %d %v, want %q %d", in, set, ed, err, want.set, want.edition)
+		}
+	}
+	if _, _, err := svc.ResolveFactorSet("epa-1999"); err == nil || !strings.Contains(err.Error(), "epa-2024, epa-2025") {
+		t.Errorf("unknown set: %v", err)
+	}
+}

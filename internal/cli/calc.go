@@ -81,7 +81,10 @@ func (c *cli) calcCommand() *cobra.Command {
 				return fmt.Errorf("calc: %w", err)
 			}
 			defer f.Close()
-			opts := calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition, RFUplift: uplift}
+			opts := calculation.Options{GWPSet: gwp, Edition: edition, RFUplift: uplift}
+			if err := pinFactors(svc, set, &opts); err != nil {
+				return err
+			}
 			if strings.EqualFold(filepath.Ext(in), ".xlsx") {
 				opts.Format = calculation.FormatXLSX
 			}
@@ -173,7 +176,7 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.StringVar(&in, "in", "", "activity file: .csv, or .xlsx (first sheet)")
 	fl.StringVar(&out, "out", "", "results file: .csv or .json (default CSV on standard output)")
 	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+strings.Join(ghg.GWPSetIDs(), ", "))
-	fl.StringVar(&set, "factors", "", "use only this factor publication (e.g. \"EPA GHG Emission Factors Hub\")")
+	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, useeio-v1.2, eea-2019, … or a publication's name")
 	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
 	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
@@ -442,6 +445,23 @@ func optInt(i int) string {
 		return ""
 	}
 	return strconv.Itoa(i)
+}
+
+// pinFactors resolves --factors (a set's short name or a publication's
+// name) into o; an --edition given as well wins over the short name's.
+func pinFactors(svc *calculation.Service, name string, o *calculation.Options) error {
+	if name == "" {
+		return nil
+	}
+	set, edition, err := svc.ResolveFactorSet(name)
+	if err != nil {
+		return usageErrorf("--factors: %v", err)
+	}
+	o.PinnedSet = set
+	if o.Edition == 0 {
+		o.Edition = edition
+	}
+	return nil
 }
 
 // category is a scope 3 category as a table cell: empty for none.

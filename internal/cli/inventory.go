@@ -78,7 +78,7 @@ func (c *cli) recalcCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := calculation.RecalcOptions{Options: calculation.Options{GWPSet: gwp, PinnedSet: set, Edition: edition},
+			o := calculation.RecalcOptions{Options: calculation.Options{GWPSet: gwp, Edition: edition},
 				Filter: f, Reason: reason, DryRun: dry}
 			if rf != "" {
 				if o.RFUplift, err = decimal.NewFromString(rf); err != nil {
@@ -107,6 +107,9 @@ func (c *cli) recalcCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := pinFactors(svc, set, &o.Options); err != nil {
+				return err
+			}
 			rc, err := svc.Recalculate(cmd.Context(), st, orgID, o, time.Now())
 			if err != nil {
 				return fmt.Errorf("recalc: %w", err)
@@ -124,7 +127,7 @@ func (c *cli) recalcCommand() *cobra.Command {
 	fl.StringVar(&org, "org", "", "the organization's id")
 	fl.StringVar(&reason, "reason", "", "why: recorded with the run and the restatement")
 	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+fmt.Sprint(ghg.GWPSetIDs()))
-	fl.StringVar(&set, "factors", "", "use only this factor publication")
+	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, … or a publication's name")
 	fl.IntVar(&edition, "edition", 0, "with --factors: this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel")
 	fl.StringVar(&threshold, "threshold", "", "significance threshold for a base-year recalculation, in percent (default 5)")
