@@ -148,8 +148,11 @@ func (l *Library) Select(q Query) (Selection, error) {
 			name = "global"
 		}
 		if o, ok := l.overrides[q.ActivityType+"|"+region]; ok {
-			trail = append(trail, fmt.Sprintf("%s: tenant override %q (%s, by %s)", name, o.Factor.ID, o.Reason, o.By))
-			return Selection{Factor: o.Factor, Trail: trail}, nil
+			if o.Factor.validAt(q.Date) {
+				trail = append(trail, fmt.Sprintf("%s: tenant override %q (%s, by %s)", name, o.Factor.ID, o.Reason, o.By))
+				return Selection{Factor: o.Factor, Trail: trail}, nil
+			}
+			trail = append(trail, fmt.Sprintf("%s: tenant override %q not valid on %s", name, o.Factor.ID, q.Date.Format("2006-01-02")))
 		}
 		var cands []Factor
 		for _, f := range l.byType[q.ActivityType] {

@@ -42,17 +42,23 @@ func (c *cli) calcCommand() *cobra.Command {
 		Short: "Calculate emissions for an activity file with the built-in factor library",
 		Long: "Calculate emissions for an activity file (docs/activity-file.md) with the built-in factor\n" +
 			"library. Bad rows are reported with line, column and reason; every other row is calculated,\n" +
-			"and the command exits 1 when any row was refused.",
+			"and the command exits 1 when any row was refused.\n\n" +
+			"With --org the organization's factors apply (docs/factor-overrides.md): its tenant factor\n" +
+			"overrides, and its pinned factor set (org pin) unless --factors names another; an explicit\n" +
+			"--factors always wins over the pin.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" {
 				return usageErrorf("--in is required")
 			}
 			var orgID uuid.UUID
-			if persist {
+			if persist || org != "" {
 				var err error
 				if orgID, err = uuid.Parse(org); err != nil {
-					return usageErrorf("--store needs --org with the organization's id")
+					if org == "" {
+						return usageErrorf("--store needs --org with the organization's id")
+					}
+					return usageErrorf("--org %q is not an organization id (greenlang org list)", org)
 				}
 			}
 			uplift := decimal.Zero
@@ -62,17 +68,18 @@ func (c *cli) calcCommand() *cobra.Command {
 					return usageErrorf("--rf-uplift %q is not a number", rf)
 				}
 			}
-			// With --store the store is opened once: its published factor
-			// sets join the library and the run is stored in it.
+			// With --org the store is opened once: its published factor
+			// sets and the organization's overrides join the library, its
+			// pin applies, and with --store the run is stored in it.
 			var st *store.Store
-			if persist {
+			if orgID != uuid.Nil {
 				var err error
 				if st, err = c.openStore(cmd); err != nil {
 					return err
 				}
 				defer st.Close()
 			}
-			svc, err := c.service(cmd.Context(), st, libs)
+			svc, orgFactors, err := c.orgService(cmd.Context(), st, orgID, libs)
 			if err != nil {
 				return err
 			}
@@ -85,6 +92,7 @@ func (c *cli) calcCommand() *cobra.Command {
 			if err := pinFactors(svc, set, &opts); err != nil {
 				return err
 			}
+			c.applyOrgFactors(orgFactors, set, &opts)
 			if strings.EqualFold(filepath.Ext(in), ".xlsx") {
 				opts.Format = calculation.FormatXLSX
 			}
@@ -176,7 +184,7 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.StringVar(&in, "in", "", "activity file: .csv, or .xlsx (first sheet)")
 	fl.StringVar(&out, "out", "", "results file: .csv or .json (default CSV on standard output)")
 	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+strings.Join(ghg.GWPSetIDs(), ", "))
-	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, useeio-v1.2, eea-2019, … or a publication's name")
+	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, useeio-v1.2, eea-2019, … or a publication's name (wins over the organization's pin)")
 	fl.IntVar(&edition, "edition", 0, "with --factors: use this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel (e.g. 1.7)")
 	fl.StringArrayVar(&libs, "library", nil, "extra factor table (from greenlang factors import); repeatable")
@@ -184,7 +192,7 @@ func (c *cli) calcCommand() *cobra.Command {
 	fl.StringVar(&indexFile, "price-index", "", "price index to move spend to a factor's price year (CSV: currency,name,year,value)")
 	fl.StringVar(&certFile, "certificates", "", "energy attribute certificates and contracts for market-based scope 2 (CSV: id,kwh,period_start,period_end,market,kg_co2e_per_kwh)")
 	fl.BoolVar(&persist, "store", false, "also store the run, activities and results in the configured store")
-	fl.StringVar(&org, "org", "", "with --store: the organization's id")
+	fl.StringVar(&org, "org", "", "the organization's id: its factor overrides and pinned set apply (required with --store)")
 	return cmd
 }
 
@@ -423,7 +431,8 @@ func (c *cli) factorsCommand() *cobra.Command {
 	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat, useeio or eea")
 	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")
 	imp.Flags().BoolVar(&publish, "store", false, "publish the sets in the configured store instead of writing a table")
-	return groupCommand("factors", "Browse the emission-factor library and import new editions", list, show, explain, imp)
+	return groupCommand("factors", "Browse the emission-factor library, import new editions and manage an organization's overrides",
+		list, show, explain, imp, c.factorsOverrideCommand())
 }
 
 func heat(f ghg.Factor) string {

@@ -64,7 +64,9 @@ func (c *cli) recalcCommand() *cobra.Command {
 		Long: "Recalculate an organization's current stored results with the factor library and GWP set given.\n" +
 			"Results that change are superseded (kept, marked with the new run), never deleted; the restatement\n" +
 			"compares old and new by source, scope and category and flags a base-year recalculation when the\n" +
-			"total moves by more than the significance threshold (default 5%).",
+			"total moves by more than the significance threshold (default 5%).\n\n" +
+			"The organization's factor overrides apply, and its pinned factor set (org pin) unless --factors\n" +
+			"names another; an explicit --factors always wins over the pin.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			orgID, err := orgFlag(org)
@@ -103,13 +105,14 @@ func (c *cli) recalcCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			svc, err := c.service(cmd.Context(), st, libs)
+			svc, orgFactors, err := c.orgService(cmd.Context(), st, orgID, libs)
 			if err != nil {
 				return err
 			}
 			if err := pinFactors(svc, set, &o.Options); err != nil {
 				return err
 			}
+			c.applyOrgFactors(orgFactors, set, &o.Options)
 			rc, err := svc.Recalculate(cmd.Context(), st, orgID, o, time.Now())
 			if err != nil {
 				return fmt.Errorf("recalc: %w", err)
@@ -127,7 +130,7 @@ func (c *cli) recalcCommand() *cobra.Command {
 	fl.StringVar(&org, "org", "", "the organization's id")
 	fl.StringVar(&reason, "reason", "", "why: recorded with the run and the restatement")
 	fl.StringVar(&gwp, "gwp", ghg.AR6, "GWP set: "+fmt.Sprint(ghg.GWPSetIDs()))
-	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, … or a publication's name")
+	fl.StringVar(&set, "factors", "", "use only this factor set: epa-2025, desnz-2024, … or a publication's name (wins over the organization's pin)")
 	fl.IntVar(&edition, "edition", 0, "with --factors: this edition (year)")
 	fl.StringVar(&rf, "rf-uplift", "", "radiative-forcing uplift for air travel")
 	fl.StringVar(&threshold, "threshold", "", "significance threshold for a base-year recalculation, in percent (default 5)")
@@ -308,7 +311,7 @@ func (c *cli) orgCommand() *cobra.Command {
 			return nil
 		},
 	}
-	return groupCommand("org", "Create and list organizations", create, list)
+	return groupCommand("org", "Create, list and show organizations; pin their factor set", create, list, c.orgShowCommand(), c.orgPinCommand())
 }
 
 // splitList reads a comma-separated flag value ("category,month").

@@ -66,6 +66,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ERPCredentialsSealed", testERPCredentials},
 		{"MonthlyEmissions", testMonthlyEmissions},
 		{"SaveCalculation", testSaveCalculation},
+		{"FactorOverrides", testFactorOverrides},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {
