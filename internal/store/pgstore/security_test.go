@@ -270,7 +270,9 @@ func TestPartitionMaintenance(t *testing.T) {
 		}
 		return v == "true"
 	}
-	ahead := now.AddDate(0, 3, 0)
+	// Three months ahead of this month (from its first day: 30 November
+	// plus three months is 2 March, past the maintained February).
+	ahead := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 3, 0)
 	for _, name := range []string{
 		"iot.sensor_readings_p" + now.Format("200601"),
 		"iot.sensor_readings_p" + ahead.Format("200601"),
