@@ -235,11 +235,12 @@ func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
 	}
 	acts := make([]ghg.Activity, 0, len(rows))
 	sets := map[string]bool{}
+	memo := selections{}
 	rep.Lines = make([]Line, 0, len(rows))
 	results := make([]ghg.Result, 0, len(rows))
 	var market []ghg.Result
 	for i, row := range rows {
-		line, rerr := s.calculateRow(calc, row, o, pool)
+		line, rerr := s.calculateRow(calc, row, o, pool, memo)
 		if o.Progress != nil {
 			o.Progress(i + 1)
 		}
@@ -278,7 +279,7 @@ func (s *Service) Explain(row activityfile.Row, o Options) (Line, error) {
 	if err != nil {
 		return Line{}, err
 	}
-	l, rerr := s.calculateRow(calc, row, o, pool)
+	l, rerr := s.calculateRow(calc, row, o, pool, nil)
 	if rerr != nil {
 		return Line{}, rerr
 	}
@@ -297,14 +298,40 @@ func (s *Service) calculator(gwpSet string) (*ghg.Calculator, error) {
 	return ghg.NewCalculator(set.ID(), set), nil
 }
 
-func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options, pool *ghg.CertificatePool) (Line, *activityfile.RowError) {
+// selections remembers, within one run, the factor chosen for each query:
+// the rows of a file mostly repeat a few activity types, regions and dates,
+// and selection is the same for the same query. Trails are clipped, so a
+// line appending to its trail copies it. A nil map remembers nothing.
+type selections map[ghg.Query]selected
+
+type selected struct {
+	sel ghg.Selection
+	err error
+}
+
+// maxSelections bounds what a run remembers.
+const maxSelections = 1 << 16
+
+func (m selections) choose(lib *ghg.Library, q ghg.Query) (ghg.Selection, error) {
+	if r, ok := m[q]; ok {
+		return r.sel, r.err
+	}
+	sel, err := lib.Select(q)
+	sel.Trail = slices.Clip(sel.Trail)
+	if m != nil && len(m) < maxSelections {
+		m[q] = selected{sel, err}
+	}
+	return sel, err
+}
+
+func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Options, pool *ghg.CertificatePool, memo selections) (Line, *activityfile.RowError) {
 	a := row.Activity
 	fail := func(col string, err error) (Line, *activityfile.RowError) {
 		value := map[string]string{activityfile.ColActivityType: a.Type, activityfile.ColUnit: a.Quantity.Unit.Symbol,
 			activityfile.ColQuantity: a.Quantity.Value.String(), activityfile.ColRegion: a.Region}[col]
 		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Value: value, Reason: err.Error()}
 	}
-	sel, err := s.lib.Select(ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
+	sel, err := memo.choose(s.lib, ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
 		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: a.HeatBasis})
 	if err != nil {
 		return fail(activityfile.ColActivityType, err)
@@ -343,7 +370,7 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 	}
 	line := Line{Line: row.Line, Activity: a, Result: res, Selection: sel.Trail}
 	if res.Scope == 2 && a.Quantity.Unit.Dim == ghg.Energy {
-		if err := s.market(calc, &line, sel.Factor, pool); err != nil {
+		if err := s.market(calc, &line, sel.Factor, pool, memo); err != nil {
 			return fail(activityfile.ColQuantity, err)
 		}
 	}
@@ -355,12 +382,12 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 // contracts first (matched by volume, period and market), then the residual
 // mix of the region for electricity, and where no residual mix is
 // available the location-based factor, which the report must disclose.
-func (s *Service) market(calc *ghg.Calculator, l *Line, grid ghg.Factor, pool *ghg.CertificatePool) error {
+func (s *Service) market(calc *ghg.Calculator, l *Line, grid ghg.Factor, pool *ghg.CertificatePool, memo selections) error {
 	a := l.Activity
 	resid := grid
 	var trail []string
 	if strings.Contains(a.Type, "electricity") {
-		if sel, err := s.lib.Select(ghg.Query{ActivityType: ResidualMixType, Region: a.Region, Date: a.PeriodStart, Dim: ghg.Energy}); err == nil {
+		if sel, err := memo.choose(s.lib, ghg.Query{ActivityType: ResidualMixType, Region: a.Region, Date: a.PeriodStart, Dim: ghg.Energy}); err == nil {
 			resid, trail = sel.Factor, sel.Trail
 		}
 	}

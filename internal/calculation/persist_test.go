@@ -2,10 +2,13 @@ package calculation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
@@ -65,6 +69,7 @@ func persistRecalculateTotals(t *testing.T, st *store.Store) {
 	if err != nil || run.GWPSet != "AR6" || run.RecordsOut != 6 {
 		t.Fatalf("run %+v %v", run, err)
 	}
+	checkExplanations(t, st, org.ID, rep)
 	// Storing the same activities again would count them twice.
 	if _, err := Persist(ctx, st, org.ID, rep, now); !errors.Is(err, ErrAlreadyStored) || !strings.Contains(err.Error(), got.RunID.String()) {
 		t.Fatalf("second store of the same file: %v", err)
@@ -141,6 +146,7 @@ func persistRecalculateTotals(t *testing.T, st *store.Store) {
 	if superseded != 7 {
 		t.Errorf("%d results marked superseded, want 7", superseded)
 	}
+	checkExplanations(t, st, org.ID, ar5)
 	// Nothing changes a second time: no new run.
 	again, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "again"}, now)
 	if err != nil || again.RunID != uuid.Nil || again.Changed != 0 || again.Checked != 7 {
@@ -152,6 +158,68 @@ func persistRecalculateTotals(t *testing.T, st *store.Store) {
 	rv, err := st.VerifyAudit(ctx, org.ID)
 	if err != nil || !rv.OK() {
 		t.Errorf("audit after persisting: %+v %v", rv, err)
+	}
+}
+
+// checkExplanations asserts that org's current results explain themselves
+// exactly as the report's lines do: each result's lineage and its run's
+// explanation templates give back the explanation and the selection trail.
+func checkExplanations(t *testing.T, st *store.Store, org uuid.UUID, rep Report) {
+	t.Helper()
+	ctx := context.Background()
+	show := func(e ghg.Explanation, sel []string) string {
+		b, err := json.Marshal(map[string]any{"e": e, "s": sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var want, got []string
+	for _, l := range rep.Lines {
+		want = append(want, show(l.Result.Explanation, l.Selection))
+		if l.Market != nil {
+			want = append(want, show(l.Market.Explanation, l.MarketSelection))
+		}
+	}
+	runs := map[uuid.UUID]*store.CalculationRun{}
+	templates := 0
+	var current []store.CalculatedEmission
+	if err := st.CurrentResults(ctx, org, store.ResultFilter{}, func(r store.CurrentResult) error {
+		current = append(current, r.Emission)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range current {
+		run := runs[e.RunID]
+		if run == nil {
+			var err error
+			if run, err = st.CalculationRuns().Get(ctx, org, e.RunID); err != nil {
+				t.Fatal(err)
+			}
+			runs[e.RunID] = run
+			var p runParams
+			if err := json.Unmarshal(run.Parameters, &p); err != nil {
+				t.Fatal(err)
+			}
+			templates += len(p.Explanations)
+		}
+		x, sel, err := StoredExplanation(run, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, show(x, sel))
+		if _, _, err := StoredExplanation(nil, e); err == nil {
+			t.Error("an explanation without its run was put together")
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(want, got) {
+		t.Errorf("stored explanations differ from the calculated ones:\n got %q\nwant %q", got, want)
+	}
+	if templates == 0 || templates > len(want) {
+		t.Errorf("%d explanation templates for %d results", templates, len(want))
 	}
 }
 
@@ -221,5 +289,58 @@ func TestRecalculateKeepsTheHeatBasis(t *testing.T) {
 	rc, err := svc.Recalculate(ctx, st, org.ID, RecalcOptions{Options: Options{GWPSet: "AR5"}, Reason: "AR5"}, time.Now())
 	if err != nil || len(rc.Errors) != 0 || rc.Changed != 1 || !rc.Restatement.NewTotalKg.Equal(gross.Total.CO2eKg) {
 		t.Fatalf("recalculation %+v %v", rc, err)
+	}
+}
+
+// Results share an explanation template exactly when everything but their
+// quantity and amount is equal: a change to any other part of an
+// explanation makes another template.
+func TestExplanationTemplatesShareOnlyEqualParts(t *testing.T) {
+	d := decimal.RequireFromString
+	base := func() ghg.Explanation {
+		return ghg.Explanation{ActivityType: "natural_gas", Quantity: d("50000"), Unit: "scf", Note: "n",
+			Conversions: []ghg.Step{{From: "scf", To: "mmBtu", Factor: d("0.001026"), Note: "HHV"}}, Amount: d("51.3"),
+			Factor:   ghg.FactorRef{Set: "EPA", Version: "2025", SourceTable: "Table 1", SourceRow: "row 38", Edition: 2025},
+			FactorID: "f1", FactorValues: map[string]decimal.Decimal{"CO2": d("53.06")}, GWPSet: "AR6",
+			GWPs: map[string]decimal.Decimal{"CO2": d("1")}, Method: "stationary_combustion", EngineVersion: "ghg/0.1.0"}
+	}
+	changes := map[string]func(*ghg.Explanation){
+		"ActivityType": func(e *ghg.Explanation) { e.ActivityType = "diesel" },
+		"Unit":         func(e *ghg.Explanation) { e.Unit = "ccf" },
+		"Note":         func(e *ghg.Explanation) { e.Note = "m" },
+		"Conversions":  func(e *ghg.Explanation) { e.Conversions[0].Factor = d("0.00103") },
+		"Factor":       func(e *ghg.Explanation) { e.Factor.SourceRow = "row 39" },
+		"FactorID":     func(e *ghg.Explanation) { e.FactorID = "f2" },
+		"FactorValues": func(e *ghg.Explanation) { e.FactorValues["CH4"] = d("0.001") },
+		"GWPSet":       func(e *ghg.Explanation) { e.GWPSet = "AR5" },
+		"GWPs":         func(e *ghg.Explanation) { e.GWPs["CO2"] = d("1.0001") },
+		"Method":       func(e *ghg.Explanation) { e.Method = "mobile_combustion" },
+		"EngineVersion": func(e *ghg.Explanation) {
+			e.EngineVersion = "ghg/0.2.0"
+		},
+	}
+	// Every field but the two a result keeps itself must be in the key.
+	if n := reflect.TypeFor[ghg.Explanation]().NumField() - 2; len(changes) != n {
+		t.Fatalf("the test changes %d parts of an explanation, which has %d besides quantity and amount: cover the new one in templates.keyOf", len(changes), n)
+	}
+	tpl := newTemplates()
+	first := tpl.lineage(base(), []string{"US: f1"})
+	other := base()
+	other.Quantity, other.Amount = d("7"), d("0.00718")
+	if l := tpl.lineage(other, []string{"US: f1"}); l.Ref != first.Ref || !l.Amount.Equal(d("0.00718")) {
+		t.Errorf("a result differing only in quantity and amount got template %s, not %s", l.Ref, first.Ref)
+	}
+	if l := tpl.lineage(base(), []string{"US: f1", "global"}); l.Ref == first.Ref {
+		t.Error("a result with another selection trail shares a template")
+	}
+	for name, change := range changes {
+		e := base()
+		change(&e)
+		if l := tpl.lineage(e, []string{"US: f1"}); l.Ref == first.Ref {
+			t.Errorf("a result with another %s shares a template", name)
+		}
+	}
+	if len(tpl.byRef) != 2+len(changes) {
+		t.Errorf("%d templates, want %d", len(tpl.byRef), 2+len(changes))
 	}
 }

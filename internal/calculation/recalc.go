@@ -98,6 +98,8 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 		supersede    []uuid.UUID
 		emissions    []store.CalculatedEmission
 		sourceOf     = map[string]string{}
+		tpl          = newTemplates()
+		memo         = selections{}
 	)
 	for _, id := range order {
 		a := byActivity[id]
@@ -107,7 +109,7 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 			out.Errors = append(out.Errors, RecalcError{ActivityID: id, Reason: err.Error()})
 			continue
 		}
-		line, rerr := s.calculateRow(calc, row, o.Options, pool)
+		line, rerr := s.calculateRow(calc, row, o.Options, pool, memo)
 		if rerr != nil {
 			out.Errors = append(out.Errors, RecalcError{ActivityID: id, Reason: rerr.Reason})
 			continue
@@ -130,13 +132,14 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 		}
 		newRs = append(newRs, line.Result)
 		out.Changed += len(a.results)
-		emissions = append(emissions, emissionRows(line, id, loc.SourceID, "")...)
+		emissions = append(emissions, emissionRows(line, id, loc.SourceID, tpl)...)
 	}
 	out.Restatement = ghg.RestateBySource(o.Reason, oldRs, newRs, func(r ghg.Result) string { return sourceOf[r.ActivityID] }, o.ThresholdPct)
 	if o.DryRun || len(supersede) == 0 {
 		return out, nil
 	}
-	pj, err := json.Marshal(map[string]any{"reason": o.Reason, "recalculation": true, "restatement": out.Restatement, "errors": len(out.Errors)})
+	pj, err := json.Marshal(map[string]any{"reason": o.Reason, "recalculation": true, "restatement": out.Restatement, "errors": len(out.Errors),
+		"explanations": tpl.byRef})
 	if err != nil {
 		return out, err
 	}
@@ -218,7 +221,13 @@ func changed(old []store.CalculatedEmission, fresh []ghg.Result) bool {
 			}
 		}
 		var lin lineage
-		if json.Unmarshal(e.Lineage, &lin) != nil || lin.Explanation.FactorID != r.Explanation.FactorID {
+		if json.Unmarshal(e.Lineage, &lin) != nil {
+			return true
+		}
+		if lin.Explanation != nil { // stored before explanation templates
+			lin.FactorID = lin.Explanation.FactorID
+		}
+		if lin.FactorID != r.Explanation.FactorID {
 			return true
 		}
 	}

@@ -55,19 +55,19 @@ func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b Calculatio
 		b.Run.ID = newID()
 	}
 	c := s.c
-	actRes, actRows, err := c.activityRecords.bulkRows(org, b.Activities)
+	act, err := c.activityRecords.bulkRows(org, b.Activities)
 	if err != nil {
 		return out, err
 	}
 	for i := range b.Emissions {
 		b.Emissions[i].RunID = b.Run.ID
 	}
-	emRes, emRows, err := c.calculatedEmissions.bulkRows(org, b.Emissions)
+	em, err := c.calculatedEmissions.bulkRows(org, b.Emissions)
 	if err != nil {
 		return out, err
 	}
 	err = s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		out = SavedCalculation{RunID: b.Run.ID, Activities: actRes, Emissions: emRes}
+		out = SavedCalculation{RunID: b.Run.ID, Activities: act.res, Emissions: em.res}
 		for _, src := range b.Sources {
 			if err := c.emissionSources.createIn(ctx, q, org, src); err != nil {
 				return err
@@ -78,7 +78,7 @@ func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b Calculatio
 			return err
 		}
 		if len(b.Activities) > 0 {
-			if err := c.activityRecords.bulkIn(ctx, q, org, b.Activities, actRows, &out.Activities); err != nil {
+			if err := c.activityRecords.bulkIn(ctx, q, org, b.Activities, act, &out.Activities); err != nil {
 				return err
 			}
 		}
@@ -90,7 +90,7 @@ func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b Calculatio
 			out.Superseded = n
 		}
 		if len(b.Emissions) > 0 {
-			if err := c.calculatedEmissions.bulkIn(ctx, q, org, b.Emissions, emRows, &out.Emissions); err != nil {
+			if err := c.calculatedEmissions.bulkIn(ctx, q, org, b.Emissions, em, &out.Emissions); err != nil {
 				return err
 			}
 		}

@@ -284,27 +284,36 @@ type BulkResult struct {
 // the row count and a digest of every row. Either all rows are stored or none.
 func (c *Collection[T, P]) BulkInsert(ctx context.Context, org uuid.UUID, vs []T) (BulkResult, error) {
 	op := fmtOp("bulk inserting", c.kind)
-	res, rows, err := c.bulkRows(org, vs)
+	b, err := c.bulkRows(org, vs)
 	if err != nil || len(vs) == 0 {
-		return res, err
+		return b.res, err
 	}
+	res := b.res
 	err = c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		return c.bulkIn(ctx, q, org, vs, rows, &res)
+		return c.bulkIn(ctx, q, org, vs, b, &res)
 	})
 	return res, err
 }
 
-// bulkRows prepares vs for a bulk insert: ids, timestamps, batch, digest.
-func (c *Collection[T, P]) bulkRows(org uuid.UUID, vs []T) (BulkResult, [][]any, error) {
+// bulk is a prepared bulk insert: the rows to load, and the digest of every
+// row, computed beside the load (it is needed only for the audit entry that
+// follows it).
+type bulk struct {
+	res    BulkResult
+	rows   [][]any
+	digest func() (string, error)
+}
+
+// bulkRows prepares vs for a bulk insert: ids, timestamps, batch, and
+// starts the digest.
+func (c *Collection[T, P]) bulkRows(org uuid.UUID, vs []T) (*bulk, error) {
 	op := fmtOp("bulk inserting", c.kind)
-	res := BulkResult{BatchID: newID()}
+	b := &bulk{res: BulkResult{BatchID: newID()}}
 	if len(vs) == 0 {
-		return res, nil, nil
+		return b, nil
 	}
 	now := c.s.nowUTC()
-	rows := make([][]any, len(vs))
-	h := sha256.New()
-	enc := json.NewEncoder(h)
+	b.rows = make([][]any, len(vs))
 	for i := range vs {
 		v := P(&vs[i])
 		m := v.RecordMeta()
@@ -312,33 +321,51 @@ func (c *Collection[T, P]) bulkRows(org uuid.UUID, vs []T) (BulkResult, [][]any,
 			m.ID = newID()
 		}
 		m.OrgID, m.CreatedAt, m.UpdatedAt = org, now, now
-		if b, ok := any(v).(interface{ setBatch(uuid.UUID) }); ok {
-			b.setBatch(res.BatchID)
+		if s, ok := any(v).(interface{ setBatch(uuid.UUID) }); ok {
+			s.setBatch(b.res.BatchID)
 		}
 		if err := c.prepare(v); err != nil {
 			var se *Error
 			if errors.As(err, &se) {
 				se.Msg = fmt.Sprintf("row %d: %s", i+1, se.Msg)
 			}
-			return res, nil, err
+			return b, err
 		}
-		if err := enc.Encode(v); err != nil {
-			return res, nil, errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
-		}
-		rows[i] = c.values(v)
+		b.rows[i] = c.values(v)
 	}
-	res.Digest = hex.EncodeToString(h.Sum(nil))
-	return res, rows, nil
+	done := make(chan struct{})
+	var sum string
+	var serr error
+	go func() {
+		defer close(done)
+		h := sha256.New()
+		enc := json.NewEncoder(h)
+		for i := range vs {
+			if err := enc.Encode(P(&vs[i])); err != nil {
+				serr = errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
+				return
+			}
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}()
+	b.digest = func() (string, error) {
+		<-done
+		return sum, serr
+	}
+	return b, nil
 }
 
 // bulkIn loads prepared rows inside a transaction the caller holds.
-func (c *Collection[T, P]) bulkIn(ctx context.Context, q driver.Querier, org uuid.UUID, vs []T, rows [][]any, res *BulkResult) error {
+func (c *Collection[T, P]) bulkIn(ctx context.Context, q driver.Querier, org uuid.UUID, vs []T, b *bulk, res *BulkResult) error {
 	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
-	n, err := c.s.d.BulkInsert(ctx, q, table, rows)
+	n, err := c.s.d.BulkInsert(ctx, q, table, b.rows)
 	if err != nil {
 		return err
 	}
 	res.Inserted = n
+	if res.Digest, err = b.digest(); err != nil {
+		return err
+	}
 	summary := map[string]any{"rows": n, "sha256": res.Digest,
 		"first_id": P(&vs[0]).RecordMeta().ID, "last_id": P(&vs[len(vs)-1]).RecordMeta().ID}
 	return c.s.appendAudit(ctx, q, org, audit.ActionBulkInsert, c.kind, res.BatchID.String(), nil, summary)
