@@ -1,0 +1,129 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Versioned is implemented by payload types whose schema has moved past
+// version 1; the version travels in HeaderSchemaVersion.
+type Versioned interface {
+	SchemaVersion() int
+}
+
+func schemaVersion(v any) int {
+	if sv, ok := v.(Versioned); ok {
+		return sv.SchemaVersion()
+	}
+	return 1
+}
+
+// Encode builds a JSON message for v with the content-type and
+// schema-version headers set.
+func Encode[T any](topic, key string, v T) (*Message, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Op: "stream: encoding for " + topic, Err: err}
+	}
+	return &Message{Topic: topic, Key: key, Value: b, Headers: map[string]string{
+		HeaderContentType:   ContentTypeJSON,
+		HeaderSchemaVersion: strconv.Itoa(schemaVersion(v)),
+	}}, nil
+}
+
+// Publish encodes v as JSON and publishes it; it returns the event id.
+func Publish[T any](ctx context.Context, s *Stream, topic, key string, v T) (string, error) {
+	m, err := Encode(topic, key, v)
+	if err != nil {
+		return "", err
+	}
+	if err := s.Publish(ctx, m); err != nil {
+		return "", err
+	}
+	return m.EventID, nil
+}
+
+// DecodeError says why a payload could not be decoded; DeadLetter records
+// its text as the reason.
+type DecodeError struct {
+	Topic  string
+	Offset int64
+	Reason string
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("stream: decoding %s offset %d: %s", e.Topic, e.Offset, e.Reason)
+}
+
+// Decode decodes m's JSON payload into a T. Unknown fields, trailing data,
+// a content type other than JSON or a schema version newer than T's are
+// *DecodeError (and CodeInvalidArgument).
+func Decode[T any](m *Message) (T, error) {
+	var v T
+	fail := func(format string, args ...any) (T, error) {
+		var zero T
+		de := &DecodeError{Topic: m.Topic, Offset: m.Offset, Reason: fmt.Sprintf(format, args...)}
+		return zero, &Error{Code: CodeInvalidArgument, Err: de}
+	}
+	if ct, ok := m.Headers[HeaderContentType]; ok && ct != ContentTypeJSON {
+		return fail("content type %q is not %s", ct, ContentTypeJSON)
+	}
+	if sv, ok := m.Headers[HeaderSchemaVersion]; ok {
+		n, err := strconv.Atoi(sv)
+		if err != nil || n < 1 {
+			return fail("schema version %q is not a positive number", sv)
+		}
+		if want := schemaVersion(v); n > want {
+			return fail("schema version %d is newer than this consumer's %d", n, want)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(m.Value))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return fail("%v", err)
+	}
+	if dec.More() {
+		return fail("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// DeadLetter publishes m unchanged (payload, key, headers) to
+// integration.errors with the reason and m's origin in headers, then acks m
+// so the consumer carries on. The dead letter is published before the ack:
+// a crash in between leaves a duplicate dead letter, never a lost one.
+func (s *Stream) DeadLetter(ctx context.Context, m *Message, reason error) error {
+	h := make(map[string]string, len(m.Headers)+5)
+	for k, v := range m.Headers {
+		h[k] = v
+	}
+	h[HeaderDLQReason] = reason.Error()
+	h[HeaderDLQTopic] = m.Topic
+	h[HeaderDLQPartition] = strconv.Itoa(int(m.Partition))
+	h[HeaderDLQOffset] = strconv.FormatInt(m.Offset, 10)
+	if m.group != "" {
+		h[HeaderDLQGroup] = m.group
+	}
+	delete(h, HeaderEventID)
+	dl := &Message{Topic: TopicIntegrationErrors, Key: m.Key, Value: m.Value, Headers: h, EventID: m.EventID + ".dlq"}
+	if err := s.Publish(ctx, dl); err != nil {
+		return fmt.Errorf("stream: dead-lettering %s offset %d: %w", m.Topic, m.Offset, err)
+	}
+	s.log.Warn("stream: message dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "event_id", m.EventID, "reason", reason.Error())
+	return m.Ack(ctx)
+}
+
+// DecodeOrDeadLetter decodes m; when the payload is bad it dead-letters m
+// (see DeadLetter) and returns ok=false with a nil error, so the caller
+// simply moves on to the next message. err is set only when dead-lettering
+// itself failed; m is then not acked and will be delivered again.
+func DecodeOrDeadLetter[T any](ctx context.Context, s *Stream, m *Message) (v T, ok bool, err error) {
+	v, derr := Decode[T](m)
+	if derr == nil {
+		return v, true, nil
+	}
+	return v, false, s.DeadLetter(ctx, m, derr)
+}

@@ -1,0 +1,552 @@
+// Package kafkastream is the Kafka driver of the stream port
+// (internal/stream), on github.com/twmb/franz-go:
+//
+//	kafka://broker1:9092,broker2:9092[?replication=3]
+//
+// Topics are reconciled through the admin API (kadm): created with the
+// catalogue's partitions and cleanup.policy, retention.ms and
+// compression.type; partitions increased and configs altered when the
+// catalogue changes; fewer partitions is refused. Producing is idempotent
+// (franz-go's default) with acks from all in-sync replicas; the port chooses
+// the partition (Kafka's murmur2), so the producer uses a manual
+// partitioner. A subscription is a consumer-group client whose offsets are
+// committed only up to the lowest unacked message of each partition.
+// See doc.go for what the in-process kfake cluster proves.
+package kafkastream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/greenlang/greenlang/internal/stream"
+	"github.com/greenlang/greenlang/internal/stream/driver"
+)
+
+// Register adds the kafka scheme to r.
+func Register(r *stream.Registry) { r.Register("kafka", Open) }
+
+// Driver is an open Kafka cluster.
+type Driver struct {
+	seeds       []string
+	replication int16
+	prod        *kgo.Client
+	adm         *kadm.Client
+	log         *slog.Logger
+	closeOnce   sync.Once
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Open connects to the brokers u lists and checks one answers.
+func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var seeds []string
+	for _, s := range strings.Split(u.Host, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			seeds = append(seeds, s)
+		}
+	}
+	if len(seeds) == 0 {
+		return nil, errors.New("kafka: URL lists no brokers, want kafka://host:9092[,host:9092]")
+	}
+	d := &Driver{seeds: seeds, replication: -1, log: log}
+	if v := u.Query().Get("replication"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10 {
+			return nil, fmt.Errorf("kafka: replication %q: want 1..10", v)
+		}
+		d.replication = int16(n)
+	}
+	prod, err := kgo.NewClient(
+		kgo.SeedBrokers(seeds...),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: configuring client: %w", err)
+	}
+	if err := prod.Ping(ctx); err != nil {
+		prod.Close()
+		return nil, fmt.Errorf("kafka: no broker of %s answers: %w", strings.Join(seeds, ","), err)
+	}
+	d.prod, d.adm = prod, kadm.NewClient(prod)
+	return d, nil
+}
+
+// Name implements driver.Driver.
+func (d *Driver) Name() string { return "kafka" }
+
+// Client is the producer client, for benchmarks and tools.
+func (d *Driver) Client() *kgo.Client { return d.prod }
+
+// Close implements driver.Driver.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() { d.prod.Close() })
+	return nil
+}
+
+func topicConfigs(t driver.Topic) map[string]*string {
+	s := func(v string) *string { return &v }
+	policy, retention := "delete", strconv.FormatInt(t.Retention.Milliseconds(), 10)
+	if t.Compacted {
+		policy = "compact"
+	}
+	if t.Retention == 0 {
+		retention = "-1"
+	}
+	comp := t.Compression
+	if comp == "none" {
+		comp = "uncompressed"
+	}
+	return map[string]*string{"cleanup.policy": s(policy), "retention.ms": s(retention), "compression.type": s(comp)}
+}
+
+// EnsureTopics implements driver.Driver.
+func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]driver.Change, error) {
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		names[i] = t.Name
+	}
+	details, err := d.adm.ListTopics(ctx, names...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: listing topics: %w", err)
+	}
+	var changes []driver.Change
+	var created []string
+	for _, t := range topics {
+		want := topicConfigs(t)
+		td, ok := details[t.Name]
+		if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+			r, err := d.adm.CreateTopic(ctx, t.Partitions, d.replication, want, t.Name)
+			if err == nil {
+				err = r.Err
+			}
+			if err != nil {
+				return changes, fmt.Errorf("topic %s: creating: %w", t.Name, err)
+			}
+			changes = append(changes, driver.Change{Topic: t.Name, Action: "created"})
+			created = append(created, t.Name)
+			continue
+		}
+		if td.Err != nil {
+			return changes, fmt.Errorf("topic %s: describing: %w", t.Name, td.Err)
+		}
+		var actions []string
+		if have := int32(len(td.Partitions)); have != t.Partitions {
+			if have > t.Partitions {
+				return changes, fmt.Errorf("topic %s: cannot decrease partitions from %d to %d: Kafka only adds partitions; create a new topic instead", t.Name, have, t.Partitions)
+			}
+			r, err := d.adm.UpdatePartitions(ctx, int(t.Partitions), t.Name)
+			if err == nil {
+				err = r.Error()
+			}
+			if err != nil {
+				return changes, fmt.Errorf("topic %s: increasing partitions from %d to %d: %w", t.Name, have, t.Partitions, err)
+			}
+			actions = append(actions, fmt.Sprintf("partitions %d -> %d", have, t.Partitions))
+		}
+		rcs, err := d.adm.DescribeTopicConfigs(ctx, t.Name)
+		if err != nil {
+			return changes, fmt.Errorf("topic %s: describing configs: %w", t.Name, err)
+		}
+		rc, err := rcs.On(t.Name, nil)
+		if err != nil {
+			return changes, fmt.Errorf("topic %s: describing configs: %w", t.Name, err)
+		}
+		have := map[string]string{}
+		for _, c := range rc.Configs {
+			have[c.Key] = c.MaybeValue()
+		}
+		var alter []kadm.AlterConfig
+		keys := make([]string, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v := *want[k]; have[k] != v {
+				alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: want[k]})
+				name := strings.TrimSuffix(k, ".ms")
+				if k == "retention.ms" {
+					name = "retention"
+				}
+				actions = append(actions, fmt.Sprintf("%s %s -> %s", name, have[k], v))
+			}
+		}
+		if len(alter) > 0 {
+			rs, err := d.adm.AlterTopicConfigs(ctx, alter, t.Name)
+			if err == nil {
+				for _, r := range rs {
+					if r.Err != nil {
+						err = r.Err
+					}
+				}
+			}
+			if err != nil {
+				return changes, fmt.Errorf("topic %s: cannot apply %s: %w", t.Name, strings.Join(actions, ", "), err)
+			}
+		}
+		if len(actions) > 0 {
+			changes = append(changes, driver.Change{Topic: t.Name, Action: strings.Join(actions, ", ")})
+		}
+	}
+	return changes, d.awaitTopics(ctx, created)
+}
+
+// awaitTopics waits until every broker's metadata knows the created topics:
+// creation is asynchronous in Kafka.
+func (d *Driver) awaitTopics(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		ends, err := d.adm.ListEndOffsets(ctx, names...)
+		if err == nil && ends.Error() == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: created topics %v not visible: %w (last error %v)", names, ctx.Err(), errors.Join(err, ends.Error()))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func toRecord(m *driver.Message) *kgo.Record {
+	r := &kgo.Record{Topic: m.Topic, Partition: m.Partition, Key: m.Key, Value: m.Value}
+	if len(m.Key) == 0 {
+		r.Key = nil
+	}
+	r.Headers = make([]kgo.RecordHeader, 0, len(m.Headers))
+	for k, v := range m.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	return r
+}
+
+func fromRecord(r *kgo.Record) *driver.Message {
+	h := make(map[string]string, len(r.Headers))
+	for _, kv := range r.Headers {
+		h[kv.Key] = string(kv.Value)
+	}
+	return &driver.Message{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: h, Offset: r.Offset, Time: r.Timestamp}
+}
+
+// Publish implements driver.Driver.
+func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
+	rs := make([]*kgo.Record, len(msgs))
+	for i, m := range msgs {
+		rs[i] = toRecord(m)
+	}
+	if err := d.prod.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("kafka: producing: %w", err)
+	}
+	return nil
+}
+
+// tracker commits a partition only up to its lowest unacked offset.
+type tracker struct {
+	mu    sync.Mutex
+	parts map[int32]*partState
+	cl    *kgo.Client
+	topic string
+}
+
+type partState struct {
+	gen     int // bumped on revoke; acks of older generations are ignored
+	pending []int64
+	acked   map[int64]bool
+	next    kgo.EpochOffset
+	dirty   bool
+}
+
+func (tr *tracker) deliver(r *kgo.Record) func(context.Context) error {
+	tr.mu.Lock()
+	ps := tr.parts[r.Partition]
+	if ps == nil {
+		ps = &partState{acked: map[int64]bool{}}
+		tr.parts[r.Partition] = ps
+	}
+	ps.pending = append(ps.pending, r.Offset)
+	gen := ps.gen
+	tr.mu.Unlock()
+	var once sync.Once
+	return func(context.Context) error {
+		once.Do(func() { tr.ack(r, gen) })
+		return nil
+	}
+}
+
+func (tr *tracker) ack(r *kgo.Record, gen int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	ps := tr.parts[r.Partition]
+	if ps == nil || ps.gen != gen {
+		return // partition revoked meanwhile: another member redelivers it
+	}
+	ps.acked[r.Offset] = true
+	n := 0
+	for n < len(ps.pending) && ps.acked[ps.pending[n]] {
+		delete(ps.acked, ps.pending[n])
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	ps.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: ps.pending[n-1] + 1}
+	ps.dirty = true
+	ps.pending = ps.pending[n:]
+}
+
+// flush marks every partition's acked prefix for commit; the client's
+// auto-commit, the revoke callback and Close commit what is marked.
+func (tr *tracker) flush() {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var marks map[int32]kgo.EpochOffset
+	for p, ps := range tr.parts {
+		if ps.dirty {
+			if marks == nil {
+				marks = map[int32]kgo.EpochOffset{}
+			}
+			marks[p] = ps.next
+			ps.dirty = false
+		}
+	}
+	if marks != nil {
+		tr.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{tr.topic: marks})
+	}
+}
+
+func (tr *tracker) revoke(parts []int32) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, p := range parts {
+		if ps := tr.parts[p]; ps != nil {
+			tr.parts[p] = &partState{gen: ps.gen + 1, acked: map[int64]bool{}}
+		}
+	}
+}
+
+type sub struct {
+	cl      *kgo.Client
+	ch      chan *driver.Message
+	stop    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	tr      *tracker
+	log     *slog.Logger
+	grouped bool
+}
+
+func (s *sub) poll(ctx context.Context) {
+	defer close(s.done)
+	if s.tr != nil {
+		go func() { // acks are marked for commit in batches
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					s.tr.flush()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	for {
+		fs := s.cl.PollFetches(ctx)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			return
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			s.log.Warn("kafka: fetch", "topic", t, "partition", p, "err", err)
+		})
+		var stopped bool
+		fs.EachRecord(func(r *kgo.Record) {
+			if stopped {
+				return
+			}
+			m := fromRecord(r)
+			if s.tr != nil {
+				m.Ack = s.tr.deliver(r)
+			}
+			select {
+			case s.ch <- m:
+			case <-ctx.Done():
+				stopped = true
+			}
+		})
+		if stopped {
+			return
+		}
+	}
+}
+
+// Receive implements driver.Subscription.
+func (s *sub) Receive(ctx context.Context) (*driver.Message, error) {
+	select {
+	case m := <-s.ch:
+		return m, nil
+	case <-s.stop:
+		return nil, driver.ErrSubscriptionClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close implements driver.Subscription: commits what was acked, leaves the group.
+func (s *sub) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.cancel()
+		<-s.done
+		if s.grouped {
+			s.tr.flush()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = s.cl.CommitMarkedOffsets(ctx)
+		}
+		s.cl.Close()
+	})
+	return err
+}
+
+func (d *Driver) newSub(cl *kgo.Client, tr *tracker) *sub {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sub{cl: cl, ch: make(chan *driver.Message, 256), stop: make(chan struct{}), cancel: cancel, done: make(chan struct{}), log: d.log, tr: tr, grouped: tr != nil}
+	go s.poll(ctx)
+	return s
+}
+
+// Subscribe implements driver.Driver. It returns once the member has its
+// first assignment, so the group is stable when it returns.
+func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (driver.Subscription, error) {
+	tr := &tracker{parts: map[int32]*partState{}, topic: p.Topic.Name}
+	assigned := make(chan struct{})
+	var assignedOnce sync.Once
+	reset := kgo.NewOffset().AtStart()
+	if p.StartAtEnd {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	var cl *kgo.Client
+	onRevoke := func(ctx context.Context, c *kgo.Client, revoked map[string][]int32) {
+		tr.flush()
+		if err := c.CommitMarkedOffsets(ctx); err != nil {
+			d.log.Warn("kafka: committing before rebalance", "group", p.Group, "err", err)
+		}
+		tr.revoke(revoked[p.Topic.Name])
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(d.seeds...),
+		kgo.ConsumerGroup(p.Group),
+		kgo.ConsumeTopics(p.Topic.Name),
+		kgo.ConsumeResetOffset(reset),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(time.Second),
+		kgo.SessionTimeout(p.FailoverAfter),
+		kgo.HeartbeatInterval(max(p.FailoverAfter/10, 100*time.Millisecond)),
+		kgo.RebalanceTimeout(max(p.FailoverAfter, 10*time.Second)),
+		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			assignedOnce.Do(func() { close(assigned) })
+		}),
+		kgo.OnPartitionsRevoked(onRevoke),
+		kgo.OnPartitionsLost(func(ctx context.Context, c *kgo.Client, lost map[string][]int32) {
+			tr.revoke(lost[p.Topic.Name])
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: group %s on %s: %w", p.Group, p.Topic.Name, err)
+	}
+	tr.cl = cl
+	s := d.newSub(cl, tr)
+	select {
+	case <-assigned:
+		return s, nil
+	case <-ctx.Done():
+		_ = s.Close()
+		return nil, fmt.Errorf("kafka: group %s on %s: waiting for a partition assignment: %w", p.Group, p.Topic.Name, ctx.Err())
+	}
+}
+
+// Read implements driver.Driver with a direct (group-less) consumer.
+func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscription, error) {
+	offs := map[int32]kgo.Offset{}
+	for part := int32(0); part < p.Topic.Partitions; part++ {
+		o := kgo.NewOffset().AtStart()
+		if !p.Time.IsZero() {
+			o = kgo.NewOffset().AfterMilli(p.Time.UnixMilli())
+		} else if v, ok := p.Offsets[part]; ok {
+			o = kgo.NewOffset().At(v)
+		}
+		offs[part] = o
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(d.seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.Topic.Name: offs}),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: reading %s: %w", p.Topic.Name, err)
+	}
+	return d.newSub(cl, nil), nil
+}
+
+// Lag implements driver.Driver: end offset minus committed offset (or the
+// start offset when nothing is committed), summed over partitions.
+func (d *Driver) Lag(ctx context.Context, group string, t driver.Topic) (int64, error) {
+	ends, err := d.adm.ListEndOffsets(ctx, t.Name)
+	if err != nil {
+		return 0, fmt.Errorf("kafka: end offsets of %s: %w", t.Name, err)
+	}
+	starts, err := d.adm.ListStartOffsets(ctx, t.Name)
+	if err != nil {
+		return 0, fmt.Errorf("kafka: start offsets of %s: %w", t.Name, err)
+	}
+	committed, err := d.adm.FetchOffsetsForTopics(ctx, group, t.Name)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = kadm.OffsetResponses{}, nil // a group that never committed
+	}
+	if err != nil {
+		return 0, fmt.Errorf("kafka: offsets of group %s: %w", group, err)
+	}
+	var lag int64
+	var errs []error
+	ends.Each(func(e kadm.ListedOffset) {
+		if e.Err != nil {
+			errs = append(errs, e.Err)
+			return
+		}
+		from := int64(0)
+		if s, ok := starts.Lookup(t.Name, e.Partition); ok && s.Err == nil {
+			from = s.Offset
+		}
+		if c, ok := committed.Lookup(t.Name, e.Partition); ok && c.Err == nil && c.At >= 0 {
+			from = max(from, c.At)
+		}
+		lag += max(e.Offset-from, 0)
+	})
+	return lag, errors.Join(errs...)
+}

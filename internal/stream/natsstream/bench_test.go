@@ -1,0 +1,171 @@
+package natsstream_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/greenlang/greenlang/internal/stream"
+	"github.com/greenlang/greenlang/internal/stream/driver"
+	"github.com/greenlang/greenlang/internal/stream/natsstream"
+)
+
+const (
+	benchBatch = 100
+	benchKeys  = 20
+)
+
+var payload200 = []byte(fmt.Sprintf(`{"site":"plant-0001","scope":1,"kg":%0163d}`, 0))
+
+func benchTopic() stream.Topic {
+	return stream.Topic{Name: "bench.events", Partitions: 12, Retention: time.Hour, Compression: stream.CompressionNone}
+}
+
+// BenchmarkPublishConsume publishes b.N 200-byte events in batches of 100
+// while one group member receives and acks them, through the port.
+func BenchmarkPublishConsume(b *testing.B) {
+	if len(payload200) != 200 {
+		b.Fatalf("payload is %d bytes", len(payload200))
+	}
+	ctx := context.Background()
+	r := stream.NewRegistry()
+	natsstream.Register(r)
+	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	sub, err := s.Subscribe(ctx, "bench.events", "bench", stream.SubscribeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	keys := make([]string, benchKeys)
+	for i := range keys {
+		keys[i] = "site-" + strconv.Itoa(i)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		for i := 0; i < b.N; i += benchBatch {
+			n := min(benchBatch, b.N-i)
+			msgs := make([]*stream.Message, n)
+			for j := range msgs {
+				msgs[j] = &stream.Message{Topic: "bench.events", Key: keys[(i+j)%benchKeys], Value: payload200}
+			}
+			if err := s.PublishBatch(ctx, msgs); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for i := 0; i < b.N; i++ {
+		m, err := sub.Receive(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Ack(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkPublishConsumeRaw is the baseline: nats.go's jetstream package
+// against the same embedded engine and the same stream layout, with async
+// batch publishes and one durable pull consumer acking every message.
+func BenchmarkPublishConsumeRaw(b *testing.B) {
+	ctx := context.Background()
+	r := stream.NewRegistry()
+	var drv *natsstream.Driver
+	r.Register("nats+embedded", func(ctx context.Context, u *urlT, o driverOptions) (driverT, error) {
+		d, err := natsstream.Open(ctx, u, o)
+		if err == nil {
+			drv = d.(*natsstream.Driver)
+		}
+		return d, err
+	})
+	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	js, err := jetstream.New(drv.Conn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, natsstream.StreamName("bench.events"), jetstream.ConsumerConfig{
+		Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(500))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer it.Stop()
+	subjects := make([]string, benchKeys)
+	for i := range subjects {
+		k := []byte("site-" + strconv.Itoa(i))
+		subjects[i] = natsstream.Subject("bench.events", stream.PartitionFor(k, 12), k)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		for i := 0; i < b.N; i += benchBatch {
+			n := min(benchBatch, b.N-i)
+			fs := make([]jetstream.PubAckFuture, n)
+			for j := range fs {
+				id := strconv.Itoa(i + j)
+				m := &nats.Msg{Subject: subjects[(i+j)%benchKeys], Data: payload200,
+					Header: nats.Header{stream.HeaderEventID: {id}, jetstream.MsgIDHeader: {id}}}
+				if fs[j], err = js.PublishMsgAsync(m); err != nil {
+					errc <- err
+					return
+				}
+			}
+			for _, f := range fs {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					errc <- err
+					return
+				}
+			}
+		}
+		errc <- nil
+	}()
+	for i := 0; i < b.N; i++ {
+		m, err := it.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Ack(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+type (
+	urlT          = url.URL
+	driverOptions = driver.Options
+	driverT       = driver.Driver
+)

@@ -1,0 +1,620 @@
+// Package natsstream is the NATS JetStream driver of the stream port
+// (internal/stream). It serves two URL schemes:
+//
+//	nats+embedded://<dir>  a NATS server with JetStream inside the process,
+//	                       file storage under <dir> (the default engine)
+//	nats://host:4222       an external NATS cluster with JetStream
+//	                       (?replicas=3 sets stream replicas, default 1)
+//
+// Layout on the engine, per topic T with P partitions:
+//
+//   - one stream named T with dots replaced by underscores, subjects "T.*.*";
+//   - a message with key K on partition p has subject "T.<p>.<base64url(K)>"
+//     ("_" for an empty key), so a compacted topic is MaxMsgsPerSubject=1;
+//   - a consumer group G is one durable pull consumer per partition, named
+//     "G_p<p>", filtered on "T.<p>.*", with the pinned-client priority policy:
+//     the server delivers a partition to one member at a time, which keeps
+//     per-key order, and moves it to another member when the holder stops
+//     pulling for FailoverAfter (or leaves, which unpins at once).
+//
+// Offsets are stream sequences: increasing within a partition, shared
+// between the partitions of a topic, so not contiguous.
+package natsstream
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/greenlang/greenlang/internal/stream"
+	"github.com/greenlang/greenlang/internal/stream/driver"
+)
+
+// Register adds the nats and nats+embedded schemes to r.
+func Register(r *stream.Registry) {
+	r.Register("nats", Open)
+	r.Register("nats+embedded", Open)
+}
+
+const (
+	metaPartitions = "greenlang.partitions"
+	priorityGroup  = "greenlang"
+)
+
+// Driver is an open JetStream engine.
+type Driver struct {
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	srv      *server.Server // nil for an external server
+	replicas int
+	// Features of the connected server: stream compression and metadata
+	// (2.10), pinned consumers (2.11).
+	hasCompression, hasPinned bool
+	log                       *slog.Logger
+
+	closeOnce sync.Once
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Open connects to the server u names, starting it first for nats+embedded.
+func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Driver{replicas: 1, log: log}
+	if v := u.Query().Get("replicas"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			return nil, fmt.Errorf("nats: replicas %q: want 1..5", v)
+		}
+		d.replicas = n
+	}
+	switch u.Scheme {
+	case "nats+embedded":
+		dir := u.Host + u.Path
+		if u.Opaque != "" {
+			dir = u.Opaque
+		}
+		if dir == "" {
+			return nil, errors.New("nats: nats+embedded:// needs a storage directory, e.g. nats+embedded:///var/lib/greenlang/nats")
+		}
+		srv, err := server.NewServer(&server.Options{
+			ServerName: "greenlang-embedded",
+			JetStream:  true,
+			StoreDir:   dir,
+			DontListen: true,
+			NoSigs:     true,
+			NoLog:      true,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("nats: configuring embedded server: %w", err)
+		}
+		go srv.Start()
+		if !srv.ReadyForConnections(30 * time.Second) {
+			srv.Shutdown()
+			return nil, fmt.Errorf("nats: embedded server in %s did not start within 30s", dir)
+		}
+		d.srv = srv
+		nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("greenlang"))
+		if err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("nats: connecting to the embedded server: %w", err)
+		}
+		d.nc = nc
+	case "nats":
+		q := *u
+		q.RawQuery = ""
+		nc, err := nats.Connect(q.String(), nats.Name("greenlang"), nats.MaxReconnects(-1),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					log.Warn("nats: disconnected", "err", err)
+				}
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("nats: connecting to %s: %w", u.Redacted(), err)
+		}
+		d.nc = nc
+	default:
+		return nil, fmt.Errorf("nats: unsupported scheme %q", u.Scheme)
+	}
+	js, err := jetstream.New(d.nc)
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("nats: JetStream context: %w", err)
+	}
+	d.js = js
+	d.hasCompression = VersionAtLeast(d.nc.ConnectedServerVersion(), 2, 10)
+	d.hasPinned = VersionAtLeast(d.nc.ConnectedServerVersion(), 2, 11)
+	if !d.hasPinned {
+		log.Warn("nats: server too old for consumer groups (needs 2.11 for pinned consumers); publish and replay work, subscribe does not",
+			"server_version", d.nc.ConnectedServerVersion())
+	}
+	if _, err := js.AccountInfo(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("nats: JetStream is not available on %s: %w", u.Redacted(), err)
+	}
+	return d, nil
+}
+
+// Name implements driver.Driver.
+func (d *Driver) Name() string { return "nats" }
+
+// Conn is the underlying connection, for benchmarks and tools.
+func (d *Driver) Conn() *nats.Conn { return d.nc }
+
+// SupportsGroups reports whether the server can run consumer groups: it needs
+// pinned consumers, NATS server 2.11 or newer.
+func (d *Driver) SupportsGroups() bool { return d.hasPinned }
+
+// Close implements driver.Driver; it shuts the embedded server down.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() {
+		if d.nc != nil {
+			d.nc.Close()
+		}
+		if d.srv != nil {
+			d.srv.Shutdown()
+			d.srv.WaitForShutdown()
+		}
+	})
+	return nil
+}
+
+// VersionAtLeast reports whether a server version "2.11.3" is at least major.minor.
+func VersionAtLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// StreamName is the JetStream stream holding topic.
+func StreamName(topic string) string { return strings.ReplaceAll(topic, ".", "_") }
+
+// Subject is the subject of a message with key on partition p of topic.
+func Subject(topic string, p int32, key []byte) string {
+	if len(key) == 0 {
+		return topic + "." + strconv.Itoa(int(p)) + "._"
+	}
+	return topic + "." + strconv.Itoa(int(p)) + "." + base64.RawURLEncoding.EncodeToString(key)
+}
+
+func partitionFilter(topic string, p int32) string {
+	return topic + "." + strconv.Itoa(int(p)) + ".*"
+}
+
+// The partition count is kept in the stream description (readable on every
+// server version) and, from 2.10, in the stream metadata too.
+func description(t driver.Topic) string {
+	return "greenlang topic " + t.Name + "; partitions=" + strconv.Itoa(int(t.Partitions))
+}
+
+func partitionsOf(cfg jetstream.StreamConfig) int {
+	if n, err := strconv.Atoi(cfg.Metadata[metaPartitions]); err == nil {
+		return n
+	}
+	if _, v, ok := strings.Cut(cfg.Description, "; partitions="); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+func (d *Driver) streamConfig(t driver.Topic) jetstream.StreamConfig {
+	cfg := streamConfig(t, d.replicas)
+	if !d.hasCompression {
+		cfg.Compression = jetstream.NoCompression
+		cfg.Metadata = nil
+	}
+	return cfg
+}
+
+func streamConfig(t driver.Topic, replicas int) jetstream.StreamConfig {
+	cfg := jetstream.StreamConfig{
+		Name:        StreamName(t.Name),
+		Description: description(t),
+		Subjects:    []string{t.Name + ".*.*"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      t.Retention,
+		Replicas:    replicas,
+		Duplicates:  2 * time.Minute,
+		Compression: jetstream.NoCompression,
+		Metadata:    map[string]string{metaPartitions: strconv.Itoa(int(t.Partitions))},
+	}
+	if t.Compression != "none" {
+		cfg.Compression = jetstream.S2Compression
+	}
+	if t.Compacted {
+		cfg.MaxMsgsPerSubject = 1
+	}
+	return cfg
+}
+
+// EnsureTopics implements driver.Driver.
+func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]driver.Change, error) {
+	var changes []driver.Change
+	for _, t := range topics {
+		want := d.streamConfig(t)
+		s, err := d.js.Stream(ctx, want.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			if _, err := d.js.CreateStream(ctx, want); err != nil {
+				return changes, fmt.Errorf("topic %s: creating stream %s: %w", t.Name, want.Name, err)
+			}
+			changes = append(changes, driver.Change{Topic: t.Name, Action: "created"})
+			continue
+		}
+		if err != nil {
+			return changes, fmt.Errorf("topic %s: reading stream %s: %w", t.Name, want.Name, err)
+		}
+		have := s.CachedInfo().Config
+		var actions []string
+		if hp := partitionsOf(have); hp != int(t.Partitions) {
+			if hp > int(t.Partitions) {
+				return changes, fmt.Errorf("topic %s: cannot decrease partitions from %d to %d: messages on the dropped partitions would never be consumed; create a new topic instead", t.Name, hp, t.Partitions)
+			}
+			actions = append(actions, fmt.Sprintf("partitions %d -> %d", hp, t.Partitions))
+		}
+		if have.MaxAge != want.MaxAge {
+			actions = append(actions, fmt.Sprintf("retention %s -> %s", have.MaxAge, want.MaxAge))
+		}
+		if have.MaxMsgsPerSubject != want.MaxMsgsPerSubject && !(have.MaxMsgsPerSubject <= 0 && want.MaxMsgsPerSubject <= 0) {
+			actions = append(actions, fmt.Sprintf("compacted %t -> %t", have.MaxMsgsPerSubject == 1, t.Compacted))
+		}
+		if have.Compression != want.Compression {
+			actions = append(actions, fmt.Sprintf("compression %s -> %s", have.Compression, want.Compression))
+		}
+		if len(have.Subjects) != 1 || have.Subjects[0] != want.Subjects[0] {
+			actions = append(actions, fmt.Sprintf("subjects %v -> %v", have.Subjects, want.Subjects))
+		}
+		if have.Replicas != want.Replicas {
+			actions = append(actions, fmt.Sprintf("replicas %d -> %d", have.Replicas, want.Replicas))
+		}
+		if len(actions) == 0 {
+			continue
+		}
+		if d.hasCompression {
+			// Keep metadata the server or operators added.
+			md := make(map[string]string, len(have.Metadata)+1)
+			for k, v := range have.Metadata {
+				md[k] = v
+			}
+			md[metaPartitions] = want.Metadata[metaPartitions]
+			want.Metadata = md
+		}
+		if _, err := d.js.UpdateStream(ctx, want); err != nil {
+			return changes, fmt.Errorf("topic %s: cannot apply %s to stream %s: %w", t.Name, strings.Join(actions, ", "), want.Name, err)
+		}
+		changes = append(changes, driver.Change{Topic: t.Name, Action: strings.Join(actions, ", ")})
+	}
+	return changes, nil
+}
+
+// Publish implements driver.Driver with asynchronous publishes awaited as a
+// batch; the event id is the Nats-Msg-Id, so the stream drops a duplicate
+// published within two minutes.
+func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
+	if len(msgs) == 1 {
+		_, err := d.js.PublishMsg(ctx, toNATS(msgs[0]))
+		if err != nil {
+			return fmt.Errorf("nats: publishing to %s: %w", msgs[0].Topic, err)
+		}
+		return nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	var errs []error
+	for _, m := range msgs {
+		f, err := d.js.PublishMsgAsync(toNATS(m))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("nats: publishing to %s: %w", m.Topic, err))
+			break
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, fmt.Errorf("nats: publishing to %s: %w", f.Msg().Subject, err))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func toNATS(m *driver.Message) *nats.Msg {
+	h := make(nats.Header, len(m.Headers)+1)
+	for k, v := range m.Headers {
+		h[k] = []string{v}
+	}
+	h[jetstream.MsgIDHeader] = []string{m.EventID}
+	return &nats.Msg{Subject: Subject(m.Topic, m.Partition, m.Key), Data: m.Value, Header: h}
+}
+
+// fromNATS converts a delivered message. ack is nil for readers.
+func fromNATS(msg jetstream.Msg, withAck bool) (*driver.Message, error) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	subj := msg.Subject()
+	i := strings.LastIndexByte(subj, '.')
+	j := strings.LastIndexByte(subj[:i], '.')
+	p, err := strconv.Atoi(subj[j+1 : i])
+	if err != nil {
+		return nil, fmt.Errorf("subject %q has no partition", subj)
+	}
+	var key []byte
+	if tok := subj[i+1:]; tok != "_" {
+		if key, err = base64.RawURLEncoding.DecodeString(tok); err != nil {
+			return nil, fmt.Errorf("subject %q: bad key token: %w", subj, err)
+		}
+	}
+	hdr := msg.Headers()
+	h := make(map[string]string, len(hdr))
+	for k, vs := range hdr {
+		if strings.HasPrefix(k, "Nats-") || len(vs) == 0 {
+			continue
+		}
+		h[k] = vs[0]
+	}
+	dm := &driver.Message{
+		Topic: subj[:j], Partition: int32(p), Key: key, Value: msg.Data(), Headers: h,
+		Offset: int64(md.Sequence.Stream), Time: md.Timestamp, Deliveries: int(md.NumDelivered),
+	}
+	if withAck {
+		var once sync.Once
+		var ackErr error
+		dm.Ack = func(ctx context.Context) error {
+			once.Do(func() { ackErr = msg.Ack() })
+			return ackErr
+		}
+	}
+	return dm, nil
+}
+
+// sub merges per-partition iterators into one channel.
+type sub struct {
+	d      *Driver
+	stream jetstream.Stream
+	ch     chan *driver.Message
+	errc   chan error
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	iters  []jetstream.MessagesContext
+	once   sync.Once
+
+	mu   sync.Mutex
+	pins map[string]string // consumer name -> pin id seen on our messages
+}
+
+func (s *sub) run(it jetstream.MessagesContext, consumer string, withAck bool) {
+	defer s.wg.Done()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			s.d.log.Debug("nats: pull", "consumer", consumer, "err", err)
+			continue
+		}
+		if withAck {
+			if pin := msg.Headers().Get("Nats-Pin-Id"); pin != "" {
+				s.mu.Lock()
+				s.pins[consumer] = pin
+				s.mu.Unlock()
+			}
+		}
+		dm, err := fromNATS(msg, withAck)
+		if err != nil {
+			select {
+			case s.errc <- err:
+			case <-s.stop:
+				return
+			}
+			continue
+		}
+		select {
+		case s.ch <- dm:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// Receive implements driver.Subscription.
+func (s *sub) Receive(ctx context.Context) (*driver.Message, error) {
+	select {
+	case m := <-s.ch:
+		return m, nil
+	case err := <-s.errc:
+		return nil, err
+	case <-s.stop:
+		return nil, driver.ErrSubscriptionClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close implements driver.Subscription. It unpins the partitions this
+// member holds so another member takes them over at once; unacked messages
+// are redelivered after the ack wait.
+func (s *sub) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		for _, it := range s.iters {
+			it.Stop()
+		}
+		s.wg.Wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for consumer, pin := range s.pins {
+			c, err := s.stream.Consumer(ctx, consumer)
+			if err != nil {
+				continue
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				continue
+			}
+			for _, g := range info.PriorityGroups {
+				if g.Group == priorityGroup && g.PinnedClientID == pin {
+					if err := s.stream.UnpinConsumer(ctx, consumer, priorityGroup); err != nil {
+						s.d.log.Debug("nats: unpinning", "consumer", consumer, "err", err)
+					}
+				}
+			}
+		}
+	})
+	return nil
+}
+
+func newSub(d *Driver, st jetstream.Stream) *sub {
+	return &sub{d: d, stream: st, ch: make(chan *driver.Message, 64), errc: make(chan error), stop: make(chan struct{}), pins: map[string]string{}}
+}
+
+// Subscribe implements driver.Driver.
+func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (driver.Subscription, error) {
+	if !d.hasPinned {
+		return nil, fmt.Errorf("nats: consumer groups need pinned consumers, NATS server 2.11 or newer; the server is %s: %w", d.nc.ConnectedServerVersion(), errors.ErrUnsupported)
+	}
+	st, err := d.js.Stream(ctx, StreamName(p.Topic.Name))
+	if err != nil {
+		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
+	}
+	expiry := p.FailoverAfter / 2
+	if expiry < time.Second {
+		expiry = time.Second
+	}
+	heartbeat := max(expiry/4, 500*time.Millisecond) // nats.go: 500ms..30s and at most half the expiry
+	failover := p.FailoverAfter
+	if failover < 2*time.Second {
+		failover = 2 * time.Second // JetStream pulls expire after at least 1s
+	}
+	deliver := jetstream.DeliverAllPolicy
+	if p.StartAtEnd {
+		deliver = jetstream.DeliverNewPolicy
+	}
+	s := newSub(d, st)
+	for part := int32(0); part < p.Topic.Partitions; part++ {
+		name := p.Group + "_p" + strconv.Itoa(int(part))
+		c, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:        name,
+			Description:    "greenlang group " + p.Group + " partition " + strconv.Itoa(int(part)),
+			FilterSubject:  partitionFilter(p.Topic.Name, part),
+			DeliverPolicy:  deliver,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        failover,
+			MaxDeliver:     -1,
+			MaxAckPending:  10000,
+			PriorityPolicy: jetstream.PriorityPolicyPinned,
+			PriorityGroups: []string{priorityGroup},
+			PinnedTTL:      failover,
+		})
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("nats: group %s on %s partition %d: %w", p.Group, p.Topic.Name, part, err)
+		}
+		it, err := c.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(500),
+			jetstream.PullExpiry(expiry), jetstream.PullHeartbeat(heartbeat))
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("nats: group %s on %s partition %d: %w", p.Group, p.Topic.Name, part, err)
+		}
+		s.iters = append(s.iters, it)
+		s.wg.Add(1)
+		go s.run(it, name, true)
+	}
+	return s, nil
+}
+
+// Read implements driver.Driver with one ordered consumer per partition.
+func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscription, error) {
+	st, err := d.js.Stream(ctx, StreamName(p.Topic.Name))
+	if err != nil {
+		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
+	}
+	s := newSub(d, st)
+	for part := int32(0); part < p.Topic.Partitions; part++ {
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(p.Topic.Name, part)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		if !p.Time.IsZero() {
+			t := p.Time
+			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+		} else if o, ok := p.Offsets[part]; ok && o > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, uint64(o)
+		}
+		c, err := st.OrderedConsumer(ctx, cfg)
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("nats: reading %s partition %d: %w", p.Topic.Name, part, err)
+		}
+		it, err := c.Messages(jetstream.PullMaxMessages(500))
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("nats: reading %s partition %d: %w", p.Topic.Name, part, err)
+		}
+		s.iters = append(s.iters, it)
+		s.wg.Add(1)
+		go s.run(it, "", false)
+	}
+	return s, nil
+}
+
+// Lag implements driver.Driver: pending plus ack-pending over the group's
+// partition consumers; every message of the stream when the group has none.
+func (d *Driver) Lag(ctx context.Context, group string, t driver.Topic) (int64, error) {
+	st, err := d.js.Stream(ctx, StreamName(t.Name))
+	if err != nil {
+		return 0, fmt.Errorf("nats: topic %s: %w", t.Name, err)
+	}
+	var lag int64
+	for part := int32(0); part < t.Partitions; part++ {
+		c, err := st.Consumer(ctx, group+"_p"+strconv.Itoa(int(part)))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			info, err := st.Info(ctx)
+			if err != nil {
+				return 0, err
+			}
+			return int64(info.State.Msgs), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		lag += int64(info.NumPending) + int64(info.NumAckPending)
+	}
+	return lag, nil
+}
