@@ -19,7 +19,7 @@ import (
 
 // End-to-end benchmarks: an activity file of benchRows rows is read,
 // calculated and stored (activity records and results, with lineage and
-// audit entries) as one run. The baseline beside them is the same
+// audit entries) as one run, by Ingest, as `greenlang calc --store` does. The baseline beside them is the same
 // factor-join-and-multiply done by PostgreSQL itself: the activity rows
 // COPYed in and one INSERT … SELECT joining them to a factor table per
 // activity type and unit, multiplying and writing the results. Read the
@@ -65,13 +65,9 @@ func benchEndToEnd(b *testing.B, st *store.Store) {
 		file := benchFile(fmt.Sprintf("run%d", i))
 		i++
 		b.StartTimer()
-		rep, err := svc.CalculateFile(bytes.NewReader(file), Options{GWPSet: "AR6"})
-		if err != nil || len(rep.Errors) != 0 {
-			b.Fatalf("%v %v", err, rep.Errors[:min(3, len(rep.Errors))])
-		}
-		got, err := Persist(ctx, st, org.ID, rep, time.Now())
-		if err != nil || got.Emissions != benchRows {
-			b.Fatalf("%+v %v", got, err)
+		rep, got, err := svc.Ingest(ctx, st, org.ID, bytes.NewReader(file), Options{GWPSet: "AR6"}, time.Now())
+		if err != nil || len(rep.Errors) != 0 || got.Emissions != benchRows {
+			b.Fatalf("%+v %v %v", got, err, rep.Errors[:min(3, len(rep.Errors))])
 		}
 	}
 	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")

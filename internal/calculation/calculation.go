@@ -212,60 +212,104 @@ const (
 // reported with line, column and reason; err is only for a file that cannot
 // be read at all or bad options.
 func (s *Service) CalculateFile(r io.Reader, o Options) (Report, error) {
+	f, err := s.newFileRun(o)
+	if err != nil {
+		return Report{}, err
+	}
+	rows, err := f.read(r)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, row := range rows {
+		f.add(row)
+	}
+	return f.finish(), nil
+}
+
+// fileRun calculates a file's rows one by one into a report.
+type fileRun struct {
+	s       *Service
+	o       Options
+	calc    *ghg.Calculator
+	pool    *ghg.CertificatePool
+	memo    selections
+	rep     Report
+	acts    []ghg.Activity
+	sets    map[string]bool
+	results []ghg.Result
+	market  []ghg.Result
+	done    int
+}
+
+func (s *Service) newFileRun(o Options) (*fileRun, error) {
 	calc, err := s.calculator(o.GWPSet)
 	if err != nil {
-		return Report{}, err
+		return nil, err
 	}
-	read := activityfile.Read
 	switch o.Format {
-	case "", FormatCSV:
-	case FormatXLSX:
-		read = activityfile.ReadXLSX
+	case "", FormatCSV, FormatXLSX:
 	default:
-		return Report{}, fmt.Errorf("unknown activity file format %q (csv or xlsx)", o.Format)
+		return nil, fmt.Errorf("unknown activity file format %q (csv or xlsx)", o.Format)
 	}
-	rows, bad, err := read(r, s.units)
-	if err != nil {
-		return Report{}, err
-	}
-	rep := Report{GWPSet: calc.GWPSet(), Errors: bad}
 	pool, err := ghg.NewCertificatePool(o.Certificates)
 	if err != nil {
-		return Report{}, err
+		return nil, err
 	}
-	acts := make([]ghg.Activity, 0, len(rows))
-	sets := map[string]bool{}
-	memo := selections{}
-	rep.Lines = make([]Line, 0, len(rows))
-	results := make([]ghg.Result, 0, len(rows))
-	var market []ghg.Result
-	for i, row := range rows {
-		line, rerr := s.calculateRow(calc, row, o, pool, memo)
-		if o.Progress != nil {
-			o.Progress(i + 1)
-		}
-		if rerr != nil {
-			rep.Errors = append(rep.Errors, *rerr)
-			continue
-		}
-		acts = append(acts, row.Activity)
-		sets[fmt.Sprintf("%s %s", line.Result.Explanation.Factor.Set, line.Result.Explanation.Factor.Version)] = true
-		rep.Lines = append(rep.Lines, line)
-		results = append(results, line.Result)
-		if line.Market != nil {
-			market = append(market, *line.Market)
-		}
+	return &fileRun{s: s, o: o, calc: calc, pool: pool, memo: selections{}, rep: Report{GWPSet: calc.GWPSet()}, sets: map[string]bool{}}, nil
+}
+
+// read parses the file, keeping the rows it refuses as errors.
+func (f *fileRun) read(r io.Reader) ([]activityfile.Row, error) {
+	read := activityfile.Read
+	if f.o.Format == FormatXLSX {
+		read = activityfile.ReadXLSX
 	}
+	rows, bad, err := read(r, f.s.units)
+	if err != nil {
+		return nil, err
+	}
+	f.rep.Errors = bad
+	f.rep.Lines = make([]Line, 0, len(rows))
+	f.acts = make([]ghg.Activity, 0, len(rows))
+	f.results = make([]ghg.Result, 0, len(rows))
+	return rows, nil
+}
+
+// add calculates a row: its line, or false when the engine refused it (the
+// report keeps the reason).
+func (f *fileRun) add(row activityfile.Row) (Line, bool) {
+	line, rerr := f.s.calculateRow(f.calc, row, f.o, f.pool, f.memo)
+	f.done++
+	if f.o.Progress != nil {
+		f.o.Progress(f.done)
+	}
+	if rerr != nil {
+		f.rep.Errors = append(f.rep.Errors, *rerr)
+		return Line{}, false
+	}
+	f.acts = append(f.acts, row.Activity)
+	f.sets[fmt.Sprintf("%s %s", line.Result.Explanation.Factor.Set, line.Result.Explanation.Factor.Version)] = true
+	f.rep.Lines = append(f.rep.Lines, line)
+	f.results = append(f.results, line.Result)
+	if line.Market != nil {
+		f.market = append(f.market, *line.Market)
+	}
+	return line, true
+}
+
+// finish totals the report and gives it its input hash.
+func (f *fileRun) finish() Report {
+	rep := f.rep
 	sort.Slice(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
-	names := make([]string, 0, len(sets))
-	for n := range sets {
+	names := make([]string, 0, len(f.sets))
+	for n := range f.sets {
 		names = append(names, n)
 	}
-	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: acts, FactorSets: names, GWPSet: calc.GWPSet()})
-	rep.Total = ghg.Sum(results)
-	rep.ByScope = ghg.TotalsBy(results, ghg.ScopeKey)
-	rep.Scope2Market = ghg.Sum(market)
-	return rep, nil
+	rep.InputHash = ghg.InputHash(ghg.RunInput{Activities: f.acts, FactorSets: names, GWPSet: f.calc.GWPSet()})
+	rep.Total = ghg.Sum(f.results)
+	rep.ByScope = ghg.TotalsBy(f.results, ghg.ScopeKey)
+	rep.Scope2Market = ghg.Sum(f.market)
+	return rep
 }
 
 // Explain calculates one activity and returns its result with the

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -182,78 +182,158 @@ var ErrAlreadyStored = errors.New("these activities are already stored")
 // Persist stores a report for org as one calculation run, in one
 // transaction: an emission source per activity type and scope (created when
 // missing), the activity records, and each result as a calculated emission
-// whose lineage holds the explanation and the factor-selection trail. The
-// run records the report's input hash, GWP set and engine version. A report
+// whose lineage refers to the explanation templates the run keeps. The run
+// records the report's input hash, GWP set and engine version. A report
 // whose input hash is already stored is refused (ErrAlreadyStored): storing
 // the same activities twice would count them twice; recalculate instead.
+// Ingest does the same from a file, calculating beside the writing.
 func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, now time.Time) (Stored, error) {
-	var out Stored
+	w, err := newRunWriter(ctx, st, org, now)
+	if err != nil {
+		return Stored{}, err
+	}
+	chunk := w.chunk(rep.Lines)
+	w.complete(w.run, rep, now)
+	saved, err := st.SaveCalculation(ctx, org, store.CalculationBatch{Run: w.run, Sources: chunk.Sources, Activities: chunk.Activities, Emissions: chunk.Emissions})
+	return w.stored(ctx, st, org, rep, saved, err)
+}
+
+// ingestChunk is how many rows Ingest calculates ahead of the store.
+const ingestChunk = 2500
+
+// Ingest reads and calculates an activity file and stores it for org as one
+// run, as CalculateFile and Persist do together, but in chunks: the next
+// chunk is calculated while the store writes the last one, in the one
+// transaction of the run. It returns the report whatever happens to the
+// store, so the caller can show the results and the rows refused; with an
+// error nothing was stored. The report's Lines are nil only when the file
+// (or o) could not be read at all.
+func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r io.Reader, o Options, now time.Time) (Report, Stored, error) {
+	f, err := s.newFileRun(o)
+	if err != nil {
+		return Report{}, Stored{}, err
+	}
+	rows, err := f.read(r)
+	if err != nil {
+		return Report{}, Stored{}, err
+	}
+	w, err := newRunWriter(ctx, st, org, now)
+	if err != nil {
+		return f.finish(), Stored{}, err
+	}
+	began := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan store.CalculationChunk, 2)
+	go func() {
+		defer close(chunks)
+		lines := make([]Line, 0, ingestChunk)
+		for start := 0; start < len(rows); start += ingestChunk {
+			lines = lines[:0]
+			for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
+				if l, ok := f.add(row); ok {
+					lines = append(lines, l)
+				}
+			}
+			select {
+			case chunks <- w.chunk(lines):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var rep Report
+	saved, err := st.SaveCalculationStream(ctx, org, store.CalculationStream{Run: w.run,
+		Next: func() (store.CalculationChunk, bool, error) {
+			c, ok := <-chunks
+			return c, ok, nil
+		},
+		Complete: func(run *store.CalculationRun) {
+			rep = f.finish()
+			w.complete(run, rep, now.Add(time.Since(began)))
+		}})
+	if err != nil {
+		for range chunks { // the calculation goes on to the end, for the report
+		}
+		rep = f.finish()
+	}
+	out, err := w.stored(ctx, st, org, rep, saved, err)
+	return rep, out, err
+}
+
+// runWriter turns calculated lines into a run's records: the emission
+// sources they need (created when missing), activity records, and results
+// with lineage referring to the run's explanation templates.
+type runWriter struct {
+	run     *store.CalculationRun
+	sources map[string]uuid.UUID
+	tpl     *templates
+}
+
+func newRunWriter(ctx context.Context, st *store.Store, org uuid.UUID, now time.Time) (*runWriter, error) {
 	if _, err := st.OrganizationGet(ctx, org); err != nil {
-		return out, err
+		return nil, err
 	}
 	sources, err := sourcesByName(ctx, st, org)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	batch := store.CalculationBatch{}
-	names := map[string]ghg.Result{}
-	types := map[string]string{}
-	for _, l := range rep.Lines {
-		n := sourceName(l.Result, l.Activity.Type)
-		names[n], types[n] = l.Result, l.Activity.Type
-	}
-	keys := make([]string, 0, len(names))
-	for n := range names {
-		keys = append(keys, n)
-	}
-	sort.Strings(keys)
-	for _, n := range keys {
-		if _, ok := sources[n]; ok {
-			continue
-		}
-		r := names[n]
-		src := &store.EmissionSource{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Name: n, Scope: r.Scope, SourceType: types[n], Active: true,
-			Description: "created by greenlang calc"}
-		if r.Category != 0 {
-			src.Category = &r.Category
-		}
-		batch.Sources = append(batch.Sources, src)
-		sources[n] = src.ID
-	}
-	refused := len(rep.Errors)
-	params := runParams{InputHash: rep.InputHash, RowsRefused: &refused, Explanations: map[string]template{}}
-	tpl := newTemplates()
-	finished := now
-	batch.Run = &store.CalculationRun{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Status: "succeeded", EngineVersion: ghg.EngineVersion,
-		GWPSet: rep.GWPSet, StartedAt: now, FinishedAt: &finished,
-		RecordsIn: int64(len(rep.Lines) + len(rep.Errors)), RecordsOut: int64(len(rep.Lines))}
-	batch.Activities = make([]store.ActivityRecord, len(rep.Lines))
-	batch.Emissions = make([]store.CalculatedEmission, 0, len(rep.Lines))
-	for i, l := range rep.Lines {
+	run := &store.CalculationRun{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Status: "running", EngineVersion: ghg.EngineVersion,
+		Parameters: store.JSON("{}"), StartedAt: now}
+	return &runWriter{run: run, sources: sources, tpl: newTemplates()}, nil
+}
+
+// chunk makes the records of lines, with the sources they need that are
+// not stored yet.
+func (w *runWriter) chunk(lines []Line) store.CalculationChunk {
+	var c store.CalculationChunk
+	c.Activities = make([]store.ActivityRecord, len(lines))
+	c.Emissions = make([]store.CalculatedEmission, 0, len(lines))
+	for i, l := range lines {
 		a := l.Activity
-		src := sources[sourceName(l.Result, a.Type)]
+		n := sourceName(l.Result, a.Type)
+		src, ok := w.sources[n]
+		if !ok {
+			s := &store.EmissionSource{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Name: n, Scope: l.Result.Scope, SourceType: a.Type,
+				Active: true, Description: "created by greenlang calc"}
+			if l.Result.Category != 0 {
+				s.Category = &l.Result.Category
+			}
+			c.Sources = append(c.Sources, s)
+			src, w.sources[n] = s.ID, s.ID
+		}
 		dq := a.DataQuality
 		if dq == 0 {
 			dq = 3
 		}
 		attrs, _ := json.Marshal(activityAttrs{Line: l.Line, Region: a.Region, UncertaintyPct: a.UncertaintyPct,
 			Correction: a.Correction, PriceYear: a.Quantity.PriceYear, HeatBasis: a.HeatBasis})
-		batch.Activities[i] = store.ActivityRecord{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, SourceID: src, ActivityType: a.Type,
+		c.Activities[i] = store.ActivityRecord{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, SourceID: src, ActivityType: a.Type,
 			Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, PeriodStart: a.PeriodStart, PeriodEnd: periodEnd(a),
 			DataQuality: dq, Origin: "file", OriginRef: a.ID, Attributes: attrs}
-		batch.Emissions = append(batch.Emissions, emissionRows(l, batch.Activities[i].ID, src, tpl)...)
+		c.Emissions = append(c.Emissions, emissionRows(l, c.Activities[i].ID, src, w.tpl)...)
 	}
-	params.Explanations = tpl.byRef
-	batch.Run.Parameters, _ = json.Marshal(params)
-	saved, err := st.SaveCalculation(ctx, org, batch)
-	if store.CodeOf(err) == store.CodeAlreadyExists {
+	return c
+}
+
+// complete gives the run what only the whole report knows.
+func (w *runWriter) complete(run *store.CalculationRun, rep Report, finished time.Time) {
+	refused := len(rep.Errors)
+	params, _ := json.Marshal(runParams{InputHash: rep.InputHash, RowsRefused: &refused, Explanations: w.tpl.byRef})
+	run.Status, run.GWPSet, run.Parameters, run.FinishedAt = "succeeded", rep.GWPSet, params, &finished
+	run.RecordsIn, run.RecordsOut = int64(len(rep.Lines)+len(rep.Errors)), int64(len(rep.Lines))
+}
+
+// stored reads what the store said about a run.
+func (w *runWriter) stored(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, saved store.SavedCalculation, err error) (Stored, error) {
+	if store.CodeOf(err) == store.CodeAlreadyExists && rep.InputHash != "" {
 		// The engine keeps one run per input hash and organization.
 		if run, rerr := st.RunByInputHash(ctx, org, rep.InputHash); rerr == nil {
-			return out, fmt.Errorf("%w as run %s (input hash %s); use `greenlang recalc` to recalculate them", ErrAlreadyStored, run.ID, rep.InputHash)
+			return Stored{}, fmt.Errorf("%w as run %s (input hash %s); use `greenlang recalc` to recalculate them", ErrAlreadyStored, run.ID, rep.InputHash)
 		}
 	}
 	if err != nil {
-		return out, err
+		return Stored{}, err
 	}
 	return Stored{RunID: saved.RunID, Sources: saved.Sources, Activities: saved.Activities.Inserted, Emissions: saved.Emissions.Inserted}, nil
 }

@@ -127,8 +127,20 @@ func (c *cli) calcCommand() *cobra.Command {
 				opts.Progress = func(int) { _ = bar.Add(1) }
 				defer bar.Finish()
 			}
-			rep, err := svc.CalculateFile(f, opts)
-			if err != nil {
+			// With --store the file is calculated beside the writing, in
+			// one transaction; the results are written whatever the store
+			// said, and its answer comes last.
+			var (
+				rep      calculation.Report
+				stored   calculation.Stored
+				storeErr error
+			)
+			if persist {
+				rep, stored, storeErr = svc.Ingest(cmd.Context(), st, orgID, f, opts, time.Now())
+				if storeErr != nil && rep.Lines == nil {
+					return fmt.Errorf("calc: %s: %w", in, storeErr)
+				}
+			} else if rep, err = svc.CalculateFile(f, opts); err != nil {
 				return fmt.Errorf("calc: %s: %w", in, err)
 			}
 			w := c.stdout
@@ -167,9 +179,8 @@ func (c *cli) calcCommand() *cobra.Command {
 			fmt.Fprintf(c.stderr, "%d rows calculated, %d refused; %s kg CO2e location-based (%s); input hash %s\n",
 				len(rep.Lines), len(rep.Errors), rep.Total.CO2eKg.StringFixed(3), rep.GWPSet, rep.InputHash)
 			if persist {
-				stored, err := calculation.Persist(cmd.Context(), st, orgID, rep, time.Now())
-				if err != nil {
-					return fmt.Errorf("calc: storing the run: %w", err)
+				if storeErr != nil {
+					return fmt.Errorf("calc: storing the run: %w", storeErr)
 				}
 				fmt.Fprintf(c.stderr, "stored run %s: %d activity records, %d calculated emissions, %d new emission sources\n",
 					stored.RunID, stored.Activities, stored.Emissions, stored.Sources)

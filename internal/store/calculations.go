@@ -46,51 +46,113 @@ type SavedCalculation struct {
 // records and results, and marks the results it supersedes, in one
 // transaction with one audit entry per part.
 func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b CalculationBatch) (SavedCalculation, error) {
+	sent := false
+	return s.SaveCalculationStream(ctx, org, CalculationStream{Run: b.Run, Supersede: b.Supersede,
+		Next: func() (CalculationChunk, bool, error) {
+			if sent {
+				return CalculationChunk{}, false, nil
+			}
+			sent = true
+			return CalculationChunk{Sources: b.Sources, Activities: b.Activities, Emissions: b.Emissions}, true, nil
+		}})
+}
+
+// CalculationChunk is part of a run's records.
+type CalculationChunk struct {
+	// Sources are new emission sources this chunk's activities refer to.
+	Sources    []*EmissionSource
+	Activities []ActivityRecord
+	// Emissions may refer to activities of this chunk or an earlier one.
+	Emissions []CalculatedEmission
+}
+
+// CalculationStream is a run whose records come in chunks, so that the
+// caller calculates the next chunk while the store writes the last one.
+type CalculationStream struct {
+	// Run is written first, as it is when the stream starts.
+	Run *CalculationRun
+	// Supersede are current results this run replaces. They are marked with
+	// the run's id, never deleted; each must exist in the organization and
+	// still be current, or nothing is saved.
+	Supersede []uuid.UUID
+	// Next returns the next chunk, or false when there are no more; an
+	// error abandons the run. It must not use the store.
+	Next func() (CalculationChunk, bool, error)
+	// Complete, when set, is called after the last chunk: the run as it
+	// leaves it (status, parameters, counts) replaces the one written first,
+	// with an audit entry of the change.
+	Complete func(*CalculationRun)
+}
+
+// SaveCalculationStream stores a run and its records chunk by chunk in one
+// transaction: all of it, or nothing. Each kind of record is one batch (one
+// batch id, one audit entry with the digest of all its rows) however many
+// chunks carry it. The transaction cannot be retried (its chunks are gone):
+// on SQLite, a database locked by another process fails the save with
+// CodeUnavailable, and nothing is stored.
+func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs CalculationStream) (SavedCalculation, error) {
 	const op = "store: saving a calculation"
 	var out SavedCalculation
-	if b.Run == nil {
-		return out, errorf(CodeInvalidArgument, op, "a run is required")
+	if cs.Run == nil || cs.Next == nil {
+		return out, errorf(CodeInvalidArgument, op, "a run and its records are required")
 	}
-	if b.Run.ID == uuid.Nil {
-		b.Run.ID = newID()
+	if cs.Run.ID == uuid.Nil {
+		cs.Run.ID = newID()
 	}
 	c := s.c
-	act, err := c.activityRecords.bulkRows(org, b.Activities)
-	if err != nil {
-		return out, err
-	}
-	for i := range b.Emissions {
-		b.Emissions[i].RunID = b.Run.ID
-	}
-	em, err := c.calculatedEmissions.bulkRows(org, b.Emissions)
-	if err != nil {
-		return out, err
-	}
-	err = s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		out = SavedCalculation{RunID: b.Run.ID, Activities: act.res, Emissions: em.res}
-		for _, src := range b.Sources {
-			if err := c.emissionSources.createIn(ctx, q, org, src); err != nil {
-				return err
-			}
-			out.Sources++
+	attempts := 0
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		if attempts++; attempts > 1 {
+			return errorf(CodeUnavailable, op, "the database was busy while the run was written; nothing was saved: run it again")
 		}
-		if err := c.calculationRuns.createIn(ctx, q, org, b.Run); err != nil {
+		out = SavedCalculation{RunID: cs.Run.ID}
+		acts, ems := c.activityRecords.newBulk(org), c.calculatedEmissions.newBulk(org)
+		defer acts.stop()
+		defer ems.stop()
+		if err := c.calculationRuns.createIn(ctx, q, org, cs.Run); err != nil {
 			return err
 		}
-		if len(b.Activities) > 0 {
-			if err := c.activityRecords.bulkIn(ctx, q, org, b.Activities, act, &out.Activities); err != nil {
-				return err
-			}
-		}
-		if len(b.Supersede) > 0 {
-			n, err := s.supersede(ctx, q, org, b.Run.ID, b.Supersede)
+		if len(cs.Supersede) > 0 {
+			n, err := s.supersede(ctx, q, org, cs.Run.ID, cs.Supersede)
 			if err != nil {
 				return err
 			}
 			out.Superseded = n
 		}
-		if len(b.Emissions) > 0 {
-			if err := c.calculatedEmissions.bulkIn(ctx, q, org, b.Emissions, em, &out.Emissions); err != nil {
+		for {
+			chunk, ok, err := cs.Next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			for _, src := range chunk.Sources {
+				if err := c.emissionSources.createIn(ctx, q, org, src); err != nil {
+					return err
+				}
+				out.Sources++
+			}
+			if err := acts.add(ctx, q, chunk.Activities); err != nil {
+				return err
+			}
+			for i := range chunk.Emissions {
+				chunk.Emissions[i].RunID = cs.Run.ID
+			}
+			if err := ems.add(ctx, q, chunk.Emissions); err != nil {
+				return err
+			}
+		}
+		if err := acts.finish(ctx, q); err != nil {
+			return err
+		}
+		if err := ems.finish(ctx, q); err != nil {
+			return err
+		}
+		out.Activities, out.Emissions = acts.res, ems.res
+		if cs.Complete != nil {
+			cs.Complete(cs.Run)
+			if err := c.calculationRuns.updateIn(ctx, q, org, cs.Run); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -223,6 +224,13 @@ func (c *Collection[T, P]) List(ctx context.Context, org uuid.UUID, o ListOption
 // Update replaces every column of an existing Record of org and records the
 // old and new values in the audit trail.
 func (c *Collection[T, P]) Update(ctx context.Context, org uuid.UUID, v P) error {
+	return c.s.tenantTx(ctx, fmtOp("updating", c.kind), org, false, func(q driver.Querier) error {
+		return c.updateIn(ctx, q, org, v)
+	})
+}
+
+// updateIn is Update inside a transaction the caller holds.
+func (c *Collection[T, P]) updateIn(ctx context.Context, q driver.Querier, org uuid.UUID, v P) error {
 	op := fmtOp("updating", c.kind)
 	m := v.RecordMeta()
 	if m.ID == uuid.Nil {
@@ -233,22 +241,20 @@ func (c *Collection[T, P]) Update(ctx context.Context, org uuid.UUID, v P) error
 	if err := c.prepare(v); err != nil {
 		return err
 	}
-	return c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		old := P(new(T))
-		if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, m.ID).Scan(c.dest(old)...); err != nil {
-			return err
-		}
-		m.CreatedAt = old.RecordMeta().CreatedAt
-		args := append([]any{org, m.ID, m.UpdatedAt}, c.values(v)[4:]...)
-		n, err := q.Exec(ctx, c.updateSQL, args...)
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return errorf(CodeNotFound, op, "no such Record in this organization")
-		}
-		return c.s.appendAudit(ctx, q, org, audit.ActionUpdate, c.kind, m.ID.String(), old, v)
-	})
+	old := P(new(T))
+	if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, m.ID).Scan(c.dest(old)...); err != nil {
+		return err
+	}
+	m.CreatedAt = old.RecordMeta().CreatedAt
+	args := append([]any{org, m.ID, m.UpdatedAt}, c.values(v)[4:]...)
+	n, err := q.Exec(ctx, c.updateSQL, args...)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errorf(CodeNotFound, op, "no such Record in this organization")
+	}
+	return c.s.appendAudit(ctx, q, org, audit.ActionUpdate, c.kind, m.ID.String(), old, v)
 }
 
 // Delete removes a Record of org and records its last values in the audit trail.
@@ -284,92 +290,130 @@ type BulkResult struct {
 // the row count and a digest of every row. Either all rows are stored or none.
 func (c *Collection[T, P]) BulkInsert(ctx context.Context, org uuid.UUID, vs []T) (BulkResult, error) {
 	op := fmtOp("bulk inserting", c.kind)
-	b, err := c.bulkRows(org, vs)
-	if err != nil || len(vs) == 0 {
-		return b.res, err
+	if len(vs) == 0 {
+		return BulkResult{BatchID: newID()}, nil
 	}
-	res := b.res
-	err = c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		return c.bulkIn(ctx, q, org, vs, b, &res)
+	var res BulkResult
+	err := c.s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		b := c.newBulk(org) // per attempt: a transaction may run again
+		defer b.stop()
+		if err := b.add(ctx, q, vs); err != nil {
+			return err
+		}
+		err := b.finish(ctx, q)
+		res = b.res
+		return err
 	})
 	return res, err
 }
 
-// bulk is a prepared bulk insert: the rows to load, and the digest of every
-// row, computed beside the load (it is needed only for the audit entry that
-// follows it).
-type bulk struct {
-	res    BulkResult
-	rows   [][]any
-	digest func() (string, error)
+// bulk loads records of one kind in one or more parts, inside a
+// transaction the caller holds, as one batch: one batch id, one audit entry,
+// and one digest over every row in order. The digest (SHA-256 over the
+// canonical JSON of each row) is computed in a goroutine beside the load:
+// only the audit entry after the last part needs it.
+type bulk[T any, P interface {
+	*T
+	Record
+}] struct {
+	c     *Collection[T, P]
+	org   uuid.UUID
+	res   BulkResult
+	first uuid.UUID
+	last  uuid.UUID
+	parts chan []T
+	done  chan struct{}
+	once  sync.Once
+	sum   string
+	err   error
+	added bool
 }
 
-// bulkRows prepares vs for a bulk insert: ids, timestamps, batch, and
-// starts the digest.
-func (c *Collection[T, P]) bulkRows(org uuid.UUID, vs []T) (*bulk, error) {
-	op := fmtOp("bulk inserting", c.kind)
-	b := &bulk{res: BulkResult{BatchID: newID()}}
+func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
+	b := &bulk[T, P]{c: c, org: org, res: BulkResult{BatchID: newID()}, parts: make(chan []T, 64), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		h := sha256.New()
+		enc := json.NewEncoder(h)
+		n := 0
+		for part := range b.parts {
+			for i := range part {
+				n++
+				if b.err != nil {
+					continue
+				}
+				if err := enc.Encode(P(&part[i])); err != nil {
+					b.err = errorf(CodeInvalidArgument, fmtOp("bulk inserting", c.kind), "row %d: %v", n, err)
+				}
+			}
+		}
+		b.sum = hex.EncodeToString(h.Sum(nil))
+	}()
+	return b
+}
+
+// add prepares vs (ids, timestamps, batch) and loads them. A bulk belongs
+// to one attempt of a transaction: one that runs again (SQLite retries one
+// the database was locked for) needs a new bulk.
+func (b *bulk[T, P]) add(ctx context.Context, q driver.Querier, vs []T) error {
+	c := b.c
 	if len(vs) == 0 {
-		return b, nil
+		return nil
 	}
 	now := c.s.nowUTC()
-	b.rows = make([][]any, len(vs))
+	rows := make([][]any, len(vs))
 	for i := range vs {
 		v := P(&vs[i])
 		m := v.RecordMeta()
 		if m.ID == uuid.Nil {
 			m.ID = newID()
 		}
-		m.OrgID, m.CreatedAt, m.UpdatedAt = org, now, now
+		m.OrgID, m.CreatedAt, m.UpdatedAt = b.org, now, now
 		if s, ok := any(v).(interface{ setBatch(uuid.UUID) }); ok {
 			s.setBatch(b.res.BatchID)
 		}
 		if err := c.prepare(v); err != nil {
 			var se *Error
 			if errors.As(err, &se) {
-				se.Msg = fmt.Sprintf("row %d: %s", i+1, se.Msg)
+				se.Msg = fmt.Sprintf("row %d: %s", b.res.Inserted+int64(i)+1, se.Msg)
 			}
-			return b, err
+			return err
 		}
-		b.rows[i] = c.values(v)
+		rows[i] = c.values(v)
 	}
-	done := make(chan struct{})
-	var sum string
-	var serr error
-	go func() {
-		defer close(done)
-		h := sha256.New()
-		enc := json.NewEncoder(h)
-		for i := range vs {
-			if err := enc.Encode(P(&vs[i])); err != nil {
-				serr = errorf(CodeInvalidArgument, op, "row %d: %v", i+1, err)
-				return
-			}
-		}
-		sum = hex.EncodeToString(h.Sum(nil))
-	}()
-	b.digest = func() (string, error) {
-		<-done
-		return sum, serr
-	}
-	return b, nil
-}
-
-// bulkIn loads prepared rows inside a transaction the caller holds.
-func (c *Collection[T, P]) bulkIn(ctx context.Context, q driver.Querier, org uuid.UUID, vs []T, b *bulk, res *BulkResult) error {
 	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
-	n, err := c.s.d.BulkInsert(ctx, q, table, b.rows)
+	n, err := c.s.d.BulkInsert(ctx, q, table, rows)
 	if err != nil {
 		return err
 	}
-	res.Inserted = n
-	if res.Digest, err = b.digest(); err != nil {
-		return err
+	if !b.added {
+		b.first = P(&vs[0]).RecordMeta().ID
 	}
-	summary := map[string]any{"rows": n, "sha256": res.Digest,
-		"first_id": P(&vs[0]).RecordMeta().ID, "last_id": P(&vs[len(vs)-1]).RecordMeta().ID}
-	return c.s.appendAudit(ctx, q, org, audit.ActionBulkInsert, c.kind, res.BatchID.String(), nil, summary)
+	b.added = true
+	b.last = P(&vs[len(vs)-1]).RecordMeta().ID
+	b.res.Inserted += n
+	b.parts <- vs
+	return nil
 }
+
+// finish waits for the digest and writes the batch's audit entry.
+func (b *bulk[T, P]) finish(ctx context.Context, q driver.Querier) error {
+	b.stop()
+	<-b.done
+	if b.err != nil {
+		return b.err
+	}
+	b.res.Digest = b.sum
+	if !b.added {
+		return nil
+	}
+	summary := map[string]any{"rows": b.res.Inserted, "sha256": b.res.Digest, "first_id": b.first, "last_id": b.last}
+	return b.c.s.appendAudit(ctx, q, b.org, audit.ActionBulkInsert, b.c.kind, b.res.BatchID.String(), nil, summary)
+}
+
+// stop ends the digest goroutine; finish calls it, and every path that
+// abandons a bulk must (defer it).
+func (b *bulk[T, P]) stop() { b.once.Do(func() { close(b.parts) }) }
 
 // derefAll replaces pointers by the values they point to (nil for nil), the
 // form bulk loaders expect.
