@@ -70,6 +70,10 @@ type Activity struct {
 	// in energy units, when stated; it picks between factors published on
 	// both bases.
 	HeatBasis HeatBasis
+	// Site is the reporting organization's facility the activity belongs
+	// to (its code), when given: it attributes emissions, it changes no
+	// number.
+	Site string
 }
 
 // InputError reports activity data the engine refuses, naming the field.

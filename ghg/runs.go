@@ -57,6 +57,9 @@ func InputHash(in RunInput) string {
 		if a.HeatBasis != "" { // only when stated, so earlier hashes stand
 			put(string(a.HeatBasis))
 		}
+		if a.Site != "" {
+			put("site=" + a.Site)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

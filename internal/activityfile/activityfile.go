@@ -37,6 +37,7 @@ const (
 	ColCategory       = "category"
 	ColMethod         = "method"
 	ColHeatBasis      = "heat_basis"
+	ColSite           = "site"
 )
 
 func required() []string {
@@ -45,7 +46,7 @@ func required() []string {
 
 func known() []string {
 	return []string{ColID, ColActivityType, ColQuantity, ColUnit, ColPeriodStart, ColPeriodEnd, ColRegion, ColDataQuality,
-		ColUncertaintyPct, ColCorrection, ColPriceYear, ColScope, ColCategory, ColMethod, ColHeatBasis}
+		ColUncertaintyPct, ColCorrection, ColPriceYear, ColScope, ColCategory, ColMethod, ColHeatBasis, ColSite}
 }
 
 // Row is one accepted row.
@@ -272,6 +273,7 @@ func parseRow(rec []string, col map[string]int, line int, units *ghg.Units) (Row
 		}
 	}
 	r.Method = get(ColMethod)
+	r.Activity.Site = get(ColSite)
 	return r, nil
 }
 

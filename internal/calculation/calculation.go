@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/ghg"
@@ -167,6 +168,17 @@ type Options struct {
 	Certificates []ghg.Certificate
 	// Progress, when set, is called after each row.
 	Progress func(done int)
+	// Sites are the organization's sites by code. When set, a row's site
+	// must be one of them, and a row without a region takes its site's
+	// (grid region, else country). Ingest sets them from the store.
+	Sites map[string]Site
+}
+
+// Site is an organization's facility as a calculation sees it.
+type Site struct {
+	ID     uuid.UUID
+	Code   string
+	Region string // the grid region, else the country; "" when neither is known
 }
 
 // Line is one calculated row.
@@ -287,7 +299,7 @@ func (f *fileRun) add(row activityfile.Row) (Line, bool) {
 		f.rep.Errors = append(f.rep.Errors, *rerr)
 		return Line{}, false
 	}
-	f.acts = append(f.acts, row.Activity)
+	f.acts = append(f.acts, line.Activity)
 	f.sets[fmt.Sprintf("%s %s", line.Result.Explanation.Factor.Set, line.Result.Explanation.Factor.Version)] = true
 	f.rep.Lines = append(f.rep.Lines, line)
 	f.results = append(f.results, line.Result)
@@ -372,8 +384,17 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 	a := row.Activity
 	fail := func(col string, err error) (Line, *activityfile.RowError) {
 		value := map[string]string{activityfile.ColActivityType: a.Type, activityfile.ColUnit: a.Quantity.Unit.Symbol,
-			activityfile.ColQuantity: a.Quantity.Value.String(), activityfile.ColRegion: a.Region}[col]
+			activityfile.ColQuantity: a.Quantity.Value.String(), activityfile.ColRegion: a.Region, activityfile.ColSite: a.Site}[col]
 		return Line{}, &activityfile.RowError{Line: row.Line, Column: col, Value: value, Reason: err.Error()}
+	}
+	if a.Site != "" && o.Sites != nil {
+		site, ok := o.Sites[a.Site]
+		if !ok {
+			return fail(activityfile.ColSite, fmt.Errorf("the organization has no site with this code (greenlang site list)"))
+		}
+		if a.Region == "" {
+			a.Region = site.Region
+		}
 	}
 	sel, err := memo.choose(s.lib, ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
 		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: a.HeatBasis})

@@ -112,3 +112,44 @@ func testIngest(t *testing.T, st *store.Store) {
 		t.Error("a file without the activity columns was ingested")
 	}
 }
+
+func TestIngestSitesSQLite(t *testing.T) { testIngestSites(t, sqliteStore(t)) }
+
+func TestIngestSitesPostgres(t *testing.T) {
+	testIngestSites(t, pgtest.Open(t, pgtest.New(t, "greenlang_ingest_test"), store.Options{}))
+}
+
+// A row's site is checked against the organization's, gives the row its
+// region when it has none, and is kept with its results for totals.
+func testIngestSites(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	org := drivertest.NewOrg(t, st)
+	site := &store.Site{Code: "PLANT-TX", Name: "Houston plant", Country: "US", Active: true}
+	if err := st.Sites().Create(ctx, org.ID, site); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := "id,activity_type,quantity,unit,period_start,site,scope,method\n" +
+		"a,natural_gas,50000,scf,2025-01-01,PLANT-TX,1,stationary_combustion\n" +
+		"b,natural_gas,50000,scf,2025-01-01,,1,stationary_combustion\n" +
+		"c,natural_gas,50000,scf,2025-01-01,PLANT-XX,1,stationary_combustion\n"
+	rep, got, err := svc.Ingest(ctx, st, org.ID, strings.NewReader(file), Options{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b has neither region nor site: no factor for natural gas everywhere.
+	if got.Activities != 1 || len(rep.Errors) != 2 || rep.Errors[1].Column != "site" || rep.Errors[1].Value != "PLANT-XX" {
+		t.Fatalf("stored %+v, errors %+v", got, rep.Errors)
+	}
+	if l := rep.Lines[0]; l.Activity.Region != "US" || l.Result.Explanation.FactorID != "epa-hub-2025-t1-natural_gas" {
+		t.Errorf("row a: region %q, factor %s", l.Activity.Region, l.Result.Explanation.FactorID)
+	}
+	tot, err := EmissionTotals(ctx, st, org.ID, TotalsQuery{By: []string{BySite}})
+	if err != nil || len(tot.Rows) != 1 || tot.Rows[0].Site != "PLANT-TX" || tot.Rows[0].SiteName != "Houston plant" ||
+		!tot.Rows[0].CO2eKg.Equal(rep.Total.CO2eKg) {
+		t.Errorf("totals by site %+v %v", tot.Rows, err)
+	}
+}

@@ -1,6 +1,7 @@
 package calculation
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,6 +193,11 @@ func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, no
 	if err != nil {
 		return Stored{}, err
 	}
+	for _, l := range rep.Lines {
+		if _, ok := w.sites[l.Activity.Site]; l.Activity.Site != "" && !ok {
+			return Stored{}, fmt.Errorf("line %d: the organization has no site %q (greenlang site list)", l.Line, l.Activity.Site)
+		}
+	}
 	chunk := w.chunk(rep.Lines)
 	w.complete(w.run, rep, now)
 	saved, err := st.SaveCalculation(ctx, org, store.CalculationBatch{Run: w.run, Sources: chunk.Sources, Activities: chunk.Activities, Emissions: chunk.Emissions})
@@ -209,6 +215,13 @@ const ingestChunk = 2500
 // error nothing was stored. The report's Lines are nil only when the file
 // (or o) could not be read at all.
 func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r io.Reader, o Options, now time.Time) (Report, Stored, error) {
+	w, err := newRunWriter(ctx, st, org, now)
+	if err != nil {
+		return Report{}, Stored{}, err
+	}
+	if o.Sites == nil {
+		o.Sites = w.sites
+	}
 	f, err := s.newFileRun(o)
 	if err != nil {
 		return Report{}, Stored{}, err
@@ -216,10 +229,6 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	rows, err := f.read(r)
 	if err != nil {
 		return Report{}, Stored{}, err
-	}
-	w, err := newRunWriter(ctx, st, org, now)
-	if err != nil {
-		return f.finish(), Stored{}, err
 	}
 	began := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
@@ -267,6 +276,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 type runWriter struct {
 	run     *store.CalculationRun
 	sources map[string]uuid.UUID
+	sites   map[string]Site
 	tpl     *templates
 }
 
@@ -278,9 +288,34 @@ func newRunWriter(ctx context.Context, st *store.Store, org uuid.UUID, now time.
 	if err != nil {
 		return nil, err
 	}
+	sites, err := Sites(ctx, st, org)
+	if err != nil {
+		return nil, err
+	}
 	run := &store.CalculationRun{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, Status: "running", EngineVersion: ghg.EngineVersion,
 		Parameters: store.JSON("{}"), StartedAt: now}
-	return &runWriter{run: run, sources: sources, tpl: newTemplates()}, nil
+	return &runWriter{run: run, sources: sources, sites: sites, tpl: newTemplates()}, nil
+}
+
+// Sites are org's sites by code, for Options.Sites.
+func Sites(ctx context.Context, st *store.Store, org uuid.UUID) (map[string]Site, error) {
+	out := map[string]Site{}
+	var after uuid.UUID
+	for {
+		page, err := st.Sites().List(ctx, org, store.ListOptions{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page {
+			if s.Code != "" { // a file names a site by its code
+				out[s.Code] = Site{ID: s.ID, Code: s.Code, Region: cmp.Or(s.Region, s.Country)}
+			}
+		}
+		if len(page) < 1000 {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // chunk makes the records of lines, with the sources they need that are
@@ -308,10 +343,14 @@ func (w *runWriter) chunk(lines []Line) store.CalculationChunk {
 		}
 		attrs, _ := json.Marshal(activityAttrs{Line: l.Line, Region: a.Region, UncertaintyPct: a.UncertaintyPct,
 			Correction: a.Correction, PriceYear: a.Quantity.PriceYear, HeatBasis: a.HeatBasis})
-		c.Activities[i] = store.ActivityRecord{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, SourceID: src, ActivityType: a.Type,
+		var site *uuid.UUID
+		if s, ok := w.sites[a.Site]; ok && a.Site != "" {
+			site = &s.ID
+		}
+		c.Activities[i] = store.ActivityRecord{Meta: store.Meta{ID: uuid.Must(uuid.NewV7())}, SourceID: src, SiteID: site, ActivityType: a.Type,
 			Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, PeriodStart: a.PeriodStart, PeriodEnd: periodEnd(a),
 			DataQuality: dq, Origin: "file", OriginRef: a.ID, Attributes: attrs}
-		c.Emissions = append(c.Emissions, emissionRows(l, c.Activities[i].ID, src, w.tpl)...)
+		c.Emissions = append(c.Emissions, emissionRows(l, c.Activities[i].ID, src, site, w.tpl)...)
 	}
 	return c
 }
@@ -365,13 +404,14 @@ func sourcesByName(ctx context.Context, st *store.Store, org uuid.UUID) (map[str
 
 // emissionRows are the stored results of one line: one row, or for scope 2
 // with a market-based result, one row per basis.
-func emissionRows(l Line, activity, source uuid.UUID, tpl *templates) []store.CalculatedEmission {
+func emissionRows(l Line, activity, source uuid.UUID, site *uuid.UUID, tpl *templates) []store.CalculatedEmission {
 	out := []store.CalculatedEmission{emissionRow(l.Activity, l.Result, l.Selection, activity, source, tpl)}
+	out[0].SiteID = site
 	if l.Result.Scope == 2 {
 		out[0].Scope2Basis = "location"
 		if l.Market != nil {
 			m := emissionRow(l.Activity, *l.Market, l.MarketSelection, activity, source, tpl)
-			m.Scope2Basis = "market"
+			m.Scope2Basis, m.SiteID = "market", site
 			out = append(out, m)
 		}
 	}

@@ -132,7 +132,7 @@ func (s *Service) Recalculate(ctx context.Context, st *store.Store, org uuid.UUI
 		}
 		newRs = append(newRs, line.Result)
 		out.Changed += len(a.results)
-		emissions = append(emissions, emissionRows(line, id, loc.SourceID, tpl)...)
+		emissions = append(emissions, emissionRows(line, id, loc.SourceID, a.record.SiteID, tpl)...)
 	}
 	out.Restatement = ghg.RestateBySource(o.Reason, oldRs, newRs, func(r ghg.Result) string { return sourceOf[r.ActivityID] }, o.ThresholdPct)
 	if o.DryRun || len(supersede) == 0 {

@@ -39,7 +39,8 @@ type TotalKey struct {
 	Scope       int    `json:"scope"`
 	Category    int    `json:"category,omitempty"`
 	Scope2Basis string `json:"scope2_basis,omitempty"`
-	Site        string `json:"site,omitempty"` // site id; "" for results without a site
+	Site        string `json:"site,omitempty"`      // site code; "" for results without a site
+	SiteName    string `json:"site_name,omitempty"` // the site's name
 	Source      string `json:"source,omitempty"`
 	Month       string `json:"month,omitempty"` // YYYY-MM of the period start
 }
@@ -76,8 +77,8 @@ func EmissionTotals(ctx context.Context, st *store.Store, org uuid.UUID, q Total
 		if by[ByCategory] {
 			k.Category = res.Category
 		}
-		if by[BySite] && e.SiteID != nil {
-			k.Site = e.SiteID.String()
+		if by[BySite] {
+			k.Site, k.SiteName = r.SiteCode, r.SiteName
 		}
 		if by[BySource] {
 			k.Source = r.SourceName

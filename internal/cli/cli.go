@@ -101,6 +101,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.configCommand(),
 		c.auditCommand(),
 		c.orgCommand(),
+		c.siteCommand(),
 		c.calcCommand(),
 		c.recalcCommand(),
 		c.totalsCommand(),

@@ -220,14 +220,14 @@ func (c *cli) totalsCommand() *cobra.Command {
 
 func totalCells(r calculation.TotalRow) []string {
 	cat := category(r.Category)
-	return []string{r.Month, strconv.Itoa(r.Scope), cat, r.Scope2Basis, r.Site, r.Source, strconv.Itoa(r.Results),
+	return []string{r.Month, strconv.Itoa(r.Scope), cat, r.Scope2Basis, r.Site, r.SiteName, r.Source, strconv.Itoa(r.Results),
 		r.CO2eKg.String(), r.KgByGas["CO2"].String(), r.KgByGas["CH4"].String(), r.KgByGas["N2O"].String(),
 		r.BiogenicCO2Kg.String(), r.UncertaintyPct.String(), r.DataQuality.String()}
 }
 
 func writeTotalsCSV(w io.Writer, tot calculation.Totals) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"month", "scope", "category", "scope2_basis", "site", "source", "results", "co2e_kg", "co2_kg", "ch4_kg", "n2o_kg",
+	_ = cw.Write([]string{"month", "scope", "category", "scope2_basis", "site", "site_name", "source", "results", "co2e_kg", "co2_kg", "ch4_kg", "n2o_kg",
 		"biogenic_co2_kg", "uncertainty_pct", "data_quality"})
 	for _, r := range tot.Rows {
 		_ = cw.Write(totalCells(r))
@@ -251,7 +251,7 @@ func writeTotalsTable(w io.Writer, tot calculation.Totals) {
 		cat := category(r.Category)
 		name := r.Source
 		if r.Site != "" {
-			name = r.Site + " " + name
+			name = strings.TrimSpace(r.Site + " " + r.SiteName + ": " + name)
 		}
 		fmt.Fprintf(w, "%-7s %5d %4s %-8s %-40s %8d %18s %8s %5s\n", r.Month, r.Scope, cat, r.Scope2Basis, name, r.Results,
 			r.CO2eKg.StringFixed(3), r.UncertaintyPct.StringFixed(1), r.DataQuality.StringFixed(2))

@@ -193,11 +193,14 @@ func (s *Store) supersede(ctx context.Context, q driver.Querier, org, run uuid.U
 }
 
 // CurrentResult is a current (not superseded) calculated emission with the
-// activity record it was calculated from and the name of its source.
+// activity record it was calculated from, the name of its source, and the
+// code and name of its site ("" without one).
 type CurrentResult struct {
 	Emission   CalculatedEmission
 	Activity   ActivityRecord
 	SourceName string
+	SiteCode   string
+	SiteName   string
 }
 
 // ResultFilter selects current results by their period start in [From, To);
@@ -234,9 +237,10 @@ func prefixed(alias string, cols []string) string {
 func (s *Store) CurrentResults(ctx context.Context, org uuid.UUID, f ResultFilter, fn func(CurrentResult) error) error {
 	ce, ar := s.c.calculatedEmissions, s.c.activityRecords
 	where, args := f.where([]any{org})
-	sql := fmt.Sprintf(`SELECT %s, %s, src.name FROM emissions.calculated_emissions e
+	sql := fmt.Sprintf(`SELECT %s, %s, src.name, COALESCE(site.code, ''), COALESCE(site.name, '') FROM emissions.calculated_emissions e
 		JOIN emissions.activity_records a ON a.org_id = e.org_id AND a.id = e.activity_id AND a.period_start = e.activity_period_start
 		JOIN emissions.emission_sources src ON src.org_id = e.org_id AND src.id = e.source_id
+		LEFT JOIN core.sites site ON site.org_id = e.org_id AND site.id = e.site_id
 		WHERE %s ORDER BY e.period_start, e.id`, prefixed("e", ce.cols), prefixed("a", ar.cols), where)
 	return s.tenantTx(ctx, "store: reading current results", org, true, func(q driver.Querier) error {
 		rows, err := q.Query(ctx, sql, args...)
@@ -247,7 +251,7 @@ func (s *Store) CurrentResults(ctx context.Context, org uuid.UUID, f ResultFilte
 		for rows.Next() {
 			var r CurrentResult
 			dest := append(ce.dest(&r.Emission), ar.dest(&r.Activity)...)
-			if err := rows.Scan(append(dest, &r.SourceName)...); err != nil {
+			if err := rows.Scan(append(dest, &r.SourceName, &r.SiteCode, &r.SiteName)...); err != nil {
 				return fmt.Errorf("scanning a result: %w", err)
 			}
 			if err := fn(r); err != nil {

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// siteCommand manages an organization's sites (facilities): the activity
+// file's site column names one by its code, and totals break down by site.
+func (c *cli) siteCommand() *cobra.Command {
+	var org, code, name, siteType, country, region, address string
+	create := &cobra.Command{
+		Use:   "create --org ID --code CODE --name NAME [--type plant] [--country DE] [--region R]",
+		Short: "Create a site (facility) of an organization and print its id",
+		Long: "Create a site (facility) of an organization. Activity files name it in their site column by its code;\n" +
+			"a row without a region takes the site's grid region (--region, e.g. an eGRID subregion such as US-CAMX),\n" +
+			"else its country. Totals break down by site (greenlang totals --by site).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			orgID, err := orgFlag(org)
+			if err != nil {
+				return err
+			}
+			code, name = strings.TrimSpace(code), strings.TrimSpace(name)
+			if code == "" || name == "" {
+				return usageErrorf("--code and --name are required")
+			}
+			if strings.ContainsAny(code, ",\"\n") {
+				return usageErrorf("--code %q: a code cannot hold commas, quotes or line breaks (files name the site by it)", code)
+			}
+			st, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			s := &store.Site{Code: code, Name: name, SiteType: siteType, Country: strings.ToUpper(country), Region: region, Address: address, Active: true}
+			if err := st.Sites().Create(cmd.Context(), orgID, s); err != nil {
+				if store.CodeOf(err) == store.CodeAlreadyExists {
+					return fmt.Errorf("site create: the organization already has a site with code %q", code)
+				}
+				return fmt.Errorf("site create: %w", err)
+			}
+			fmt.Fprintln(c.stdout, s.ID)
+			return nil
+		},
+	}
+	fl := create.Flags()
+	fl.StringVar(&org, "org", "", "the organization's id")
+	fl.StringVar(&code, "code", "", "the site's code, as activity files name it (unique in the organization)")
+	fl.StringVar(&name, "name", "", "the site's name")
+	fl.StringVar(&siteType, "type", "", "office, plant, warehouse, store, data_center, …")
+	fl.StringVar(&country, "country", "", "ISO 3166-1 alpha-2 country code")
+	fl.StringVar(&region, "region", "", "grid region of the site (e.g. US-CAMX); rows without a region use it")
+	fl.StringVar(&address, "address", "", "postal address")
+
+	var listOrg, format string
+	list := &cobra.Command{
+		Use:   "list --org ID [--format table|json]",
+		Short: "List an organization's sites: code, name, type, country, region, id",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			orgID, err := orgFlag(listOrg)
+			if err != nil {
+				return err
+			}
+			if format != "table" && format != "json" {
+				return usageErrorf("--format %q: table or json", format)
+			}
+			st, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var all []*store.Site
+			for after := uuid.Nil; ; {
+				page, err := st.Sites().List(cmd.Context(), orgID, store.ListOptions{After: after, Limit: 1000})
+				if err != nil {
+					return fmt.Errorf("site list: %w", err)
+				}
+				all = append(all, page...)
+				if len(page) < 1000 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			if format == "json" {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			for _, s := range all {
+				fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Code, s.Name, s.SiteType, s.Country, s.Region, s.ID)
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&listOrg, "org", "", "the organization's id")
+	list.Flags().StringVar(&format, "format", "table", "table or json")
+	return groupCommand("site", "Create and list an organization's sites (facilities)", create, list)
+}
