@@ -380,18 +380,38 @@ func (c *cli) factorsCommand() *cobra.Command {
 		},
 	}
 	var ex struct {
-		activity, quantity, unit, region, date, method, gwp string
-		scope, category                                     int
+		activity, quantity, unit, region, date, method, gwp, org, set string
+		scope, category                                               int
 	}
 	explain := &cobra.Command{
-		Use:   "explain --activity TYPE --quantity Q --unit U [--region R] [--date YYYY-MM-DD] (--scope N | --method M)",
+		Use:   "explain --activity TYPE --quantity Q --unit U [--region R] [--date YYYY-MM-DD] (--scope N | --method M) [--org ID] [--factors SET]",
 		Short: "Show how one activity would be calculated: the factor chosen and why, and every step",
-		Args:  cobra.NoArgs,
+		Long: "Show how one activity would be calculated: the factor chosen and why, every conversion and the per-gas\n" +
+			"arithmetic. With --org, as that organization's calculations would: with the factor sets published in the\n" +
+			"store, its factor overrides and its pinned set (unless --factors names another).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, err := calculation.NewBuiltin()
+			var orgID uuid.UUID
+			var st *store.Store
+			if ex.org != "" {
+				var err error
+				if orgID, err = orgFlag(ex.org); err != nil {
+					return err
+				}
+				if st, err = c.openStore(cmd); err != nil {
+					return err
+				}
+				defer st.Close()
+			}
+			svc, orgFactors, err := c.orgService(cmd.Context(), st, orgID, nil)
 			if err != nil {
 				return err
 			}
+			opts := calculation.Options{GWPSet: ex.gwp}
+			if err := pinFactors(svc, ex.set, &opts); err != nil {
+				return err
+			}
+			c.applyOrgFactors(orgFactors, ex.set, &opts)
 			csvText := "activity_type,quantity,unit,period_start,region,scope,category,method\n" +
 				strings.Join([]string{csvField(ex.activity), csvField(ex.quantity), csvField(ex.unit), csvField(ex.date), csvField(ex.region),
 					optInt(ex.scope), optInt(ex.category), csvField(ex.method)}, ",") + "\n"
@@ -402,7 +422,7 @@ func (c *cli) factorsCommand() *cobra.Command {
 			if len(bad) > 0 {
 				return usageErrorf("%s", strings.TrimPrefix(bad[0].Error(), "line 2, "))
 			}
-			l, err := svc.Explain(rows[0], calculation.Options{GWPSet: ex.gwp})
+			l, err := svc.Explain(rows[0], opts)
 			if err != nil {
 				return fmt.Errorf("factors explain: %s", strings.TrimPrefix(err.Error(), "line 2, "))
 			}
@@ -438,6 +458,8 @@ func (c *cli) factorsCommand() *cobra.Command {
 	ef.StringVar(&ex.gwp, "gwp", ghg.AR6, "GWP set")
 	ef.IntVar(&ex.scope, "scope", 0, "scope, when no method is given")
 	ef.IntVar(&ex.category, "category", 0, "scope 3 category")
+	ef.StringVar(&ex.org, "org", "", "explain as this organization's calculations would (its overrides and pinned set)")
+	ef.StringVar(&ex.set, "factors", "", "use only this factor set: epa-2025, desnz-2024, … (wins over the organization's pin)")
 
 	imp.Flags().StringVar(&format, "format", "", "epa-hub, desnz-flat, useeio or eea")
 	imp.Flags().StringVar(&out, "out", "", "factor table to write (CSV)")

@@ -69,6 +69,16 @@ func TestFactorOverrideFlow(t *testing.T) {
 	if !strings.Contains(with.stderr, "1 tenant factor override(s) apply") || inputHash(t, with) == inputHash(t, lib) {
 		t.Errorf("calc with the override: stderr %s", with.stderr)
 	}
+	// factors explain --org shows what the organization's calculations use.
+	ex := run(t, nil, "factors", "explain", "--data-dir", data, "--org", org, "--activity", "natural_gas", "--quantity", "10",
+		"--unit", "mmBtu", "--region", "US", "--date", "2025-01-01", "--scope", "1")
+	if ex.code != 0 || !strings.Contains(ex.stdout, `tenant override "override-`+id+`"`) || !strings.Contains(ex.stdout, "total: 501 kg CO2e") {
+		t.Errorf("factors explain --org: exit %d\n%s%s", ex.code, ex.stdout, ex.stderr)
+	}
+	if ex := run(t, nil, "factors", "explain", "--activity", "natural_gas", "--quantity", "10", "--unit", "mmBtu", "--region", "US",
+		"--date", "2025-01-01", "--scope", "1"); ex.code != 0 || strings.Contains(ex.stdout, "tenant override") {
+		t.Errorf("factors explain without --org uses an override: exit %d\n%s%s", ex.code, ex.stdout, ex.stderr)
+	}
 	// Stored results change through recalc only.
 	rc := run(t, nil, "recalc", "--data-dir", data, "--org", org, "--gwp", "AR5", "--reason", "supplier EPD received")
 	if rc.code != 0 || !strings.Contains(rc.stdout, "1 results checked, 1 superseded") || !strings.Contains(rc.stdout, "531.145          501.000") {
