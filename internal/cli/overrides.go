@@ -101,17 +101,28 @@ func pinText(p store.FactorPin) string {
 	return s
 }
 
-// requireOrg parses --org and checks that the organization exists.
-func requireOrg(ctx context.Context, st *store.Store, org string) (*store.Organization, error) {
+// openOrg parses --org, opens the store and reads the organization, with
+// by (see byFlag) as the actor of what the command changes.
+// The caller closes the store.
+func (c *cli) openOrg(cmd *cobra.Command, org, by string) (context.Context, *store.Store, *store.Organization, error) {
 	id, err := orgFlag(org)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
+	st, err := c.openStore(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx := actorContext(cmd.Context(), by)
 	o, err := st.OrganizationGet(ctx, id)
-	if store.CodeOf(err) == store.CodeNotFound {
-		return nil, fmt.Errorf("no organization %s in this store (greenlang org list)", id)
+	if err != nil {
+		st.Close()
+		if store.CodeOf(err) == store.CodeNotFound {
+			return nil, nil, nil, fmt.Errorf("no organization %s in this store (greenlang org list)", id)
+		}
+		return nil, nil, nil, err
 	}
-	return o, err
+	return ctx, st, o, nil
 }
 
 // overrideFlags are the values of `factors override add`.
@@ -278,19 +289,11 @@ func (c *cli) factorsOverrideCommand() *cobra.Command {
 			if strings.TrimSpace(af.reason) == "" {
 				return usageErrorf("--reason is required: why the library's factor is not used (it is kept with the override)")
 			}
-			if _, err := orgFlag(af.org); err != nil {
-				return err
-			}
-			st, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx := actorContext(cmd.Context(), af.by)
-			o, err := requireOrg(ctx, st, af.org)
+			ctx, st, o, err := c.openOrg(cmd, af.org, af.by)
 			if err != nil {
 				return fmt.Errorf("factors override add: %w", err)
 			}
+			defer st.Close()
 			svc, _, err := calculation.ForOrganization(ctx, st, o.ID)
 			if err != nil {
 				return fmt.Errorf("factors override add: %w", err)
@@ -341,19 +344,12 @@ func (c *cli) factorsOverrideCommand() *cobra.Command {
 			if format != "table" && format != "json" {
 				return usageErrorf("--format %q: table or json", format)
 			}
-			if _, err := orgFlag(listOrg); err != nil {
-				return err
-			}
-			st, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			o, err := requireOrg(cmd.Context(), st, listOrg)
+			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
 			if err != nil {
 				return fmt.Errorf("factors override list: %w", err)
 			}
-			recs, err := st.FactorOverrides(cmd.Context(), o.ID, all)
+			defer st.Close()
+			recs, err := st.FactorOverrides(ctx, o.ID, all)
 			if err != nil {
 				return fmt.Errorf("factors override list: %w", err)
 			}
@@ -380,19 +376,11 @@ func (c *cli) factorsOverrideCommand() *cobra.Command {
 			if strings.TrimSpace(retReason) == "" {
 				return usageErrorf("--reason is required: it is recorded with the retirement")
 			}
-			if _, err := orgFlag(retOrg); err != nil {
-				return err
-			}
-			st, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx := actorContext(cmd.Context(), retBy)
-			o, err := requireOrg(ctx, st, retOrg)
+			ctx, st, o, err := c.openOrg(cmd, retOrg, retBy)
 			if err != nil {
 				return fmt.Errorf("factors override retire: %w", err)
 			}
+			defer st.Close()
 			rec, err := st.FactorOverrideRetire(ctx, o.ID, id, retReason)
 			if err != nil {
 				return fmt.Errorf("factors override retire: %w", err)
@@ -481,19 +469,11 @@ func (c *cli) orgPinCommand() *cobra.Command {
 			if clear && edition != 0 {
 				return usageErrorf("--edition goes with --factors, not --clear")
 			}
-			if _, err := orgFlag(org); err != nil {
-				return err
-			}
-			st, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx := actorContext(cmd.Context(), by)
-			o, err := requireOrg(ctx, st, org)
+			ctx, st, o, err := c.openOrg(cmd, org, by)
 			if err != nil {
 				return fmt.Errorf("org pin: %w", err)
 			}
+			defer st.Close()
 			if clear {
 				if err := st.OrganizationPinFactors(ctx, o.ID, store.FactorPin{}); err != nil {
 					return fmt.Errorf("org pin: %w", err)
@@ -532,23 +512,16 @@ func (c *cli) orgShowCommand() *cobra.Command {
 		Short: "Show an organization with its pinned factor set and active factor overrides",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := orgFlag(org); err != nil {
-				return err
-			}
-			st, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			o, err := requireOrg(cmd.Context(), st, org)
+			ctx, st, o, err := c.openOrg(cmd, org, "")
 			if err != nil {
 				return fmt.Errorf("org show: %w", err)
 			}
+			defer st.Close()
 			pin, err := o.FactorPin()
 			if err != nil {
 				return fmt.Errorf("org show: %w", err)
 			}
-			recs, err := st.FactorOverrides(cmd.Context(), o.ID, false)
+			recs, err := st.FactorOverrides(ctx, o.ID, false)
 			if err != nil {
 				return fmt.Errorf("org show: %w", err)
 			}

@@ -14,7 +14,7 @@ import (
 // siteCommand manages an organization's sites (facilities): the activity
 // file's site column names one by its code, and totals break down by site.
 func (c *cli) siteCommand() *cobra.Command {
-	var org, code, name, siteType, country, region, address string
+	var org, code, name, siteType, country, region, address, by string
 	create := &cobra.Command{
 		Use:   "create --org ID --code CODE --name NAME [--type plant] [--country DE] [--region R]",
 		Short: "Create a site (facility) of an organization and print its id",
@@ -23,10 +23,6 @@ func (c *cli) siteCommand() *cobra.Command {
 			"else its country. Totals break down by site (greenlang totals --by site).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			orgID, err := orgFlag(org)
-			if err != nil {
-				return err
-			}
 			code, name = strings.TrimSpace(code), strings.TrimSpace(name)
 			if code == "" || name == "" {
 				return usageErrorf("--code and --name are required")
@@ -34,13 +30,13 @@ func (c *cli) siteCommand() *cobra.Command {
 			if strings.ContainsAny(code, ",\"\n") {
 				return usageErrorf("--code %q: a code cannot hold commas, quotes or line breaks (files name the site by it)", code)
 			}
-			st, err := c.openStore(cmd)
+			ctx, st, o, err := c.openOrg(cmd, org, by)
 			if err != nil {
-				return err
+				return fmt.Errorf("site create: %w", err)
 			}
 			defer st.Close()
 			s := &store.Site{Code: code, Name: name, SiteType: siteType, Country: strings.ToUpper(country), Region: region, Address: address, Active: true}
-			if err := st.Sites().Create(cmd.Context(), orgID, s); err != nil {
+			if err := st.Sites().Create(ctx, o.ID, s); err != nil {
 				if store.CodeOf(err) == store.CodeAlreadyExists {
 					return fmt.Errorf("site create: the organization already has a site with code %q", code)
 				}
@@ -58,6 +54,7 @@ func (c *cli) siteCommand() *cobra.Command {
 	fl.StringVar(&country, "country", "", "ISO 3166-1 alpha-2 country code")
 	fl.StringVar(&region, "region", "", "grid region of the site (e.g. US-CAMX); rows without a region use it")
 	fl.StringVar(&address, "address", "", "postal address")
+	byFlag(create, &by)
 
 	var listOrg, format string
 	list := &cobra.Command{
@@ -65,21 +62,17 @@ func (c *cli) siteCommand() *cobra.Command {
 		Short: "List an organization's sites: code, name, type, country, region, id",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			orgID, err := orgFlag(listOrg)
-			if err != nil {
-				return err
-			}
 			if format != "table" && format != "json" {
 				return usageErrorf("--format %q: table or json", format)
 			}
-			st, err := c.openStore(cmd)
+			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
 			if err != nil {
-				return err
+				return fmt.Errorf("site list: %w", err)
 			}
 			defer st.Close()
 			var all []*store.Site
 			for after := uuid.Nil; ; {
-				page, err := st.Sites().List(cmd.Context(), orgID, store.ListOptions{After: after, Limit: 1000})
+				page, err := st.Sites().List(ctx, o.ID, store.ListOptions{After: after, Limit: 1000})
 				if err != nil {
 					return fmt.Errorf("site list: %w", err)
 				}
