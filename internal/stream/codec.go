@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 )
 
 // Versioned is implemented by payload types whose schema has moved past
@@ -51,10 +54,16 @@ func Publish[T any](ctx context.Context, s *Stream, topic, key string, v T) (str
 type DecodeError struct {
 	Topic  string
 	Offset int64
+	// Field is the offending header or JSON field ("gl-schema-version",
+	// "kg", "items.0.qty") when the decoder knows it.
+	Field  string
 	Reason string
 }
 
 func (e *DecodeError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("stream: decoding %s offset %d: field %s: %s", e.Topic, e.Offset, e.Field, e.Reason)
+	}
 	return fmt.Sprintf("stream: decoding %s offset %d: %s", e.Topic, e.Offset, e.Reason)
 }
 
@@ -63,32 +72,53 @@ func (e *DecodeError) Error() string {
 // *DecodeError (and CodeInvalidArgument).
 func Decode[T any](m *Message) (T, error) {
 	var v T
-	fail := func(format string, args ...any) (T, error) {
+	fail := func(field, format string, args ...any) (T, error) {
 		var zero T
-		de := &DecodeError{Topic: m.Topic, Offset: m.Offset, Reason: fmt.Sprintf(format, args...)}
+		de := &DecodeError{Topic: m.Topic, Offset: m.Offset, Field: field, Reason: fmt.Sprintf(format, args...)}
 		return zero, &Error{Code: CodeInvalidArgument, Err: de}
 	}
 	if ct, ok := m.Headers[HeaderContentType]; ok && ct != ContentTypeJSON {
-		return fail("content type %q is not %s", ct, ContentTypeJSON)
+		return fail(HeaderContentType, "content type %q is not %s", ct, ContentTypeJSON)
 	}
 	if sv, ok := m.Headers[HeaderSchemaVersion]; ok {
 		n, err := strconv.Atoi(sv)
 		if err != nil || n < 1 {
-			return fail("schema version %q is not a positive number", sv)
+			return fail(HeaderSchemaVersion, "schema version %q is not a positive number", sv)
 		}
 		if want := schemaVersion(v); n > want {
-			return fail("schema version %d is newer than this consumer's %d", n, want)
+			return fail(HeaderSchemaVersion, "schema version %d is newer than this consumer's %d", n, want)
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(m.Value))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		return fail("%v", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fail(te.Field, "%v", err)
+		}
+		if f, ok := unknownField(err); ok {
+			return fail(f, "%v", err)
+		}
+		if errors.Is(err, io.EOF) {
+			return fail("", "empty payload")
+		}
+		return fail("", "%v", err)
 	}
 	if dec.More() {
-		return fail("trailing data after the JSON value")
+		return fail("", "trailing data after the JSON value")
 	}
 	return v, nil
+}
+
+// unknownField extracts the name from encoding/json's unknown-field error.
+func unknownField(err error) (string, bool) {
+	const prefix = "json: unknown field "
+	s := err.Error()
+	if !strings.HasPrefix(s, prefix) {
+		return "", false
+	}
+	f, uerr := strconv.Unquote(s[len(prefix):])
+	return f, uerr == nil
 }
 
 // DeadLetter publishes m unchanged (payload, key, headers) to

@@ -22,6 +22,18 @@ const (
 	HeaderDLQGroup     = "gl-dlq-group"
 )
 
+// isPortHeader reports whether k is one of the gl- headers a published
+// message may carry (the port sets them itself, through Encode and
+// DeadLetter). HeaderEventID is overwritten from Message.EventID.
+func isPortHeader(k string) bool {
+	switch k {
+	case HeaderEventID, HeaderSchemaVersion, HeaderContentType,
+		HeaderDLQReason, HeaderDLQTopic, HeaderDLQPartition, HeaderDLQOffset, HeaderDLQGroup:
+		return true
+	}
+	return false
+}
+
 // ContentTypeJSON is the only payload encoding so far.
 const ContentTypeJSON = "application/json"
 

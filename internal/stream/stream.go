@@ -274,6 +274,9 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 			if k == "" {
 				return errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d has an empty header name", i)
 			}
+			if strings.HasPrefix(k, "gl-") && !isPortHeader(k) {
+				return errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d: header %q: the gl- prefix is reserved for the port's headers", i, k)
+			}
 			h[k] = v
 		}
 		h[HeaderEventID] = m.EventID

@@ -408,15 +408,82 @@ func testRedeliveryAfterCrash(t *testing.T, h Harness) {
 	}
 }
 
-// testGroupSharesPartitions: two members of one group; every message is
-// handled by exactly one of them, and one key by one member.
+// testGroupSharesPartitions: two members of one group split the
+// partitions (each handles a substantial share, every message exactly once,
+// one key by one member); after one member closes, the other takes over
+// every partition.
 func testGroupSharesPartitions(t *testing.T, h Harness) {
 	s := open(t, h, h.NewEnv(t), testTopics())
 	a := subscribe(t, h, s, stream.TopicEmissionsRaw, "shared")
 	b := subscribe(t, h, s, stream.TopicEmissionsRaw, "shared")
-	msgs := seqMsgs(stream.TopicEmissionsRaw, 24, 10)
-	publish(t, s, msgs, 60)
+	members := map[string]*stream.Subscription{"a": a, "b": b}
 
+	// Two keys on each of the 12 partitions: a 6/6 split of the partitions
+	// splits the messages evenly whichever partitions each member gets.
+	keys := balancedKeys(12, 2)
+	msgs := keyedMsgs(stream.TopicEmissionsRaw, keys, 10)
+	publish(t, s, msgs, 60)
+	handled := consumeShared(t, members, msgs)
+	counts := map[string]int{}
+	for _, m := range handled {
+		counts[m]++
+	}
+	t.Logf("messages per member: %v", counts)
+	for name := range members {
+		if counts[name] < len(msgs)/4 {
+			t.Fatalf("member %s handled %d of %d messages (%v): the group does not share partitions", name, counts[name], len(msgs), counts)
+		}
+	}
+
+	// b leaves: a takes over all partitions.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	more := keyedMsgs(stream.TopicEmissionsRaw, keys, 2)
+	publish(t, s, more, 48)
+	handled = consumeShared(t, map[string]*stream.Subscription{"a": a}, more)
+	if len(handled) != len(more) {
+		t.Fatalf("after b left, a handled %d of %d messages", len(handled), len(more))
+	}
+}
+
+// balancedKeys returns perPartition keys for each of n partitions.
+func balancedKeys(n int32, perPartition int) []string {
+	var keys []string
+	count := make([]int, n)
+	for i := 0; len(keys) < int(n)*perPartition; i++ {
+		k := fmt.Sprintf("site-%03d", i)
+		if p := stream.PartitionFor([]byte(k), n); count[p] < perPartition {
+			count[p]++
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// keyedMsgs is seqMsgs over the given keys.
+func keyedMsgs(topic string, keys []string, perKey int) []*stream.Message {
+	var out []*stream.Message
+	for i := 0; i < perKey; i++ {
+		for _, k := range keys {
+			out = append(out, &stream.Message{
+				Topic: topic, Key: k, Value: []byte(fmt.Sprintf(`{"site":%q,"seq":%d}`, k, i)),
+				Headers: map[string]string{"seq": strconv.Itoa(i)},
+			})
+		}
+	}
+	return out
+}
+
+// consumeShared receives and acks on every member until each of msgs was
+// handled once; it fails on a duplicate, on a key handled by two members or
+// after 30s. It returns event id -> member.
+func consumeShared(t *testing.T, members map[string]*stream.Subscription, msgs []*stream.Message) map[string]string {
+	t.Helper()
+	want := map[string]bool{}
+	for _, m := range msgs {
+		want[m.EventID] = true
+	}
 	var mu sync.Mutex
 	handled := map[string]string{} // event id -> member
 	keyOwner := map[string]string{}
@@ -424,7 +491,7 @@ func testGroupSharesPartitions(t *testing.T, h Harness) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for name, sub := range map[string]*stream.Subscription{"a": a, "b": b} {
+	for name, sub := range members {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -434,6 +501,9 @@ func testGroupSharesPartitions(t *testing.T, h Harness) {
 					return
 				}
 				mu.Lock()
+				if !want[m.EventID] && failure == nil {
+					failure = fmt.Errorf("member %s got event %s (key %s seq %s) already handled in an earlier round", name, m.EventID, m.Key, m.Headers["seq"])
+				}
 				if prev, dup := handled[m.EventID]; dup && failure == nil {
 					failure = fmt.Errorf("event %s handled by %s and %s", m.EventID, prev, name)
 				}
@@ -458,11 +528,7 @@ func testGroupSharesPartitions(t *testing.T, h Harness) {
 	if len(handled) != len(msgs) {
 		t.Fatalf("handled %d of %d messages", len(handled), len(msgs))
 	}
-	counts := map[string]int{}
-	for _, m := range handled {
-		counts[m]++
-	}
-	t.Logf("messages per member: %v", counts)
+	return handled
 }
 
 func testReplayFromOffset(t *testing.T, h Harness) {

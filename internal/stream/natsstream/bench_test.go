@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -169,3 +170,84 @@ type (
 	driverOptions = driver.Options
 	driverT       = driver.Driver
 )
+
+// BenchmarkLatencyHalfRate measures end-to-end latency (publish call to
+// Receive) through the port on embedded NATS at half the maximum rate: it
+// first measures the maximum publish-and-consume rate with 20,000 messages
+// in batches of 100, then publishes b.N messages in batches of 10 paced at
+// half that rate while one group member receives and acks, and reports the
+// p50 and p99 latency and the paced rate.
+func BenchmarkLatencyHalfRate(b *testing.B) {
+	ctx := context.Background()
+	r := stream.NewRegistry()
+	natsstream.Register(r)
+	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	sub, err := s.Subscribe(ctx, "bench.events", "latency", stream.SubscribeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	keys := make([]string, benchKeys)
+	for i := range keys {
+		keys[i] = "site-" + strconv.Itoa(i)
+	}
+	run := func(n, batch int, interval time.Duration) (time.Duration, []time.Duration) {
+		errc := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			next := time.Now()
+			for i := 0; i < n; i += batch {
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d) // pacing the producer, not synchronisation
+					}
+					next = next.Add(interval)
+				}
+				k := min(batch, n-i)
+				msgs := make([]*stream.Message, k)
+				now := strconv.FormatInt(time.Now().UnixNano(), 10)
+				for j := range msgs {
+					msgs[j] = &stream.Message{Topic: "bench.events", Key: keys[(i+j)%benchKeys], Value: payload200, Headers: map[string]string{"sent": now}}
+				}
+				if err := s.PublishBatch(ctx, msgs); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+		lat := make([]time.Duration, 0, n)
+		for i := 0; i < n; i++ {
+			m, err := sub.Receive(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sent, _ := strconv.ParseInt(m.Headers["sent"], 10, 64)
+			lat = append(lat, time.Since(time.Unix(0, sent)))
+			if err := m.Ack(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start), lat
+	}
+	const probe = 20000
+	took, _ := run(probe, benchBatch, 0)
+	maxRate := float64(probe) / took.Seconds()
+	const batch = 10
+	interval := time.Duration(float64(time.Second) * batch / (maxRate / 2))
+	b.ResetTimer()
+	took, lat := run(b.N, batch, interval)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(maxRate, "max-msgs/s")
+	b.ReportMetric(float64(b.N)/took.Seconds(), "msgs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

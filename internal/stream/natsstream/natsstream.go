@@ -15,7 +15,10 @@
 //     "G_p<p>", filtered on "T.<p>.*", with the pinned-client priority policy:
 //     the server delivers a partition to one member at a time, which keeps
 //     per-key order, and moves it to another member when the holder stops
-//     pulling for FailoverAfter (or leaves, which unpins at once).
+//     pulling for FailoverAfter (or leaves, which unpins at once);
+//   - the members of G on T split the partitions through a membership KV
+//     bucket "GLGROUP_<stream>_<G>" and hand partitions over on join, leave
+//     and expiry (see group.go).
 //
 // Offsets are stream sequences: increasing within a partition, shared
 // between the partitions of a topic, so not contiguous.
@@ -353,23 +356,26 @@ func toNATS(m *driver.Message) *nats.Msg {
 	return &nats.Msg{Subject: Subject(m.Topic, m.Partition, m.Key), Data: m.Value, Header: h}
 }
 
-// fromNATS converts a delivered message. ack is nil for readers.
-func fromNATS(msg jetstream.Msg, withAck bool) (*driver.Message, error) {
+// fromNATS converts a delivered message; it also returns the stream sequence.
+func fromNATS(msg jetstream.Msg) (*driver.Message, uint64, error) {
 	md, err := msg.Metadata()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	subj := msg.Subject()
 	i := strings.LastIndexByte(subj, '.')
+	if i < 0 {
+		return nil, 0, fmt.Errorf("subject %q has no partition", subj)
+	}
 	j := strings.LastIndexByte(subj[:i], '.')
 	p, err := strconv.Atoi(subj[j+1 : i])
-	if err != nil {
-		return nil, fmt.Errorf("subject %q has no partition", subj)
+	if j < 0 || err != nil {
+		return nil, 0, fmt.Errorf("subject %q has no partition", subj)
 	}
 	var key []byte
 	if tok := subj[i+1:]; tok != "_" {
 		if key, err = base64.RawURLEncoding.DecodeString(tok); err != nil {
-			return nil, fmt.Errorf("subject %q: bad key token: %w", subj, err)
+			return nil, 0, fmt.Errorf("subject %q: bad key token: %w", subj, err)
 		}
 	}
 	hdr := msg.Headers()
@@ -384,33 +390,21 @@ func fromNATS(msg jetstream.Msg, withAck bool) (*driver.Message, error) {
 		Topic: subj[:j], Partition: int32(p), Key: key, Value: msg.Data(), Headers: h,
 		Offset: int64(md.Sequence.Stream), Time: md.Timestamp, Deliveries: int(md.NumDelivered),
 	}
-	if withAck {
-		var once sync.Once
-		var ackErr error
-		dm.Ack = func(ctx context.Context) error {
-			once.Do(func() { ackErr = msg.Ack() })
-			return ackErr
-		}
-	}
-	return dm, nil
+	return dm, md.Sequence.Stream, nil
 }
 
-// sub merges per-partition iterators into one channel.
-type sub struct {
-	d      *Driver
-	stream jetstream.Stream
-	ch     chan *driver.Message
-	errc   chan error
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	iters  []jetstream.MessagesContext
-	once   sync.Once
-
-	mu   sync.Mutex
-	pins map[string]string // consumer name -> pin id seen on our messages
+// reader merges per-partition ordered consumers into one channel (Replay).
+type reader struct {
+	d     *Driver
+	ch    chan *driver.Message
+	errc  chan error
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	iters []jetstream.MessagesContext
+	once  sync.Once
 }
 
-func (s *sub) run(it jetstream.MessagesContext, consumer string, withAck bool) {
+func (s *reader) run(it jetstream.MessagesContext) {
 	defer s.wg.Done()
 	for {
 		msg, err := it.Next()
@@ -423,17 +417,10 @@ func (s *sub) run(it jetstream.MessagesContext, consumer string, withAck bool) {
 				return
 			default:
 			}
-			s.d.log.Debug("nats: pull", "consumer", consumer, "err", err)
+			s.d.log.Debug("nats: read", "err", err)
 			continue
 		}
-		if withAck {
-			if pin := msg.Headers().Get("Nats-Pin-Id"); pin != "" {
-				s.mu.Lock()
-				s.pins[consumer] = pin
-				s.mu.Unlock()
-			}
-		}
-		dm, err := fromNATS(msg, withAck)
+		dm, _, err := fromNATS(msg)
 		if err != nil {
 			select {
 			case s.errc <- err:
@@ -451,7 +438,12 @@ func (s *sub) run(it jetstream.MessagesContext, consumer string, withAck bool) {
 }
 
 // Receive implements driver.Subscription.
-func (s *sub) Receive(ctx context.Context) (*driver.Message, error) {
+func (s *reader) Receive(ctx context.Context) (*driver.Message, error) {
+	select {
+	case <-s.stop:
+		return nil, driver.ErrSubscriptionClosed
+	default:
+	}
 	select {
 	case m := <-s.ch:
 		return m, nil
@@ -464,43 +456,16 @@ func (s *sub) Receive(ctx context.Context) (*driver.Message, error) {
 	}
 }
 
-// Close implements driver.Subscription. It unpins the partitions this
-// member holds so another member takes them over at once; unacked messages
-// are redelivered after the ack wait.
-func (s *sub) Close() error {
+// Close implements driver.Subscription.
+func (s *reader) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		for _, it := range s.iters {
 			it.Stop()
 		}
 		s.wg.Wait()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for consumer, pin := range s.pins {
-			c, err := s.stream.Consumer(ctx, consumer)
-			if err != nil {
-				continue
-			}
-			info, err := c.Info(ctx)
-			if err != nil {
-				continue
-			}
-			for _, g := range info.PriorityGroups {
-				if g.Group == priorityGroup && g.PinnedClientID == pin {
-					if err := s.stream.UnpinConsumer(ctx, consumer, priorityGroup); err != nil {
-						s.d.log.Debug("nats: unpinning", "consumer", consumer, "err", err)
-					}
-				}
-			}
-		}
 	})
 	return nil
-}
-
-func newSub(d *Driver, st jetstream.Stream) *sub {
-	return &sub{d: d, stream: st, ch: make(chan *driver.Message, 64), errc: make(chan error), stop: make(chan struct{}), pins: map[string]string{}}
 }
 
 // Subscribe implements driver.Driver.
@@ -512,11 +477,6 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 	if err != nil {
 		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
 	}
-	expiry := p.FailoverAfter / 2
-	if expiry < time.Second {
-		expiry = time.Second
-	}
-	heartbeat := max(expiry/4, 500*time.Millisecond) // nats.go: 500ms..30s and at most half the expiry
 	failover := p.FailoverAfter
 	if failover < 2*time.Second {
 		failover = 2 * time.Second // JetStream pulls expire after at least 1s
@@ -525,11 +485,9 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 	if p.StartAtEnd {
 		deliver = jetstream.DeliverNewPolicy
 	}
-	s := newSub(d, st)
 	for part := int32(0); part < p.Topic.Partitions; part++ {
-		name := p.Group + "_p" + strconv.Itoa(int(part))
-		c, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:        name,
+		_, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:        p.Group + "_p" + strconv.Itoa(int(part)),
 			Description:    "greenlang group " + p.Group + " partition " + strconv.Itoa(int(part)),
 			FilterSubject:  partitionFilter(p.Topic.Name, part),
 			DeliverPolicy:  deliver,
@@ -542,20 +500,14 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 			PinnedTTL:      failover,
 		})
 		if err != nil {
-			_ = s.Close()
 			return nil, fmt.Errorf("nats: group %s on %s partition %d: %w", p.Group, p.Topic.Name, part, err)
 		}
-		it, err := c.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(500),
-			jetstream.PullExpiry(expiry), jetstream.PullHeartbeat(heartbeat))
-		if err != nil {
-			_ = s.Close()
-			return nil, fmt.Errorf("nats: group %s on %s partition %d: %w", p.Group, p.Topic.Name, part, err)
-		}
-		s.iters = append(s.iters, it)
-		s.wg.Add(1)
-		go s.run(it, name, true)
 	}
-	return s, nil
+	gs, err := d.subscribeGroup(ctx, p, st, failover)
+	if err != nil {
+		return nil, err
+	}
+	return gs, nil
 }
 
 // Read implements driver.Driver with one ordered consumer per partition.
@@ -564,7 +516,7 @@ func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscrip
 	if err != nil {
 		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
 	}
-	s := newSub(d, st)
+	s := &reader{d: d, ch: make(chan *driver.Message, 256), errc: make(chan error), stop: make(chan struct{})}
 	for part := int32(0); part < p.Topic.Partitions; part++ {
 		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(p.Topic.Name, part)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 		if !p.Time.IsZero() {
@@ -585,7 +537,7 @@ func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscrip
 		}
 		s.iters = append(s.iters, it)
 		s.wg.Add(1)
-		go s.run(it, "", false)
+		go s.run(it)
 	}
 	return s, nil
 }

@@ -1,0 +1,604 @@
+package natsstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/greenlang/greenlang/internal/stream/driver"
+)
+
+// Consumer groups on JetStream.
+//
+// JetStream has no consumer groups with partition assignment, so the driver
+// builds them from two pieces:
+//
+//   - Exclusivity: one durable pull consumer per partition with the
+//     pinned-client priority policy. The server delivers a partition to one
+//     pull client at a time; other members pulling the same partition wait.
+//     A pin moves when its holder unpins (clean hand-over) or stops pulling
+//     for FailoverAfter (crash).
+//   - Balance: a membership bucket (JetStream KV "GLGROUP_<stream>_<group>",
+//     memory storage, TTL = FailoverAfter with limit markers). Each member
+//     puts its record every FailoverAfter/4 and watches the bucket. A member
+//     that stops heartbeating expires and the server writes a marker every
+//     watcher sees; a clean Close deletes the record at once. Every member
+//     computes the same assignment from the live member ids (sorted, then
+//     partition p to member p mod n) and pulls only its partitions.
+//
+// When the member set changes, a member that loses a partition stops pulling
+// it (Drain), naks what it buffered but did not hand out (so the next holder
+// gets those first, in order), waits until what it handed out is acked (at
+// most FailoverAfter: the bounded hand-over), then unpins. A member that
+// gains a partition starts pulling it; the server gives it the pin once the
+// previous holder has unpinned, so at no time do two members receive from
+// one partition. Each member's record carries its view (a hash of the member
+// ids) and the partitions it holds; Subscribe returns once every live member
+// has the joiner's view and holds only its own partitions (or after
+// 2×FailoverAfter), so a group is balanced when Subscribe returns.
+
+// memberRecord is a member's value in the membership bucket.
+type memberRecord struct {
+	View  string  `json:"view"`
+	Parts []int32 `json:"parts"`
+}
+
+// assign returns the partitions member id gets among members (sorted ids)
+// for a topic with n partitions: round-robin, partition p to members[p % len].
+func assign(members []string, id string, n int32) []int32 {
+	i := slices.Index(members, id)
+	if i < 0 {
+		return nil
+	}
+	var out []int32
+	for p := int32(0); p < n; p++ {
+		if int(p)%len(members) == i {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func viewOf(members []string) string {
+	h := sha256.Sum256([]byte(strings.Join(members, ",")))
+	return hex.EncodeToString(h[:8])
+}
+
+// groupSub is one member of a consumer group.
+type groupSub struct {
+	d       *Driver
+	st      jetstream.Stream
+	kv      jetstream.KeyValue
+	p       driver.SubscribeParams
+	id      string
+	ch      chan delivery
+	stop    chan struct{}
+	done    chan struct{} // coordinator exited
+	once    sync.Once
+	settled chan struct{}
+	pullOpt []jetstream.PullMessagesOpt
+
+	// Owned by the coordinator goroutine.
+	members map[string]memberEntry
+	parts   map[int32]*partRun
+	view    string
+	isSet   bool
+}
+
+type memberEntry struct {
+	rec     memberRecord
+	created time.Time
+}
+
+// delivery is a message on its way to Receive.
+type delivery struct {
+	dm  *driver.Message
+	pr  *partRun
+	seq uint64
+	msg jetstream.Msg
+}
+
+func (d delivery) m() jetstream.Msg { return d.msg }
+
+// partRun is this member's pull on one partition.
+type partRun struct {
+	p      int32
+	it     jetstream.MessagesContext
+	exited chan struct{} // closed when the pull goroutine returned
+	pin    atomic.Value  // string: Nats-Pin-Id seen on our messages
+
+	mu      sync.Mutex
+	revoked bool               // being handed over: nothing more is handed out
+	out     map[uint64]*outMsg // delivered by the server, not acked
+	handed  int                // how many of out Receive returned
+	idle    chan struct{}      // signalled when handed drops to 0 after revoke
+	stopc   chan struct{}      // closed with revoked
+}
+
+type outMsg struct {
+	m      jetstream.Msg
+	handed bool
+}
+
+func (pr *partRun) add(seq uint64, m jetstream.Msg) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.out[seq] = &outMsg{m: m}
+	return !pr.revoked
+}
+
+// hand marks seq as returned to the caller; false when the partition is
+// being handed over (the message stays for release to nak).
+func (pr *partRun) hand(seq uint64) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	o := pr.out[seq]
+	if pr.revoked || o == nil {
+		return false
+	}
+	o.handed = true
+	pr.handed++
+	return true
+}
+
+func (pr *partRun) acked(seq uint64) {
+	pr.mu.Lock()
+	o := pr.out[seq]
+	if o == nil {
+		pr.mu.Unlock()
+		return
+	}
+	delete(pr.out, seq)
+	signal := false
+	if o.handed {
+		pr.handed--
+		signal = pr.handed == 0 && pr.revoked
+	}
+	pr.mu.Unlock()
+	if signal {
+		select {
+		case pr.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (pr *partRun) revoke() {
+	pr.mu.Lock()
+	if !pr.revoked {
+		pr.revoked = true
+		close(pr.stopc)
+	}
+	pr.mu.Unlock()
+}
+
+// nakRest naks every unacked message in sequence order, so the next holder
+// of the partition receives them first and in order.
+func (pr *partRun) nakRest() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	seqs := make([]uint64, 0, len(pr.out))
+	for seq := range pr.out {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		_ = pr.out[seq].m.Nak()
+	}
+	pr.out = map[uint64]*outMsg{}
+	pr.handed = 0
+}
+
+func bucketName(streamName, group string) string { return "GLGROUP_" + streamName + "_" + group }
+
+func (d *Driver) subscribeGroup(ctx context.Context, p driver.SubscribeParams, st jetstream.Stream, failover time.Duration) (*groupSub, error) {
+	kv, err := d.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         bucketName(StreamName(p.Topic.Name), p.Group),
+		Description:    "greenlang consumer group " + p.Group + " on " + p.Topic.Name + ": members",
+		History:        1,
+		TTL:            failover,
+		LimitMarkerTTL: failover,
+		Storage:        jetstream.MemoryStorage,
+		Replicas:       d.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats: group %s on %s: membership bucket: %w", p.Group, p.Topic.Name, err)
+	}
+	expiry := max(failover/2, time.Second)
+	heartbeat := max(expiry/4, 500*time.Millisecond) // nats.go: 500ms..30s and at most half the expiry
+	s := &groupSub{
+		d: d, st: st, kv: kv, p: p, id: nuid.Next(),
+		ch: make(chan delivery, 256), stop: make(chan struct{}), done: make(chan struct{}), settled: make(chan struct{}),
+		pullOpt: []jetstream.PullMessagesOpt{
+			jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(500),
+			jetstream.PullExpiry(expiry), jetstream.PullHeartbeat(heartbeat),
+		},
+		members: map[string]memberEntry{}, parts: map[int32]*partRun{},
+	}
+	p.FailoverAfter = failover
+	s.p = p
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("nats: group %s on %s: watching members: %w", p.Group, p.Topic.Name, err)
+	}
+	if err := s.putRecord(ctx); err != nil {
+		_ = w.Stop()
+		return nil, err
+	}
+	go s.coordinate(w)
+	wait := time.NewTimer(2 * failover)
+	defer wait.Stop()
+	select {
+	case <-s.settled:
+	case <-wait.C:
+		d.log.Warn("nats: group did not settle; subscribing anyway", "group", p.Group, "topic", p.Topic.Name, "after", 2*failover)
+	case <-ctx.Done():
+		_ = s.Close()
+		return nil, fmt.Errorf("nats: group %s on %s: waiting for the group to settle: %w", p.Group, p.Topic.Name, ctx.Err())
+	}
+	return s, nil
+}
+
+func (s *groupSub) record() memberRecord {
+	r := memberRecord{View: s.view, Parts: make([]int32, 0, len(s.parts))}
+	for p := range s.parts {
+		r.Parts = append(r.Parts, p)
+	}
+	slices.Sort(r.Parts)
+	return r
+}
+
+func (s *groupSub) putRecord(ctx context.Context) error {
+	b, err := json.Marshal(s.record())
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Put(ctx, s.id, b); err != nil {
+		return fmt.Errorf("nats: group %s on %s: registering member: %w", s.p.Group, s.p.Topic.Name, err)
+	}
+	return nil
+}
+
+// coordinate runs the member: heartbeats, membership changes, rebalancing.
+func (s *groupSub) coordinate(w jetstream.KeyWatcher) {
+	defer close(s.done)
+	defer func() { _ = w.Stop() }()
+	tick := time.NewTicker(s.p.FailoverAfter / 4)
+	defer tick.Stop()
+	initial := false
+	for {
+		changed := false
+		select {
+		case <-s.stop:
+			s.leave()
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				// The watcher ended (server restart); rebuild it.
+				nw, err := s.kv.WatchAll(context.Background())
+				if err != nil {
+					s.d.log.Warn("nats: re-watching group members", "group", s.p.Group, "err", err)
+					select {
+					case <-s.stop:
+						s.leave()
+						return
+					case <-tick.C:
+					}
+					continue
+				}
+				w, s.members = nw, map[string]memberEntry{}
+				initial = false
+				continue
+			}
+			if e == nil {
+				initial = true
+				changed = true
+				break
+			}
+			changed = s.apply(e)
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+			if err := s.putRecord(ctx); err != nil {
+				s.d.log.Warn("nats: group heartbeat", "group", s.p.Group, "err", err)
+			}
+			cancel()
+			// Also retry partitions whose start failed.
+			changed = s.expire() || len(s.parts) != len(assign(s.memberIDs(), s.id, s.p.Topic.Partitions))
+		}
+		if initial && changed {
+			s.rebalance()
+		}
+		s.checkSettled()
+	}
+}
+
+// apply records one bucket entry; it reports whether the member set changed.
+func (s *groupSub) apply(e jetstream.KeyValueEntry) bool {
+	_, known := s.members[e.Key()]
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(s.members, e.Key())
+		return known
+	}
+	var r memberRecord
+	_ = json.Unmarshal(e.Value(), &r)
+	s.members[e.Key()] = memberEntry{rec: r, created: e.Created()}
+	return !known
+}
+
+// expire drops members not heard of for twice the TTL, in case an expiry
+// marker was missed.
+func (s *groupSub) expire() bool {
+	changed := false
+	for id, m := range s.members {
+		if id != s.id && time.Since(m.created) > 2*s.p.FailoverAfter {
+			delete(s.members, id)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *groupSub) memberIDs() []string {
+	ids := make([]string, 0, len(s.members)+1)
+	for id := range s.members {
+		ids = append(ids, id)
+	}
+	if _, ok := s.members[s.id]; !ok {
+		ids = append(ids, s.id) // our own put may not have come back yet
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// rebalance releases partitions no longer ours, starts the new ones and
+// publishes the member's record.
+func (s *groupSub) rebalance() {
+	ids := s.memberIDs()
+	want := map[int32]bool{}
+	for _, p := range assign(ids, s.id, s.p.Topic.Partitions) {
+		want[p] = true
+	}
+	var lost []*partRun
+	for p, pr := range s.parts {
+		if !want[p] {
+			lost = append(lost, pr)
+			delete(s.parts, p)
+		}
+	}
+	s.release(lost, false)
+	for p := range want {
+		if s.parts[p] == nil {
+			if pr := s.start(p); pr != nil {
+				s.parts[p] = pr
+			}
+		}
+	}
+	s.view = viewOf(ids)
+	s.isSet = true
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+	defer cancel()
+	if err := s.putRecord(ctx); err != nil {
+		s.d.log.Warn("nats: group record", "group", s.p.Group, "err", err)
+	}
+}
+
+// checkSettled closes settled once every live member agrees with our view
+// and holds only its own partitions.
+func (s *groupSub) checkSettled() {
+	select {
+	case <-s.settled:
+		return
+	default:
+	}
+	if !s.isSet {
+		return
+	}
+	ids := s.memberIDs()
+	if viewOf(ids) != s.view {
+		return
+	}
+	for _, id := range ids {
+		m, ok := s.members[id]
+		if !ok || m.rec.View != s.view {
+			return
+		}
+		if !slices.Equal(m.rec.Parts, assign(ids, id, s.p.Topic.Partitions)) {
+			return
+		}
+	}
+	close(s.settled)
+}
+
+func (s *groupSub) consumerName(p int32) string { return s.p.Group + "_p" + strconv.Itoa(int(p)) }
+
+// start begins pulling partition p; nil (logged) on error, retried at the
+// next membership change or heartbeat-driven rebalance.
+func (s *groupSub) start(p int32) *partRun {
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+	defer cancel()
+	c, err := s.st.Consumer(ctx, s.consumerName(p))
+	if err != nil {
+		s.d.log.Warn("nats: group partition", "group", s.p.Group, "partition", p, "err", err)
+		return nil
+	}
+	it, err := c.Messages(s.pullOpt...)
+	if err != nil {
+		s.d.log.Warn("nats: group partition", "group", s.p.Group, "partition", p, "err", err)
+		return nil
+	}
+	pr := &partRun{p: p, it: it, exited: make(chan struct{}), out: map[uint64]*outMsg{}, idle: make(chan struct{}, 1), stopc: make(chan struct{})}
+	pr.pin.Store("")
+	go s.pull(pr)
+	return pr
+}
+
+func (s *groupSub) pull(pr *partRun) {
+	defer close(pr.exited)
+	for {
+		msg, err := pr.it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			select {
+			case <-pr.stopc:
+				return
+			default:
+			}
+			s.d.log.Debug("nats: pull", "group", s.p.Group, "partition", pr.p, "err", err)
+			continue
+		}
+		if pin := msg.Headers().Get("Nats-Pin-Id"); pin != "" {
+			pr.pin.Store(pin)
+		}
+		dm, seq, err := fromNATS(msg)
+		if err != nil {
+			s.d.log.Warn("nats: undecodable message left unacked", "group", s.p.Group, "partition", pr.p, "subject", msg.Subject(), "err", err)
+			continue
+		}
+		if !pr.add(seq, msg) {
+			continue // handed over: release naks it
+		}
+		select {
+		case s.ch <- delivery{dm: dm, pr: pr, seq: seq, msg: msg}:
+		case <-pr.stopc:
+		}
+	}
+}
+
+// release hands partitions over: stop pulling, wait (at most
+// FailoverAfter) until what was handed out is acked, nak the rest in order,
+// unpin. With abandon (Close) it does not wait.
+func (s *groupSub) release(prs []*partRun, abandon bool) {
+	if len(prs) == 0 {
+		return
+	}
+	for _, pr := range prs {
+		pr.revoke()
+		pr.it.Drain()
+	}
+	deadline := time.NewTimer(s.p.FailoverAfter)
+	defer deadline.Stop()
+	for _, pr := range prs {
+		<-pr.exited
+	wait:
+		for !abandon {
+			pr.mu.Lock()
+			n := pr.handed
+			pr.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			select {
+			case <-pr.idle:
+			case <-deadline.C:
+				s.d.log.Warn("nats: handing a partition over with messages still unacked",
+					"group", s.p.Group, "partition", pr.p, "unacked", n)
+				abandon = true
+				break wait
+			}
+		}
+		pr.nakRest()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+	defer cancel()
+	for _, pr := range prs {
+		pin, _ := pr.pin.Load().(string)
+		if pin == "" {
+			continue
+		}
+		name := s.consumerName(pr.p)
+		c, err := s.st.Consumer(ctx, name)
+		if err != nil {
+			continue
+		}
+		for _, g := range c.CachedInfo().PriorityGroups {
+			if g.Group == priorityGroup && g.PinnedClientID == pin {
+				if err := s.st.UnpinConsumer(ctx, name, priorityGroup); err != nil {
+					s.d.log.Debug("nats: unpinning", "group", s.p.Group, "partition", pr.p, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// leave releases every partition and deletes the member record, so the
+// others rebalance at once.
+func (s *groupSub) leave() {
+	prs := make([]*partRun, 0, len(s.parts))
+	for _, pr := range s.parts {
+		prs = append(prs, pr)
+	}
+	s.parts = map[int32]*partRun{}
+	s.release(prs, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.kv.Delete(ctx, s.id); err != nil {
+		s.d.log.Debug("nats: leaving group", "group", s.p.Group, "err", err)
+	}
+}
+
+// Receive implements driver.Subscription. Messages of a partition being
+// handed over are skipped: release naks them for the next holder.
+func (s *groupSub) Receive(ctx context.Context) (*driver.Message, error) {
+	for {
+		select {
+		case <-s.stop:
+			return nil, driver.ErrSubscriptionClosed
+		default:
+		}
+		select {
+		case d := <-s.ch:
+			if !d.pr.hand(d.seq) {
+				continue
+			}
+			a := &acker{m: d.m(), pr: d.pr, seq: d.seq}
+			d.dm.Ack = a.ack
+			return d.dm, nil
+		case <-s.stop:
+			return nil, driver.ErrSubscriptionClosed
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+type acker struct {
+	m    jetstream.Msg
+	pr   *partRun
+	seq  uint64
+	once sync.Once
+	err  error
+}
+
+func (a *acker) ack(context.Context) error {
+	a.once.Do(func() {
+		a.err = a.m.Ack()
+		a.pr.acked(a.seq)
+	})
+	return a.err
+}
+
+// Close implements driver.Subscription: it releases the partitions (unacked
+// messages are nacked, so the next holder gets them at once, in order),
+// unpins and deletes the member record.
+func (s *groupSub) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
