@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/store/driver"
 )
@@ -31,6 +32,9 @@ type CalculationBatch struct {
 	// the run's id, never deleted; each must exist in the organization and
 	// still be current, or nothing is saved.
 	Supersede []uuid.UUID
+	// Events are written to the outbox in the same transaction, beside the
+	// run's own emissions.calculated summary (see CalculationStream.Events).
+	Events []OutboxEvent
 }
 
 // SavedCalculation says what SaveCalculation wrote.
@@ -47,7 +51,7 @@ type SavedCalculation struct {
 // transaction with one audit entry per part.
 func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b CalculationBatch) (SavedCalculation, error) {
 	sent := false
-	return s.SaveCalculationStream(ctx, org, CalculationStream{Run: b.Run, Supersede: b.Supersede,
+	return s.SaveCalculationStream(ctx, org, CalculationStream{Run: b.Run, Supersede: b.Supersede, Events: b.Events,
 		Next: func() (CalculationChunk, bool, error) {
 			if sent {
 				return CalculationChunk{}, false, nil
@@ -82,6 +86,12 @@ type CalculationStream struct {
 	// leaves it (status, parameters, counts) replaces the one written first,
 	// with an audit entry of the change.
 	Complete func(*CalculationRun)
+	// Events are written to the transactional outbox in the same
+	// transaction, after the store's own emissions.calculated summary of
+	// the run (run id, input hash, counts, GWP set, totals by scope): the
+	// caller adds events that need data only it has. Their ids are filled
+	// in when nil.
+	Events []OutboxEvent
 }
 
 // SaveCalculationStream stores a run and its records chunk by chunk in one
@@ -107,6 +117,7 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 		}
 		out = SavedCalculation{RunID: cs.Run.ID}
 		acts, ems := c.activityRecords.newBulk(org), c.calculatedEmissions.newBulk(org)
+		totals := map[string]decimal.Decimal{}
 		defer acts.stop()
 		defer ems.stop()
 		if err := c.calculationRuns.createIn(ctx, q, org, cs.Run); err != nil {
@@ -137,7 +148,9 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 				return err
 			}
 			for i := range chunk.Emissions {
-				chunk.Emissions[i].RunID = cs.Run.ID
+				e := &chunk.Emissions[i]
+				e.RunID = cs.Run.ID
+				totals[scopeKey(e)] = totals[scopeKey(e)].Add(e.CO2eKg)
 			}
 			if err := ems.add(ctx, q, chunk.Emissions); err != nil {
 				return err
@@ -156,7 +169,11 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 				return err
 			}
 		}
-		return nil
+		summary, err := s.calculatedEvent(org, cs.Run, out, totals)
+		if err != nil {
+			return err
+		}
+		return s.appendOutbox(ctx, q, org, append([]OutboxEvent{summary}, cs.Events...))
 	})
 	return out, err
 }

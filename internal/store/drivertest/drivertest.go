@@ -67,6 +67,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"MonthlyEmissions", testMonthlyEmissions},
 		{"SaveCalculation", testSaveCalculation},
 		{"FactorOverrides", testFactorOverrides},
+		{"Outbox", testOutbox},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {
