@@ -23,9 +23,13 @@ import (
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
+	"github.com/greenlang/greenlang/internal/stream"
+	"github.com/greenlang/greenlang/internal/stream/kafkastream"
+	"github.com/greenlang/greenlang/internal/stream/natsstream"
 )
 
 // Options tune how the platform starts.
@@ -48,8 +52,8 @@ const (
 	idleTimeout       = 2 * time.Minute
 )
 
-// App is the running platform: the store, its maintenance loop and the HTTP
-// server.
+// App is the running platform: the store, its maintenance loop, the event
+// stream with the outbox relay feeding it, and the HTTP server.
 type App struct {
 	cfg  config.Config
 	log  *slog.Logger
@@ -66,6 +70,10 @@ type App struct {
 	failed   chan error    // receives the HTTP server's error if it dies
 	stopMain context.CancelFunc
 	mainDone chan struct{} // closed when the maintenance loop returns
+	stream   *stream.Stream
+	relay    *outbox.Relay
+	stopRel  context.CancelFunc
+	relDone  chan struct{} // closed when the outbox relay returns
 }
 
 // New checks cfg and returns an App that has not touched the disk or the
@@ -120,7 +128,60 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.stopMain, a.mainDone = cancel, make(chan struct{})
 	go a.maintain(mctx, a.mainDone)
 
+	if err := a.startStream(ctx); err != nil {
+		return err
+	}
 	return a.startHTTP()
+}
+
+// startStream opens the event stream (reconciling the topic catalogue) and
+// starts the outbox relay that publishes what the store's writes emitted.
+func (a *App) startStream(ctx context.Context) error {
+	s, err := OpenStream(ctx, a.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	a.stream = s
+	a.relay = &outbox.Relay{Store: a.st, Stream: s, Logger: a.log}
+	stats := func(f func(outbox.Stats) float64) func() float64 { return func() float64 { return f(a.relay.Stats()) } }
+	a.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_outbox_published_total",
+			Help: "Events the outbox relay published to the stream and marked."}, stats(func(s outbox.Stats) float64 { return float64(s.Published) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_outbox_failures_total",
+			Help: "Failed outbox relay attempts (claim, publish or mark); each is retried."}, stats(func(s outbox.Stats) float64 { return float64(s.Failed) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "greenlang_outbox_lag_seconds",
+			Help: "Age of the oldest event of the relay's latest claim; 0 when the outbox was empty."}, stats(func(s outbox.Stats) float64 { return s.Lag.Seconds() })),
+	)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopRel, a.relDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.relDone)
+		if err := a.relay.Run(rctx); err != nil && rctx.Err() == nil {
+			a.log.Error("outbox relay stopped", slog.Any("err", err))
+		}
+	}()
+	a.log.Info("event stream open", slog.String("driver", s.Driver()))
+	return nil
+}
+
+// OpenStream opens cfg's event stream with every driver the binary
+// carries; opening reconciles the topic catalogue. The caller closes it.
+func OpenStream(ctx context.Context, cfg config.Config, logger *slog.Logger) (*stream.Stream, error) {
+	reg := stream.NewRegistry()
+	natsstream.Register(reg)
+	kafkastream.Register(reg)
+	s, err := reg.Open(ctx, cfg.Stream.URL, stream.Options{Logger: logger, Namespace: cfg.Stream.Namespace})
+	if err != nil {
+		return nil, fmt.Errorf("app: opening the event stream %s: %w", config.RedactURL(cfg.Stream.URL), err)
+	}
+	return s, nil
+}
+
+// Stream is the open event stream; nil before Start.
+func (a *App) Stream() *stream.Stream {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stream
 }
 
 // checkSchema creates the schema in a new, empty database (the first
@@ -247,8 +308,8 @@ func (a *App) Store() *store.Store {
 func (a *App) Failed() <-chan error { return a.failed }
 
 // Stop drains in-flight HTTP requests (for up to http.shutdown_timeout, then
-// closes the rest), stops the maintenance loop and closes the store, in that
-// order. It is safe after a failed or partial Start and when called again.
+// closes the rest), stops the maintenance loop and the outbox relay, and
+// closes the stream and the store, in that order. It is safe after a failed or partial Start and when called again.
 func (a *App) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -278,6 +339,16 @@ func (a *App) stopLocked(ctx context.Context) error {
 	if a.stopMain != nil {
 		a.stopMain()
 		<-a.mainDone
+	}
+
+	if a.stopRel != nil {
+		a.stopRel()
+		<-a.relDone
+	}
+	if a.stream != nil {
+		if err := a.stream.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: closing the event stream: %w", err))
+		}
 	}
 
 	if a.st != nil {

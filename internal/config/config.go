@@ -34,6 +34,8 @@ type Config struct {
 	HTTP HTTPConfig `yaml:"http"`
 	// Store chooses the relational store.
 	Store StoreConfig `yaml:"store"`
+	// Stream chooses the event stream.
+	Stream StreamConfig `yaml:"stream"`
 	// SecretKey seals credentials at rest: 32 bytes as 64 hex characters or
 	// base64. Default none: the server then uses <data_dir>/secret.key,
 	// generating it on first start.
@@ -70,6 +72,17 @@ type StoreConfig struct {
 	// AdminURL is the PostgreSQL role that owns the schema and runs
 	// migrations. Default none: URL does both.
 	AdminURL string `yaml:"admin_url"`
+}
+
+// StreamConfig chooses the event stream (docs/streaming.md).
+type StreamConfig struct {
+	// URL selects the driver by scheme: nats+embedded://dir (a NATS
+	// JetStream server inside the process), nats://host:4222 or
+	// kafka://broker1,broker2. Default "nats+embedded://<data_dir>/jetstream".
+	URL string `yaml:"url"`
+	// Namespace prefixes every topic and consumer group on the engine, so
+	// several installations share one cluster. Default none.
+	Namespace string `yaml:"namespace"`
 }
 
 // LogConfig configures logging.
@@ -109,6 +122,9 @@ func (c Config) WithDefaults() Config {
 	if c.Store.URL == "" {
 		c.Store.URL = SQLiteURL(filepath.Join(c.DataDir, "greenlang.db"))
 	}
+	if c.Stream.URL == "" {
+		c.Stream.URL = EmbeddedNATSURL(filepath.Join(c.DataDir, "jetstream"))
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
 	}
@@ -130,6 +146,12 @@ func SQLiteURL(path string) string {
 		p = "./" + p
 	}
 	return "sqlite://" + (&url.URL{Path: p}).EscapedPath()
+}
+
+// EmbeddedNATSURL is the nats+embedded:// URL of an embedded JetStream
+// server storing under dir (relative paths stay relative).
+func EmbeddedNATSURL(dir string) string {
+	return "nats+embedded://" + strings.TrimPrefix(SQLiteURL(dir), "sqlite://")
 }
 
 // Validate checks c without touching the network or the disk. Its error is
@@ -160,6 +182,9 @@ func (c Config) Validate() error {
 		if err := checkURL(c.Store.AdminURL); err != nil {
 			add("store.admin_url: %v", err)
 		}
+	}
+	if err := checkURL(c.Stream.URL, "nats+embedded", "nats", "kafka"); err != nil {
+		add("stream.url: %v", err)
 	}
 	if c.SecretKey != "" {
 		if _, err := secretbox.ParseKey(c.SecretKey); err != nil {
@@ -214,7 +239,7 @@ func checkHostPort(addr string) error {
 
 // checkURL accepts anything with a scheme; drivers judge the rest. The
 // error never repeats the URL, which may hold a password.
-func checkURL(raw string) error {
+func checkURL(raw string, schemes ...string) error {
 	if raw == "" {
 		return errors.New("is empty")
 	}
@@ -223,7 +248,14 @@ func checkURL(raw string) error {
 		return errors.New("is not a valid URL")
 	}
 	if u.Scheme == "" {
-		return errors.New("has no scheme (want sqlite://… or postgres://…)")
+		if len(schemes) == 0 {
+			schemes = []string{"sqlite", "postgres"}
+		}
+		want := make([]string, len(schemes))
+		for i, sc := range schemes {
+			want[i] = sc + "://…"
+		}
+		return fmt.Errorf("has no scheme (want %s or %s)", strings.Join(want[:len(want)-1], ", "), want[len(want)-1])
 	}
 	return nil
 }
@@ -244,6 +276,7 @@ func (c Config) Redacted() Config {
 	c.PreviousSecretKeys = prev
 	c.Store.URL = RedactURL(c.Store.URL)
 	c.Store.AdminURL = RedactURL(c.Store.AdminURL)
+	c.Stream.URL = RedactURL(c.Stream.URL)
 	return c
 }
 

@@ -39,6 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		DataDir:             "./greenlang-data",
 		HTTP:                config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second},
 		Store:               config.StoreConfig{URL: "sqlite://./greenlang-data/greenlang.db"},
+		Stream:              config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream"},
 		Log:                 config.LogConfig{Level: "info", Format: "json"},
 		MaintenanceInterval: time.Hour,
 	}
@@ -72,6 +73,7 @@ maintenance_interval: 10m
 					DataDir:             "/from/file",
 					HTTP:                config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second},
 					Store:               config.StoreConfig{URL: "sqlite:///from/file/greenlang.db"},
+					Stream:              config.StreamConfig{URL: "nats+embedded:///from/file/jetstream"},
 					Log:                 config.LogConfig{Level: "debug", Format: "text"},
 					MaintenanceInterval: 10 * time.Minute,
 				}

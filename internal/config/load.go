@@ -85,6 +85,9 @@ func Settings() []Setting {
 		{Key: "store.url", Flag: "store-url", Usage: "relational store URL, sqlite://… or postgres://… (default sqlite://<data-dir>/greenlang.db)", Secret: true,
 			set: str(func(c *Config) *string { return &c.Store.URL })},
 		{Key: "store.admin_url", Secret: true, set: str(func(c *Config) *string { return &c.Store.AdminURL })},
+		{Key: "stream.url", Flag: "stream-url", Usage: "event stream URL, nats+embedded://dir, nats://… or kafka://… (default nats+embedded://<data-dir>/jetstream)", Secret: true,
+			set: str(func(c *Config) *string { return &c.Stream.URL })},
+		{Key: "stream.namespace", set: str(func(c *Config) *string { return &c.Stream.Namespace })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
