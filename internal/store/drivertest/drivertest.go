@@ -68,6 +68,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"SaveCalculation", testSaveCalculation},
 		{"FactorOverrides", testFactorOverrides},
 		{"Outbox", testOutbox},
+		{"ProcessorState", testProcessorState},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/store/driver"
+)
+
+// Stream-processor checkpoints (docs/processors.md): a processor
+// (internal/processor) keeps, per input partition, its state and the offset
+// of the last input message whose effect is committed, in
+// integration.processor_state. ProcessorCommit writes new states, offsets
+// and the processor's output events (into the transactional outbox) in one
+// transaction, so a crash never leaves outputs without the state that
+// produced them or the reverse.
+
+// ProcessorCheckpoint is one processor's committed position and state on
+// one input partition.
+type ProcessorCheckpoint struct {
+	Processor string
+	Partition int32
+	// Offset is the offset of the last input message whose effect is in
+	// State (and whose outputs are in the outbox).
+	Offset int64
+	// Version counts commits of this row, from 1. A commit names the
+	// version it started from, so two instances that both believe they own
+	// a partition cannot both commit (see ProcessorCommit).
+	Version int64
+	// State is the processor's own encoding of its partition state.
+	State     []byte
+	UpdatedAt time.Time
+}
+
+// ProcessorPartitionUpdate is the new checkpoint of one partition in a
+// ProcessorCommit.
+type ProcessorPartitionUpdate struct {
+	Partition int32
+	// PrevVersion is the Version of the checkpoint the processor started
+	// from: 0 when it had none.
+	PrevVersion int64
+	Offset      int64
+	State       []byte
+}
+
+// ProcessorEvent is an output event of a processor: an outbox event of
+// the organization the event is about.
+type ProcessorEvent struct {
+	OrgID uuid.UUID
+	// Event is what the relay publishes. Its ID must be set and
+	// deterministic (derived from the processor, the input event or
+	// window), so that a replay produces the same id.
+	Event OutboxEvent
+}
+
+// ProcessorCommit is one processed batch.
+type ProcessorCommit struct {
+	Processor  string
+	Partitions []ProcessorPartitionUpdate
+	Events     []ProcessorEvent
+}
+
+var processorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+const processorCols = "processor, partition_n, input_offset, version, state, updated_at"
+
+// ProcessorCheckpoint returns processor's checkpoint on partition, or
+// (nil, nil) when it has committed nothing there yet.
+func (s *Store) ProcessorCheckpoint(ctx context.Context, processor string, partition int32) (*ProcessorCheckpoint, error) {
+	const op = "store: reading a processor checkpoint"
+	if !processorNameRE.MatchString(processor) || partition < 0 {
+		return nil, errorf(CodeInvalidArgument, op, "processor %q partition %d: want a lowercase name and a partition >= 0", processor, partition)
+	}
+	var out *ProcessorCheckpoint
+	err := s.systemTx(ctx, op, true, func(q driver.Querier) error {
+		rows, err := q.Query(ctx, "SELECT "+processorCols+" FROM integration.processor_state WHERE processor = $1 AND partition_n = $2",
+			processor, int64(partition))
+		if err != nil {
+			return err
+		}
+		cps, err := scanProcessorState(rows)
+		if err != nil {
+			return err
+		}
+		out = nil
+		if len(cps) == 1 {
+			out = &cps[0]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ProcessorCheckpoints returns every checkpoint of processor, by partition.
+func (s *Store) ProcessorCheckpoints(ctx context.Context, processor string) ([]ProcessorCheckpoint, error) {
+	const op = "store: reading processor checkpoints"
+	if !processorNameRE.MatchString(processor) {
+		return nil, errorf(CodeInvalidArgument, op, "processor %q: want a lowercase name", processor)
+	}
+	var out []ProcessorCheckpoint
+	err := s.systemTx(ctx, op, true, func(q driver.Querier) error {
+		rows, err := q.Query(ctx, "SELECT "+processorCols+" FROM integration.processor_state WHERE processor = $1 ORDER BY partition_n", processor)
+		if err != nil {
+			return err
+		}
+		out, err = scanProcessorState(rows)
+		return err
+	})
+	return out, err
+}
+
+func scanProcessorState(rows driver.Rows) ([]ProcessorCheckpoint, error) {
+	defer rows.Close()
+	var out []ProcessorCheckpoint
+	for rows.Next() {
+		var c ProcessorCheckpoint
+		var p int64
+		if err := rows.Scan(&c.Processor, &p, &c.Offset, &c.Version, &c.State, &c.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("scanning a processor checkpoint: %w", err)
+		}
+		c.Partition = int32(p)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out, nil
+}
+
+// ProcessorCommit writes, in one transaction, the new checkpoint of every
+// partition in c and c's output events into the outbox (each under its own
+// organization, as the outbox's tenancy requires). Every update names the
+// version it started from; when a partition's stored version differs
+// (another instance committed since, or the row appeared), nothing is
+// written and the error is CodeFailedPrecondition: the caller reloads its
+// checkpoint and processes the batch again. An event whose id is already
+// in the outbox is skipped (a replayed output), not an error.
+func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
+	const op = "store: committing processor state"
+	if !processorNameRE.MatchString(c.Processor) {
+		return errorf(CodeInvalidArgument, op, "processor %q: want a lowercase name", c.Processor)
+	}
+	seen := map[int32]bool{}
+	for _, p := range c.Partitions {
+		if p.Partition < 0 || p.Offset < 0 || p.PrevVersion < 0 {
+			return errorf(CodeInvalidArgument, op, "partition %d offset %d version %d: negative", p.Partition, p.Offset, p.PrevVersion)
+		}
+		if seen[p.Partition] {
+			return errorf(CodeInvalidArgument, op, "partition %d given twice", p.Partition)
+		}
+		seen[p.Partition] = true
+	}
+	// Group the events by organization, keeping their order within each.
+	var orgs []uuid.UUID
+	byOrg := map[uuid.UUID][]OutboxEvent{}
+	for i, e := range c.Events {
+		if e.OrgID == uuid.Nil {
+			return errorf(CodeInvalidArgument, op, "event %d: an organization is required", i)
+		}
+		if e.Event.ID == uuid.Nil {
+			return errorf(CodeInvalidArgument, op, "event %d: a (deterministic) event id is required", i)
+		}
+		if err := validateOutboxEvent(op, i, &e.Event); err != nil {
+			return err
+		}
+		if _, ok := byOrg[e.OrgID]; !ok {
+			orgs = append(orgs, e.OrgID)
+		}
+		byOrg[e.OrgID] = append(byOrg[e.OrgID], e.Event)
+	}
+	pg := s.d.Name() == "postgres"
+	return s.systemTx(ctx, op, false, func(q driver.Querier) error {
+		now := s.nowUTC()
+		// Checkpoints first, while no organization is set (the table's
+		// policy admits platform transactions only).
+		for _, p := range c.Partitions {
+			st := p.State
+			if st == nil {
+				st = []byte{}
+			}
+			var n int64
+			var err error
+			if p.PrevVersion == 0 {
+				n, err = q.Exec(ctx, `INSERT INTO integration.processor_state (processor, partition_n, input_offset, version, state, updated_at)
+					VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (processor, partition_n) DO NOTHING`,
+					c.Processor, int64(p.Partition), p.Offset, st, now)
+			} else {
+				n, err = q.Exec(ctx, `UPDATE integration.processor_state SET input_offset = $1, version = version + 1, state = $2, updated_at = $3
+					WHERE processor = $4 AND partition_n = $5 AND version = $6`,
+					p.Offset, st, now, c.Processor, int64(p.Partition), p.PrevVersion)
+			}
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return errorf(CodeFailedPrecondition, op, "processor %s partition %d: the checkpoint moved since version %d (another instance committed); reload it",
+					c.Processor, p.Partition, p.PrevVersion)
+			}
+		}
+		for _, org := range orgs {
+			if pg {
+				// The outbox's tenant policy checks every row against the
+				// transaction's organization: set it for this group.
+				if _, err := q.Exec(ctx, "SELECT set_config('greenlang.org_id', $1, true)", org.String()); err != nil {
+					return err
+				}
+			}
+			for i := range byOrg[org] {
+				if err := s.insertProcessorEvent(ctx, q, org, &byOrg[org][i], now); err != nil {
+					return err
+				}
+			}
+		}
+		if pg && len(orgs) > 0 {
+			if _, err := q.Exec(ctx, "SELECT set_config('greenlang.org_id', '', true)"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insertProcessorEvent inserts one output event unless its id is already
+// in the outbox (a replayed output with its deterministic id).
+func (s *Store) insertProcessorEvent(ctx context.Context, q driver.Querier, org uuid.UUID, e *OutboxEvent, now time.Time) error {
+	h := "{}"
+	if len(e.Headers) > 0 {
+		b, err := json.Marshal(e.Headers)
+		if err != nil {
+			return &Error{Code: CodeInvalidArgument, Op: "store: committing processor state", Err: err}
+		}
+		h = string(b)
+	}
+	payload := e.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	_, err := q.Exec(ctx, `INSERT INTO integration.outbox (id, org_id, topic, key, headers, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`, e.ID, org, e.Topic, e.Key, h, payload, now)
+	if err != nil {
+		return fmt.Errorf("appending processor output %s: %w", e.ID, err)
+	}
+	return nil
+}
