@@ -235,17 +235,33 @@ func toRecord(m *driver.Message) *kgo.Record {
 	if len(m.Key) == 0 {
 		r.Key = nil
 	}
+	// One buffer for the header values instead of one allocation each (a
+	// value appended past its capacity moves to a new array; the slices
+	// taken before stay valid).
+	buf := make([]byte, 0, 64)
 	r.Headers = make([]kgo.RecordHeader, 0, len(m.Headers))
 	for k, v := range m.Headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+		buf = append(buf, v...)
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: buf[len(buf)-len(v) : len(buf) : len(buf)]})
 	}
 	return r
 }
 
 func fromRecord(r *kgo.Record) *driver.Message {
+	// One string holding every header value, sliced per header.
+	n := 0
+	for _, kv := range r.Headers {
+		n += len(kv.Value)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, kv := range r.Headers {
+		sb.Write(kv.Value)
+	}
+	all := sb.String()
 	h := make(map[string]string, len(r.Headers))
 	for _, kv := range r.Headers {
-		h[kv.Key] = string(kv.Value)
+		h[kv.Key], all = all[:len(kv.Value)], all[len(kv.Value):]
 	}
 	return &driver.Message{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: h, Offset: r.Offset, Time: r.Timestamp}
 }
@@ -271,30 +287,65 @@ type tracker struct {
 }
 
 type partState struct {
-	gen     int // bumped on revoke; acks of older generations are ignored
-	pending []int64
-	acked   map[int64]bool
+	gen int // bumped on revoke; acks of older generations are ignored
+	// pending are the delivered, not yet committed offsets of the
+	// partition in increasing order; acked ones stay until every offset
+	// before them is acked too.
+	pending []pendingOffset
 	next    kgo.EpochOffset
 	dirty   bool
 }
 
-func (tr *tracker) deliver(r *kgo.Record) func(context.Context) error {
+type pendingOffset struct {
+	offset int64
+	acked  bool
+}
+
+// delivered is one record handed to Receive.
+type delivered struct {
+	r   *kgo.Record
+	gen int
+}
+
+// deliver registers the records of one fetch (in partition order) and sets
+// their Ack.
+func (tr *tracker) deliver(rs []*kgo.Record, ms []fetched) {
 	tr.mu.Lock()
-	ps := tr.parts[r.Partition]
-	if ps == nil {
-		ps = &partState{acked: map[int64]bool{}}
-		tr.parts[r.Partition] = ps
-	}
-	ps.pending = append(ps.pending, r.Offset)
-	gen := ps.gen
-	tr.mu.Unlock()
-	var once sync.Once
-	return func(context.Context) error {
-		once.Do(func() { tr.ack(r, gen) })
-		return nil
+	defer tr.mu.Unlock()
+	for i, r := range rs {
+		ps := tr.parts[r.Partition]
+		if ps == nil {
+			ps = &partState{}
+			tr.parts[r.Partition] = ps
+		}
+		ps.pending = append(ps.pending, pendingOffset{offset: r.Offset})
+		gen := ps.gen
+		ms[i].dl = delivered{r: r, gen: gen}
+		// ack is idempotent, so a second Ack needs no guard.
+		ms[i].m.Ack = func(context.Context) error {
+			tr.ack(r, gen)
+			return nil
+		}
 	}
 }
 
+// current reports whether dl's partition is still assigned in the
+// generation it was delivered in.
+func (tr *tracker) current(dl delivered) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	ps := tr.parts[dl.r.Partition]
+	return ps != nil && ps.gen == dl.gen
+}
+
+// fetched is a record on its way to Receive; dl.r is nil for readers.
+type fetched struct {
+	m  *driver.Message
+	dl delivered
+}
+
+// ack records that r was acked. It is idempotent: a second ack of r finds
+// it acked or already committed.
 func (tr *tracker) ack(r *kgo.Record, gen int) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -302,18 +353,29 @@ func (tr *tracker) ack(r *kgo.Record, gen int) {
 	if ps == nil || ps.gen != gen {
 		return // partition revoked meanwhile: another member redelivers it
 	}
-	ps.acked[r.Offset] = true
+	// Offsets are appended in increasing order and acks mostly come in
+	// order, so the record is usually at the front.
+	i := 0
+	if len(ps.pending) == 0 || ps.pending[0].offset != r.Offset {
+		i = sort.Search(len(ps.pending), func(i int) bool { return ps.pending[i].offset >= r.Offset })
+		if i == len(ps.pending) || ps.pending[i].offset != r.Offset {
+			return
+		}
+	}
+	ps.pending[i].acked = true
 	n := 0
-	for n < len(ps.pending) && ps.acked[ps.pending[n]] {
-		delete(ps.acked, ps.pending[n])
+	for n < len(ps.pending) && ps.pending[n].acked {
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	ps.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: ps.pending[n-1] + 1}
+	ps.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: ps.pending[n-1].offset + 1}
 	ps.dirty = true
 	ps.pending = ps.pending[n:]
+	if len(ps.pending) == 0 {
+		ps.pending = ps.pending[:0:0] // let the consumed backing array go
+	}
 }
 
 // flush marks every partition's acked prefix for commit; the client's
@@ -341,63 +403,40 @@ func (tr *tracker) revoke(parts []int32) {
 	defer tr.mu.Unlock()
 	for _, p := range parts {
 		if ps := tr.parts[p]; ps != nil {
-			tr.parts[p] = &partState{gen: ps.gen + 1, acked: map[int64]bool{}}
+			tr.parts[p] = &partState{gen: ps.gen + 1}
 		}
 	}
 }
 
+// sub is a subscription. Receive polls the client itself (no goroutine
+// between the client and the caller) and returns the records of one poll
+// one by one from buf.
 type sub struct {
-	cl      *kgo.Client
-	ch      chan *driver.Message
-	stop    chan struct{}
+	cl *kgo.Client
+	// ctx ends with Close, which also ends a poll in progress.
+	ctx     context.Context
 	cancel  context.CancelFunc
-	done    chan struct{}
+	polling chan struct{} // a one-slot semaphore: one poll at a time
+	mu      sync.Mutex
+	buf     []fetched // the rest of the last poll
+	stop    chan struct{}
+	done    chan struct{} // the commit-marking goroutine exited
 	once    sync.Once
 	tr      *tracker
 	log     *slog.Logger
 	grouped bool
 }
 
-func (s *sub) poll(ctx context.Context) {
+// markAcks marks acked offsets for commit in batches until ctx ends.
+func (s *sub) markAcks() {
 	defer close(s.done)
-	if s.tr != nil {
-		go func() { // acks are marked for commit in batches
-			t := time.NewTicker(200 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					s.tr.flush()
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
 	for {
-		fs := s.cl.PollFetches(ctx)
-		if ctx.Err() != nil || fs.IsClientClosed() {
-			return
-		}
-		fs.EachError(func(t string, p int32, err error) {
-			s.log.Warn("kafka: fetch", "topic", t, "partition", p, "err", err)
-		})
-		var stopped bool
-		fs.EachRecord(func(r *kgo.Record) {
-			if stopped {
-				return
-			}
-			m := fromRecord(r)
-			if s.tr != nil {
-				m.Ack = s.tr.deliver(r)
-			}
-			select {
-			case s.ch <- m:
-			case <-ctx.Done():
-				stopped = true
-			}
-		})
-		if stopped {
+		select {
+		case <-t.C:
+			s.tr.flush()
+		case <-s.ctx.Done():
 			return
 		}
 	}
@@ -405,14 +444,86 @@ func (s *sub) poll(ctx context.Context) {
 
 // Receive implements driver.Subscription.
 func (s *sub) Receive(ctx context.Context) (*driver.Message, error) {
-	select {
-	case m := <-s.ch:
-		return m, nil
-	case <-s.stop:
-		return nil, driver.ErrSubscriptionClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for {
+		select {
+		case <-s.stop:
+			return nil, driver.ErrSubscriptionClosed
+		default:
+		}
+		f, ok, err := s.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		// Records of a partition revoked since they were fetched are
+		// dropped: the next owner reads them again from the committed
+		// offset, and returning them here would let two members handle
+		// one key at once.
+		if f.dl.r != nil && !s.tr.current(f.dl) {
+			continue
+		}
+		return f.m, nil
 	}
+}
+
+// next returns the next record of the last poll, or polls; ok is false
+// when a poll returned nothing.
+func (s *sub) next(ctx context.Context) (fetched, bool, error) {
+	select {
+	case s.polling <- struct{}{}:
+	case <-s.stop:
+		return fetched{}, false, driver.ErrSubscriptionClosed
+	case <-ctx.Done():
+		return fetched{}, false, ctx.Err()
+	}
+	defer func() { <-s.polling }()
+	s.mu.Lock()
+	if len(s.buf) > 0 {
+		f := s.buf[0]
+		s.buf[0] = fetched{}
+		s.buf = s.buf[1:]
+		s.mu.Unlock()
+		return f, true, nil
+	}
+	s.mu.Unlock()
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopAfter := context.AfterFunc(s.ctx, cancel)
+	defer stopAfter()
+	fs := s.cl.PollFetches(pctx)
+	select {
+	case <-s.stop:
+		return fetched{}, false, driver.ErrSubscriptionClosed
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return fetched{}, false, err
+	}
+	if fs.IsClientClosed() {
+		return fetched{}, false, driver.ErrSubscriptionClosed
+	}
+	fs.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.Canceled) {
+			s.log.Warn("kafka: fetch", "topic", t, "partition", p, "err", err)
+		}
+	})
+	rs := fs.Records()
+	if len(rs) == 0 {
+		return fetched{}, false, nil
+	}
+	ms := make([]fetched, len(rs))
+	for i, r := range rs {
+		ms[i].m = fromRecord(r)
+	}
+	if s.tr != nil {
+		s.tr.deliver(rs, ms)
+	}
+	s.mu.Lock()
+	s.buf = append(s.buf[:0], ms[1:]...)
+	s.mu.Unlock()
+	return ms[0], true, nil
 }
 
 // Close implements driver.Subscription: commits what was acked, leaves the group.
@@ -421,8 +532,8 @@ func (s *sub) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		s.cancel()
-		<-s.done
 		if s.grouped {
+			<-s.done
 			s.tr.flush()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -435,8 +546,10 @@ func (s *sub) Close() error {
 
 func (d *Driver) newSub(cl *kgo.Client, tr *tracker) *sub {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &sub{cl: cl, ch: make(chan *driver.Message, 256), stop: make(chan struct{}), cancel: cancel, done: make(chan struct{}), log: d.log, tr: tr, grouped: tr != nil}
-	go s.poll(ctx)
+	s := &sub{cl: cl, ctx: ctx, cancel: cancel, polling: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), log: d.log, tr: tr, grouped: tr != nil}
+	if tr != nil {
+		go s.markAcks()
+	}
 	return s
 }
 

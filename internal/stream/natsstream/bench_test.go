@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,6 +160,107 @@ func BenchmarkPublishConsumeRaw(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkPublishConsumeRawPartitioned is the partition-ordered raw
+// baseline: the same publishes, consumed the way the port must consume to
+// keep per-key order with exclusive partitions: one durable pull consumer
+// per partition filtered on "<topic>.<p>.*" with the pinned-client priority
+// policy, one goroutine per partition receiving and acking every message.
+// No group membership, no hand-over, no port.
+func BenchmarkPublishConsumeRawPartitioned(b *testing.B) {
+	ctx := context.Background()
+	r := stream.NewRegistry()
+	var drv *natsstream.Driver
+	r.Register("nats+embedded", func(ctx context.Context, u *urlT, o driverOptions) (driverT, error) {
+		d, err := natsstream.Open(ctx, u, o)
+		if err == nil {
+			drv = d.(*natsstream.Driver)
+		}
+		return d, err
+	})
+	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	js, err := jetstream.New(drv.Conn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	const parts = 12
+	var iters []jetstream.MessagesContext
+	for p := 0; p < parts; p++ {
+		cons, err := js.CreateOrUpdateConsumer(ctx, natsstream.StreamName("bench.events"), jetstream.ConsumerConfig{
+			Durable: "rawp_p" + strconv.Itoa(p), FilterSubject: "bench.events." + strconv.Itoa(p) + ".*",
+			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000, AckWait: 30 * time.Second,
+			PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{"g"}, PinnedTTL: 30 * time.Second,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(500), jetstream.PullPriorityGroup("g"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer it.Stop()
+		iters = append(iters, it)
+	}
+	subjects := make([]string, benchKeys)
+	for i := range subjects {
+		k := []byte("site-" + strconv.Itoa(i))
+		subjects[i] = natsstream.Subject("bench.events", stream.PartitionFor(k, parts), k)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		for i := 0; i < b.N; i += benchBatch {
+			n := min(benchBatch, b.N-i)
+			fs := make([]jetstream.PubAckFuture, n)
+			for j := range fs {
+				id := strconv.Itoa(i + j)
+				m := &nats.Msg{Subject: subjects[(i+j)%benchKeys], Data: payload200,
+					Header: nats.Header{stream.HeaderEventID: {id}, jetstream.MsgIDHeader: {id}}}
+				if fs[j], err = js.PublishMsgAsync(m); err != nil {
+					errc <- err
+					return
+				}
+			}
+			for _, f := range fs {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					errc <- err
+					return
+				}
+			}
+		}
+		errc <- nil
+	}()
+	var got atomic.Int64
+	done := make(chan struct{})
+	for _, it := range iters {
+		go func() {
+			for {
+				m, err := it.Next()
+				if err != nil {
+					return // iterator stopped at the end of the benchmark
+				}
+				if err := m.Ack(); err != nil {
+					return
+				}
+				if got.Add(1) == int64(b.N) {
+					close(done)
+				}
+			}
+		}()
+	}
+	<-done
 	if err := <-errc; err != nil {
 		b.Fatal(err)
 	}

@@ -84,7 +84,7 @@ type groupSub struct {
 	kv      jetstream.KeyValue
 	p       driver.SubscribeParams
 	id      string
-	ch      chan delivery
+	ch      chan *inflight
 	stop    chan struct{}
 	done    chan struct{} // coordinator exited
 	once    sync.Once
@@ -103,16 +103,6 @@ type memberEntry struct {
 	created time.Time
 }
 
-// delivery is a message on its way to Receive.
-type delivery struct {
-	dm  *driver.Message
-	pr  *partRun
-	seq uint64
-	msg jetstream.Msg
-}
-
-func (d delivery) m() jetstream.Msg { return d.msg }
-
 // partRun is this member's pull on one partition.
 type partRun struct {
 	p      int32
@@ -121,49 +111,78 @@ type partRun struct {
 	pin    atomic.Value  // string: Nats-Pin-Id seen on our messages
 
 	mu      sync.Mutex
-	revoked bool               // being handed over: nothing more is handed out
-	out     map[uint64]*outMsg // delivered by the server, not acked
-	handed  int                // how many of out Receive returned
-	idle    chan struct{}      // signalled when handed drops to 0 after revoke
-	stopc   chan struct{}      // closed with revoked
+	revoked bool                 // being handed over: nothing more is handed out
+	out     map[uint64]*inflight // delivered by the server, not acked
+	handed  int                  // how many of out Receive returned
+	idle    chan struct{}        // signalled when handed drops to 0 after revoke
+	stopc   chan struct{}        // closed with revoked
 }
 
-type outMsg struct {
+// inflight is one message delivered by the server and not yet acked: it
+// travels from the pull goroutine to Receive and is also the message's ack
+// function, so a delivery costs one allocation besides the message itself.
+// handed and the map entry are guarded by pr.mu.
+type inflight struct {
+	dm     *driver.Message
+	pr     *partRun
+	seq    uint64
 	m      jetstream.Msg
 	handed bool
+	once   sync.Once
+	err    error
 }
 
-func (pr *partRun) add(seq uint64, m jetstream.Msg) bool {
+func (f *inflight) ack(context.Context) error {
+	f.once.Do(func() {
+		f.err = f.m.Ack()
+		f.pr.acked(f)
+	})
+	return f.err
+}
+
+func (pr *partRun) add(f *inflight) bool {
 	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	pr.out[seq] = &outMsg{m: m}
-	return !pr.revoked
+	signal := false
+	if old := pr.out[f.seq]; old != nil && old.handed {
+		// A redelivery (ack wait passed) supersedes the earlier delivery;
+		// only the new one counts as handed out from now on.
+		pr.handed--
+		signal = pr.handed == 0 && pr.revoked
+	}
+	pr.out[f.seq] = f
+	ok := !pr.revoked
+	pr.mu.Unlock()
+	if signal {
+		select {
+		case pr.idle <- struct{}{}:
+		default:
+		}
+	}
+	return ok
 }
 
-// hand marks seq as returned to the caller; false when the partition is
+// hand marks f as returned to the caller; false when the partition is
 // being handed over (the message stays for release to nak).
-func (pr *partRun) hand(seq uint64) bool {
+func (pr *partRun) hand(f *inflight) bool {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	o := pr.out[seq]
-	if pr.revoked || o == nil {
+	if pr.revoked || pr.out[f.seq] != f {
 		return false
 	}
-	o.handed = true
+	f.handed = true
 	pr.handed++
 	return true
 }
 
-func (pr *partRun) acked(seq uint64) {
+func (pr *partRun) acked(f *inflight) {
 	pr.mu.Lock()
-	o := pr.out[seq]
-	if o == nil {
+	if pr.out[f.seq] != f {
 		pr.mu.Unlock()
 		return
 	}
-	delete(pr.out, seq)
+	delete(pr.out, f.seq)
 	signal := false
-	if o.handed {
+	if f.handed {
 		pr.handed--
 		signal = pr.handed == 0 && pr.revoked
 	}
@@ -198,7 +217,7 @@ func (pr *partRun) nakRest() {
 	for _, seq := range seqs {
 		_ = pr.out[seq].m.Nak()
 	}
-	pr.out = map[uint64]*outMsg{}
+	pr.out = map[uint64]*inflight{}
 	pr.handed = 0
 }
 
@@ -221,7 +240,7 @@ func (d *Driver) subscribeGroup(ctx context.Context, p driver.SubscribeParams, s
 	heartbeat := max(expiry/4, 500*time.Millisecond) // nats.go: 500ms..30s and at most half the expiry
 	s := &groupSub{
 		d: d, st: st, kv: kv, p: p, id: nuid.Next(),
-		ch: make(chan delivery, 256), stop: make(chan struct{}), done: make(chan struct{}), settled: make(chan struct{}),
+		ch: make(chan *inflight, 256), stop: make(chan struct{}), done: make(chan struct{}), settled: make(chan struct{}),
 		pullOpt: []jetstream.PullMessagesOpt{
 			jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(500),
 			jetstream.PullExpiry(expiry), jetstream.PullHeartbeat(heartbeat),
@@ -439,7 +458,7 @@ func (s *groupSub) start(p int32) *partRun {
 		s.d.log.Warn("nats: group partition", "group", s.p.Group, "partition", p, "err", err)
 		return nil
 	}
-	pr := &partRun{p: p, it: it, exited: make(chan struct{}), out: map[uint64]*outMsg{}, idle: make(chan struct{}, 1), stopc: make(chan struct{})}
+	pr := &partRun{p: p, it: it, exited: make(chan struct{}), out: map[uint64]*inflight{}, idle: make(chan struct{}, 1), stopc: make(chan struct{})}
 	pr.pin.Store("")
 	go s.pull(pr)
 	return pr
@@ -447,6 +466,7 @@ func (s *groupSub) start(p int32) *partRun {
 
 func (s *groupSub) pull(pr *partRun) {
 	defer close(pr.exited)
+	lastPin := ""
 	for {
 		msg, err := pr.it.Next()
 		if err != nil {
@@ -461,19 +481,21 @@ func (s *groupSub) pull(pr *partRun) {
 			s.d.log.Debug("nats: pull", "group", s.p.Group, "partition", pr.p, "err", err)
 			continue
 		}
-		if pin := msg.Headers().Get("Nats-Pin-Id"); pin != "" {
-			pr.pin.Store(pin)
+		if pin := msg.Headers().Get("Nats-Pin-Id"); pin != "" && pin != lastPin {
+			pr.pin.Store(pin) // only on change: storing a string allocates
+			lastPin = pin
 		}
 		dm, seq, err := fromNATS(msg)
 		if err != nil {
 			s.d.log.Warn("nats: undecodable message left unacked", "group", s.p.Group, "partition", pr.p, "subject", msg.Subject(), "err", err)
 			continue
 		}
-		if !pr.add(seq, msg) {
+		f := &inflight{dm: dm, pr: pr, seq: seq, m: msg}
+		if !pr.add(f) {
 			continue // handed over: release naks it
 		}
 		select {
-		case s.ch <- delivery{dm: dm, pr: pr, seq: seq, msg: msg}:
+		case s.ch <- f:
 		case <-pr.stopc:
 		}
 	}
@@ -561,35 +583,18 @@ func (s *groupSub) Receive(ctx context.Context) (*driver.Message, error) {
 		default:
 		}
 		select {
-		case d := <-s.ch:
-			if !d.pr.hand(d.seq) {
+		case f := <-s.ch:
+			if !f.pr.hand(f) {
 				continue
 			}
-			a := &acker{m: d.m(), pr: d.pr, seq: d.seq}
-			d.dm.Ack = a.ack
-			return d.dm, nil
+			f.dm.Ack = f.ack
+			return f.dm, nil
 		case <-s.stop:
 			return nil, driver.ErrSubscriptionClosed
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-}
-
-type acker struct {
-	m    jetstream.Msg
-	pr   *partRun
-	seq  uint64
-	once sync.Once
-	err  error
-}
-
-func (a *acker) ack(context.Context) error {
-	a.once.Do(func() {
-		a.err = a.m.Ack()
-		a.pr.acked(a.seq)
-	})
-	return a.err
 }
 
 // Close implements driver.Subscription: it releases the partitions (unacked

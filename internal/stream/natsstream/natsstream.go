@@ -348,11 +348,16 @@ func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
 }
 
 func toNATS(m *driver.Message) *nats.Msg {
+	// One backing array for every header's single value instead of one
+	// slice per header.
+	vals := make([]string, 0, len(m.Headers)+1)
 	h := make(nats.Header, len(m.Headers)+1)
 	for k, v := range m.Headers {
-		h[k] = []string{v}
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	h[jetstream.MsgIDHeader] = []string{m.EventID}
+	vals = append(vals, m.EventID)
+	h[jetstream.MsgIDHeader] = vals[len(vals)-1:]
 	return &nats.Msg{Subject: Subject(m.Topic, m.Partition, m.Key), Data: m.Value, Header: h}
 }
 
