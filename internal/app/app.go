@@ -18,12 +18,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/outbox"
+	"github.com/greenlang/greenlang/internal/processor"
+	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
@@ -73,7 +77,7 @@ type App struct {
 	stream   *stream.Stream
 	relay    *outbox.Relay
 	stopRel  context.CancelFunc
-	relDone  chan struct{} // closed when the outbox relay returns
+	relDone  chan struct{} // closed when the outbox relay and the processors return
 }
 
 // New checks cfg and returns an App that has not touched the disk or the
@@ -152,16 +156,68 @@ func (a *App) startStream(ctx context.Context) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "greenlang_outbox_lag_seconds",
 			Help: "Age of the oldest event of the relay's latest claim; 0 when the outbox was empty."}, stats(func(s outbox.Stats) float64 { return s.Lag.Seconds() })),
 	)
+	agg, err := a.aggregator(ctx, s)
+	if err != nil {
+		return err
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopRel, a.relDone = cancel, make(chan struct{})
-	go func() {
-		defer close(a.relDone)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := a.relay.Run(rctx); err != nil && rctx.Err() == nil {
 			a.log.Error("outbox relay stopped", slog.Any("err", err))
 		}
+	})
+	wg.Go(func() {
+		if err := agg.Run(rctx); err != nil && rctx.Err() == nil {
+			a.log.Error("emissions aggregator stopped", slog.Any("err", err))
+		}
+	})
+	go func() {
+		wg.Wait()
+		close(a.relDone)
 	}()
-	a.log.Info("event stream open", slog.String("driver", s.Driver()))
+	a.log.Info("event stream open", slog.String("driver", s.Driver()), slog.String("processors", aggregator.Name))
 	return nil
+}
+
+// aggregator is the emissions-aggregator processor (docs/processors.md):
+// activity events on emissions.raw calculated with the built-in library and
+// the store's published factor sets, results on emissions.calculated and
+// five-minute totals on emissions.aggregated. Its counters are metrics.
+func (a *App) aggregator(ctx context.Context, s *stream.Stream) (*processor.Runner[*aggregator.State], error) {
+	svc, err := calculation.NewWithStored(ctx, a.st)
+	if err != nil {
+		return nil, fmt.Errorf("app: factor library for the emissions aggregator: %w", err)
+	}
+	known := func(ctx context.Context, org uuid.UUID) (bool, error) {
+		_, err := a.st.OrganizationGet(ctx, org)
+		if store.CodeOf(err) == store.CodeNotFound {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	h, err := aggregator.New(svc, aggregator.Config{Known: known})
+	if err != nil {
+		return nil, err
+	}
+	r, err := processor.New(processor.Config{Name: aggregator.Name, Topic: stream.TopicEmissionsRaw, Store: a.st, Stream: s, Logger: a.log}, h)
+	if err != nil {
+		return nil, err
+	}
+	count := func(f func(processor.Stats) int64) func() float64 {
+		return func() float64 { return float64(f(r.Stats())) }
+	}
+	labels := prometheus.Labels{"processor": aggregator.Name}
+	a.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_applied_total", ConstLabels: labels,
+			Help: "Input events a stream processor applied to its state."}, count(func(s processor.Stats) int64 { return s.Applied })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_dead_lettered_total", ConstLabels: labels,
+			Help: "Input events a stream processor sent to the dead-letter topic."}, count(func(s processor.Stats) int64 { return s.DeadLettered })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_failures_total", ConstLabels: labels,
+			Help: "Failed batch attempts of a stream processor; each is retried."}, count(func(s processor.Stats) int64 { return s.Failures })),
+	)
+	return r, nil
 }
 
 // OpenStream opens cfg's event stream with every driver the binary

@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
 	"github.com/greenlang/greenlang/internal/app"
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -60,4 +65,85 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// serve runs the emissions aggregator: an activity published on
+// emissions.raw comes back calculated on emissions.calculated, with the
+// same CO2e as a file calculation of the same activity.
+func TestServeCalculatesStreamedActivity(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, testConfig(t), app.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	org := drivertest.NewOrg(t, a.Store()).ID
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	act := aggregator.Activity{OrgID: org, ActivityID: "boiler-1", ActivityType: "natural_gas", Quantity: decimal.RequireFromString("50000"),
+		Unit: "scf", Region: "US", PeriodStart: day, Scope: 1, Method: "stationary_combustion", OccurredAt: day}
+	// First an activity of an organization the store does not have: it is
+	// dead-lettered and does not hold up the next.
+	stranger := act
+	stranger.ActivityID = "stranger-1"
+	var raw stream.Topic
+	for _, t := range stream.Catalogue() {
+		if t.Name == stream.TopicEmissionsRaw {
+			raw = t
+		}
+	}
+	for stranger.OrgID == org || stream.PartitionFor([]byte(stranger.OrgID.String()), raw.Partitions) != stream.PartitionFor([]byte(org.String()), raw.Partitions) {
+		stranger.OrgID = uuid.Must(uuid.NewV7()) // in the same partition, ahead of the good one
+	}
+	bad, err := stream.Encode(stream.TopicEmissionsRaw, stranger.OrgID.String(), stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.Encode(stream.TopicEmissionsRaw, org.String(), act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Stream().PublishBatch(ctx, []*stream.Message{bad, m}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := calculation.NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := svc.CalculateFile(strings.NewReader("id,activity_type,quantity,unit,period_start,region,scope,method\n"+
+		"boiler-1,natural_gas,50000,scf,2025-01-01,US,1,stationary_combustion\n"), calculation.Options{})
+	if err != nil || len(want.Lines) != 1 {
+		t.Fatal(err, want.Errors)
+	}
+	sub, err := a.Stream().Replay(ctx, stream.TopicEmissionsCalculated, stream.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for {
+		got, err := sub.Receive(ctx)
+		if err != nil {
+			t.Fatalf("no calculated activity on %s: %v", stream.TopicEmissionsCalculated, err)
+		}
+		if got.Headers[aggregator.HeaderEventType] != aggregator.EventTypeActivity {
+			continue
+		}
+		c, err := stream.Decode[aggregator.Calculated](got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ActivityID != "boiler-1" || c.OrgID != org || !c.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
+			t.Errorf("calculated %+v, want %s kg CO2e", c, want.Lines[0].Result.CO2eKg)
+		}
+		break
+	}
+	dead, err := a.Stream().Replay(ctx, stream.TopicIntegrationErrors, stream.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	dl, err := dead.Receive(ctx)
+	if err != nil {
+		t.Fatalf("no dead letter for the unknown organization: %v", err)
+	}
+	if r := dl.Headers[stream.HeaderDLQReason]; !strings.Contains(r, "no such organization") || !strings.Contains(string(dl.Value), "stranger-1") {
+		t.Errorf("dead letter %q: %s", r, dl.Value)
+	}
 }

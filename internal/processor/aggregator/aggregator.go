@@ -123,6 +123,10 @@ type Config struct {
 	Lateness time.Duration
 	// Options are the calculation options (GWP set, ...).
 	Options calculation.Options
+	// Known, when set, says whether an organization exists: an activity of
+	// an unknown one is dead-lettered (its outputs could never be stored,
+	// and retrying them would hold up the partition). An error is retried.
+	Known func(ctx context.Context, org uuid.UUID) (bool, error)
 }
 
 // Handler is the aggregator's processor.Handler. Build it with New; it is
@@ -158,13 +162,22 @@ func (h *Handler) NewState() *State {
 func scopeKey(r ghg.Result) string { return strconv.Itoa(r.Scope) }
 
 // Handle implements processor.Handler.
-func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
+func (h *Handler) Handle(ctx context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
 	a, err := stream.Decode[Activity](m)
 	if err != nil {
 		return processor.Reject(err)
 	}
 	if err := validate(a, m); err != nil {
 		return processor.Reject(err)
+	}
+	if h.cfg.Known != nil {
+		ok, err := h.cfg.Known(ctx, a.OrgID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return processor.Rejectf("org_id %s: no such organization", a.OrgID)
+		}
 	}
 	unit, err := h.svc.Units().Parse(a.Unit)
 	if err != nil {
