@@ -216,8 +216,26 @@ func (a *App) aggregator(ctx context.Context, s *stream.Stream) (*processor.Runn
 			Help: "Input events a stream processor sent to the dead-letter topic."}, count(func(s processor.Stats) int64 { return s.DeadLettered })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_failures_total", ConstLabels: labels,
 			Help: "Failed batch attempts of a stream processor; each is retried."}, count(func(s processor.Stats) int64 { return s.Failures })),
+		a.lagGauge(s, aggregator.Name, stream.TopicEmissionsRaw),
 	)
 	return r, nil
+}
+
+// lagGauge is the consumer lag of group on topic, asked of the engine at
+// each scrape (-1 when the engine does not answer within a second).
+func (a *App) lagGauge(s *stream.Stream, group, topic string) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "greenlang_stream_consumer_lag",
+		Help:        "Messages of a topic its consumer group has not acknowledged yet; -1 when the engine did not answer.",
+		ConstLabels: prometheus.Labels{"group": group, "topic": topic}}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := s.Lag(ctx, group, topic)
+		if err != nil {
+			a.log.Debug("consumer lag unavailable", slog.String("group", group), slog.String("topic", topic), slog.Any("err", err))
+			return -1
+		}
+		return float64(n)
+	})
 }
 
 // OpenStream opens cfg's event stream with every driver the binary

@@ -134,6 +134,15 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 		}
 		break
 	}
+	// Both inputs are handled: the group's lag on emissions.raw drains to 0.
+	want0 := `greenlang_stream_consumer_lag{group="emissions-aggregator",topic="emissions.raw"} 0` + "\n"
+	var body string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(body, want0); time.Sleep(100 * time.Millisecond) {
+		_, body = fetch(t, http.DefaultClient, "http://"+a.Addr()+"/metrics")
+	}
+	if !strings.Contains(body, want0) || !strings.Contains(body, `greenlang_processor_dead_lettered_total{processor="emissions-aggregator"} 1`) {
+		t.Errorf("metrics:\n%s", grepLines(body, "greenlang_"+"stream")+"\n"+grepLines(body, "greenlang_processor"))
+	}
 	dead, err := a.Stream().Replay(ctx, stream.TopicIntegrationErrors, stream.Position{})
 	if err != nil {
 		t.Fatal(err)
