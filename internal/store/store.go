@@ -17,13 +17,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/greenlang/greenlang/internal/port"
 	"github.com/greenlang/greenlang/internal/secretbox"
 	"github.com/greenlang/greenlang/internal/store/driver"
 )
@@ -34,29 +33,15 @@ type OpenFunc func(ctx context.Context, u *url.URL, opts driver.Options) (driver
 // Registry maps URL schemes to drivers. The composition root builds one and
 // each driver package adds itself with its Register function.
 type Registry struct {
-	openers map[string]OpenFunc
+	*port.Registry[OpenFunc]
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{openers: map[string]OpenFunc{}} }
-
-// Register adds a driver for scheme. It panics when scheme is taken, a
-// programming error found at start-up.
-func (r *Registry) Register(scheme string, open OpenFunc) {
-	if _, dup := r.openers[scheme]; dup {
-		panic("store: scheme registered twice: " + scheme)
-	}
-	r.openers[scheme] = open
-}
-
-// Schemes lists the registered URL schemes.
-func (r *Registry) Schemes() []string {
-	out := make([]string, 0, len(r.openers))
-	for s := range r.openers {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
+// NewRegistry returns an empty registry; postgresql:// URLs open with the
+// postgres driver.
+func NewRegistry() *Registry {
+	r := &Registry{port.NewRegistry[OpenFunc]("store")}
+	r.Alias("postgresql", "postgres")
+	return r
 }
 
 // Options configure a Store.
@@ -77,17 +62,9 @@ type Options struct {
 // Open parses rawURL, opens the driver registered for its scheme and wraps it.
 // Errors never contain the URL's password.
 func (r *Registry) Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	u, err := url.Parse(rawURL)
+	open, u, err := r.Lookup(rawURL)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Op: "store: opening", Msg: "store URL is not a valid URL"}
-	}
-	scheme := u.Scheme
-	if scheme == "postgresql" {
-		scheme = "postgres"
-	}
-	open, ok := r.openers[scheme]
-	if !ok {
-		return nil, errorf(CodeInvalidArgument, "store: opening", "unknown store URL scheme %q (known: %s)", u.Scheme, strings.Join(r.Schemes(), ", "))
+		return nil, err
 	}
 	logger := opts.Logger
 	if logger == nil {

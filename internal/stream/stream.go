@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/greenlang/greenlang/internal/port"
 	"github.com/greenlang/greenlang/internal/stream/driver"
 )
 
@@ -38,30 +39,11 @@ type OpenFunc func(ctx context.Context, u *url.URL, opts driver.Options) (driver
 // each driver package adds itself with its Register function; there is no
 // global registry.
 type Registry struct {
-	openers map[string]OpenFunc
+	*port.Registry[OpenFunc]
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{openers: map[string]OpenFunc{}} }
-
-// Register adds a driver for scheme. It panics when scheme is taken, a
-// programming error found at start-up.
-func (r *Registry) Register(scheme string, open OpenFunc) {
-	if _, dup := r.openers[scheme]; dup {
-		panic("stream: scheme registered twice: " + scheme)
-	}
-	r.openers[scheme] = open
-}
-
-// Schemes lists the registered URL schemes.
-func (r *Registry) Schemes() []string {
-	out := make([]string, 0, len(r.openers))
-	for s := range r.openers {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
+func NewRegistry() *Registry { return &Registry{port.NewRegistry[OpenFunc]("stream")} }
 
 // Options configure a Stream.
 type Options struct {
@@ -120,13 +102,9 @@ func (r *Registry) Open(ctx context.Context, rawURL string, opts Options) (*Stre
 	if err := opts.Validate(); err != nil {
 		return nil, &Error{Code: CodeInvalidArgument, Op: op, Err: err}
 	}
-	u, err := url.Parse(rawURL)
+	open, u, err := r.Lookup(rawURL)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Op: op, Msg: "stream URL is not a valid URL"}
-	}
-	open, ok := r.openers[u.Scheme]
-	if !ok {
-		return nil, errorf(CodeInvalidArgument, op, "unknown stream URL scheme %q (known: %s)", u.Scheme, strings.Join(r.Schemes(), ", "))
+		return nil, err
 	}
 	d, err := open(ctx, u, driver.Options{Logger: opts.Logger})
 	if err != nil {
