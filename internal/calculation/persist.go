@@ -300,22 +300,13 @@ func newRunWriter(ctx context.Context, st *store.Store, org uuid.UUID, now time.
 // Sites are org's sites by code, for Options.Sites.
 func Sites(ctx context.Context, st *store.Store, org uuid.UUID) (map[string]Site, error) {
 	out := map[string]Site{}
-	var after uuid.UUID
-	for {
-		page, err := st.Sites().List(ctx, org, store.ListOptions{After: after, Limit: 1000})
-		if err != nil {
-			return nil, err
+	err := st.Sites().Each(ctx, org, func(s *store.Site) error {
+		if s.Code != "" { // a file names a site by its code
+			out[s.Code] = Site{ID: s.ID, Code: s.Code, Region: cmp.Or(s.Region, s.Country)}
 		}
-		for _, s := range page {
-			if s.Code != "" { // a file names a site by its code
-				out[s.Code] = Site{ID: s.ID, Code: s.Code, Region: cmp.Or(s.Region, s.Country)}
-			}
-		}
-		if len(page) < 1000 {
-			return out, nil
-		}
-		after = page[len(page)-1].ID
-	}
+		return nil
+	})
+	return out, err
 }
 
 // chunk makes the records of lines, with the sources they need that are
@@ -386,20 +377,11 @@ func periodEnd(a ghg.Activity) time.Time {
 
 func sourcesByName(ctx context.Context, st *store.Store, org uuid.UUID) (map[string]uuid.UUID, error) {
 	sources := map[string]uuid.UUID{}
-	var after uuid.UUID
-	for {
-		page, err := st.EmissionSources().List(ctx, org, store.ListOptions{After: after, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range page {
-			sources[s.Name] = s.ID
-		}
-		if len(page) < 1000 {
-			return sources, nil
-		}
-		after = page[len(page)-1].ID
-	}
+	err := st.EmissionSources().Each(ctx, org, func(s *store.EmissionSource) error {
+		sources[s.Name] = s.ID
+		return nil
+	})
+	return sources, err
 }
 
 // emissionRows are the stored results of one line: one row, or for scope 2

@@ -28,20 +28,31 @@ func (p *periodFlags) add(cmd *cobra.Command) {
 
 func (p *periodFlags) filter() (store.ResultFilter, error) {
 	var f store.ResultFilter
-	for _, x := range []struct {
-		flag, v string
-		dst     *time.Time
-	}{{"--from", p.from, &f.From}, {"--to", p.to, &f.To}} {
+	err := parseDates(dateFlag{"--from", p.from, &f.From}, dateFlag{"--to", p.to, &f.To})
+	return f, err
+}
+
+// dateFlag is a YYYY-MM-DD flag's name, value ("" when not given) and
+// destination.
+type dateFlag struct {
+	flag, v string
+	dst     *time.Time
+}
+
+// parseDates sets each given date flag's destination; a bad date is a
+// usage error naming the flag.
+func parseDates(fs ...dateFlag) error {
+	for _, x := range fs {
 		if x.v == "" {
 			continue
 		}
 		t, err := time.Parse(time.DateOnly, x.v)
 		if err != nil {
-			return f, usageErrorf("%s %q is not a date (YYYY-MM-DD)", x.flag, x.v)
+			return usageErrorf("%s %q is not a date (YYYY-MM-DD)", x.flag, x.v)
 		}
 		*x.dst = t
 	}
-	return f, nil
+	return nil
 }
 
 func orgFlag(org string) (uuid.UUID, error) {

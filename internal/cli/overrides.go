@@ -211,18 +211,8 @@ func (f *overrideFlags) factor(units *ghg.Units) (ghg.Factor, error) {
 			}
 		}
 	}
-	for _, d := range []struct {
-		flag, v string
-		dst     *time.Time
-	}{{"--valid-from", f.validFrom, &x.ValidFrom}, {"--valid-to", f.validTo, &x.ValidTo}} {
-		if d.v == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, d.v)
-		if err != nil {
-			return x, usageErrorf("%s %q is not a date (YYYY-MM-DD)", d.flag, d.v)
-		}
-		*d.dst = t
+	if err := parseDates(dateFlag{"--valid-from", f.validFrom, &x.ValidFrom}, dateFlag{"--valid-to", f.validTo, &x.ValidTo}); err != nil {
+		return x, err
 	}
 	if f.uncertainty != "" {
 		u, err := decimal.NewFromString(f.uncertainty)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/greenlang/greenlang/internal/store"
@@ -71,16 +70,8 @@ func (c *cli) siteCommand() *cobra.Command {
 			}
 			defer st.Close()
 			var all []*store.Site
-			for after := uuid.Nil; ; {
-				page, err := st.Sites().List(ctx, o.ID, store.ListOptions{After: after, Limit: 1000})
-				if err != nil {
-					return fmt.Errorf("site list: %w", err)
-				}
-				all = append(all, page...)
-				if len(page) < 1000 {
-					break
-				}
-				after = page[len(page)-1].ID
+			if err := st.Sites().Each(ctx, o.ID, func(s *store.Site) error { all = append(all, s); return nil }); err != nil {
+				return fmt.Errorf("site list: %w", err)
 			}
 			if format == "json" {
 				enc := json.NewEncoder(c.stdout)

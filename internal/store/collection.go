@@ -183,6 +183,27 @@ type ListOptions struct {
 	Limit int
 }
 
+// Each calls fn with every record of org in id order, reading them a page
+// of 1000 at a time (each page its own snapshot); fn must not use the store.
+func (c *Collection[T, P]) Each(ctx context.Context, org uuid.UUID, fn func(P) error) error {
+	const page = 1000
+	for after := uuid.Nil; ; {
+		vs, err := c.List(ctx, org, ListOptions{After: after, Limit: page})
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(vs) < page {
+			return nil
+		}
+		after = vs[len(vs)-1].RecordMeta().ID
+	}
+}
+
 // List reads a page of org's records.
 func (c *Collection[T, P]) List(ctx context.Context, org uuid.UUID, o ListOptions) ([]P, error) {
 	op := fmtOp("listing", c.kind)
