@@ -2,7 +2,6 @@ package kafkastream_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,15 +11,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/greenlang/greenlang/internal/stream"
+	"github.com/greenlang/greenlang/internal/stream/drivertest"
 	"github.com/greenlang/greenlang/internal/stream/kafkastream"
 )
 
+// The workload every driver's benchmarks share.
 const (
-	benchBatch = 100
-	benchKeys  = 20
+	benchBatch = drivertest.BenchBatch
+	benchKeys  = drivertest.BenchKeys
 )
 
-var payload200 = []byte(fmt.Sprintf(`{"site":"plant-0001","scope":1,"kg":%0163d}`, 0))
+var payload200 = drivertest.BenchPayload
 
 // BenchmarkPublishConsume publishes b.N 200-byte events in batches of 100
 // while one group member receives and acks them, through the port, on kfake.
@@ -29,51 +30,12 @@ func BenchmarkPublishConsume(b *testing.B) {
 	c := newCluster(b)
 	r := stream.NewRegistry()
 	kafkastream.Register(r)
-	topic := stream.Topic{Name: "bench.events", Partitions: 12, Retention: time.Hour, Compression: stream.CompressionNone}
-	s, err := r.Open(ctx, "kafka://"+strings.Join(c.ListenAddrs(), ","), stream.Options{Topics: []stream.Topic{topic}})
+	s, err := r.Open(ctx, "kafka://"+strings.Join(c.ListenAddrs(), ","), stream.Options{Topics: []stream.Topic{drivertest.BenchTopic()}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	sub, err := s.Subscribe(ctx, "bench.events", "bench", stream.SubscribeOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sub.Close()
-	keys := make([]string, benchKeys)
-	for i := range keys {
-		keys[i] = "site-" + strconv.Itoa(i)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	errc := make(chan error, 1)
-	go func() {
-		for i := 0; i < b.N; i += benchBatch {
-			n := min(benchBatch, b.N-i)
-			msgs := make([]*stream.Message, n)
-			for j := range msgs {
-				msgs[j] = &stream.Message{Topic: "bench.events", Key: keys[(i+j)%benchKeys], Value: payload200}
-			}
-			if err := s.PublishBatch(ctx, msgs); err != nil {
-				errc <- err
-				return
-			}
-		}
-		errc <- nil
-	}()
-	for i := 0; i < b.N; i++ {
-		m, err := sub.Receive(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.Ack(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	drivertest.BenchPublishConsume(b, s)
 }
 
 // BenchmarkPublishConsumeRaw is the baseline: franz-go alone on the same kfake

@@ -2,7 +2,6 @@ package natsstream_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -16,19 +15,19 @@ import (
 
 	"github.com/greenlang/greenlang/internal/stream"
 	"github.com/greenlang/greenlang/internal/stream/driver"
+	"github.com/greenlang/greenlang/internal/stream/drivertest"
 	"github.com/greenlang/greenlang/internal/stream/natsstream"
 )
 
+// The workload every driver's benchmarks share.
 const (
-	benchBatch = 100
-	benchKeys  = 20
+	benchBatch = drivertest.BenchBatch
+	benchKeys  = drivertest.BenchKeys
 )
 
-var payload200 = []byte(fmt.Sprintf(`{"site":"plant-0001","scope":1,"kg":%0163d}`, 0))
+var payload200 = drivertest.BenchPayload
 
-func benchTopic() stream.Topic {
-	return stream.Topic{Name: "bench.events", Partitions: 12, Retention: time.Hour, Compression: stream.CompressionNone}
-}
+func benchTopic() stream.Topic { return drivertest.BenchTopic() }
 
 // BenchmarkPublishConsume publishes b.N 200-byte events in batches of 100
 // while one group member receives and acks them, through the port.
@@ -44,45 +43,7 @@ func BenchmarkPublishConsume(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	sub, err := s.Subscribe(ctx, "bench.events", "bench", stream.SubscribeOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sub.Close()
-	keys := make([]string, benchKeys)
-	for i := range keys {
-		keys[i] = "site-" + strconv.Itoa(i)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	errc := make(chan error, 1)
-	go func() {
-		for i := 0; i < b.N; i += benchBatch {
-			n := min(benchBatch, b.N-i)
-			msgs := make([]*stream.Message, n)
-			for j := range msgs {
-				msgs[j] = &stream.Message{Topic: "bench.events", Key: keys[(i+j)%benchKeys], Value: payload200}
-			}
-			if err := s.PublishBatch(ctx, msgs); err != nil {
-				errc <- err
-				return
-			}
-		}
-		errc <- nil
-	}()
-	for i := 0; i < b.N; i++ {
-		m, err := sub.Receive(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.Ack(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	drivertest.BenchPublishConsume(b, s)
 }
 
 // BenchmarkPublishConsumeRaw is the baseline: nats.go's jetstream package
