@@ -186,10 +186,14 @@ func (s *Store) OutboxEvents(ctx context.Context, org uuid.UUID, afterSeq int64,
 }
 
 // outboxViaFunctions reports whether the relay side goes through the
-// engine's SECURITY DEFINER functions (PostgreSQL, where the application
-// role may neither see other tenants' rows nor update any) rather than
-// plain statements (SQLite, which has neither roles nor row security).
-func (s *Store) outboxViaFunctions() bool { return s.d.Name() == "postgres" }
+// engine's SECURITY DEFINER functions (an engine with row security, where
+// the application role may neither see other tenants' rows nor update
+// any) rather than plain statements (SQLite, which has neither roles nor
+// row security).
+func (s *Store) outboxViaFunctions() bool {
+	_, ok := s.d.(driver.RowSecurity)
+	return ok
+}
 
 // OutboxClaim leases up to limit of the oldest unpublished events of every
 // organization to relay claimer for lease, and returns them in order. While

@@ -175,7 +175,7 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 		}
 		byOrg[e.OrgID] = append(byOrg[e.OrgID], e.Event)
 	}
-	pg := s.d.Name() == "postgres"
+	rs, _ := s.d.(driver.RowSecurity)
 	return s.systemTx(ctx, op, false, func(q driver.Querier) error {
 		now := s.nowUTC()
 		// Checkpoints first, while no organization is set (the table's
@@ -205,10 +205,10 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 			}
 		}
 		for _, org := range orgs {
-			if pg {
+			if rs != nil {
 				// The outbox's tenant policy checks every row against the
 				// transaction's organization: set it for this group.
-				if _, err := q.Exec(ctx, "SELECT set_config('greenlang.org_id', $1, true)", org.String()); err != nil {
+				if err := rs.SetTenant(ctx, q, org); err != nil {
 					return err
 				}
 			}
@@ -218,8 +218,8 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 				}
 			}
 		}
-		if pg && len(orgs) > 0 {
-			if _, err := q.Exec(ctx, "SELECT set_config('greenlang.org_id', '', true)"); err != nil {
+		if rs != nil && len(orgs) > 0 {
+			if err := rs.SetTenant(ctx, q, uuid.Nil); err != nil {
 				return err
 			}
 		}

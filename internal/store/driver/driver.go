@@ -72,6 +72,17 @@ type PoolStats struct {
 	AcquireErrors int64
 }
 
+// RowSecurity is the optional capability of an engine that enforces tenancy
+// itself (PostgreSQL row-level security): cross-tenant platform work goes
+// through the schema owner's SECURITY DEFINER functions rather than plain
+// statements, and a system transaction can limit itself to one tenant for a
+// while. Engines without it (SQLite) are scoped by the store's own SQL.
+type RowSecurity interface {
+	// SetTenant limits the rest of the transaction q belongs to to org's
+	// rows; uuid.Nil lifts the limit.
+	SetTenant(ctx context.Context, q Querier, org uuid.UUID) error
+}
+
 // Driver is a relational engine. All methods are safe for concurrent use.
 type Driver interface {
 	// Name is the engine's short name: "sqlite" or "postgres".

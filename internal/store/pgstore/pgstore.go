@@ -150,6 +150,18 @@ func (d *Driver) TenantTx(ctx context.Context, org uuid.UUID, opts driver.TxOpti
 	})
 }
 
+var _ driver.RowSecurity = (*Driver)(nil)
+
+// SetTenant implements driver.RowSecurity.
+func (d *Driver) SetTenant(ctx context.Context, q driver.Querier, org uuid.UUID) error {
+	v := ""
+	if org != uuid.Nil {
+		v = org.String()
+	}
+	_, err := q.(querier).tx.Exec(ctx, setTenant, v)
+	return err
+}
+
 // SystemTx implements driver.Driver.
 func (d *Driver) SystemTx(ctx context.Context, opts driver.TxOptions, fn func(driver.Querier) error) error {
 	return d.tx(ctx, opts, func(tx pgx.Tx) error {
