@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -201,7 +202,7 @@ func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, no
 	chunk := w.chunk(rep.Lines)
 	w.complete(w.run, rep, now)
 	saved, err := st.SaveCalculation(ctx, org, store.CalculationBatch{Run: w.run, Sources: chunk.Sources, Activities: chunk.Activities, Emissions: chunk.Emissions})
-	return w.stored(ctx, st, org, rep, saved, err)
+	return stored(ctx, st, org, rep, saved, err)
 }
 
 // ingestChunk is how many rows Ingest calculates ahead of the store.
@@ -234,6 +235,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan store.CalculationChunk, 2)
+	var failed atomic.Bool // the store refused the run: calculate on for the report, build no more records
 	go func() {
 		defer close(chunks)
 		lines := make([]Line, 0, ingestChunk)
@@ -243,6 +245,9 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 				if l, ok := f.add(row); ok {
 					lines = append(lines, l)
 				}
+			}
+			if failed.Load() {
+				continue
 			}
 			select {
 			case chunks <- w.chunk(lines):
@@ -262,11 +267,12 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 			w.complete(run, rep, now.Add(time.Since(began)))
 		}})
 	if err != nil {
+		failed.Store(true)
 		for range chunks { // the calculation goes on to the end, for the report
 		}
 		rep = f.finish()
 	}
-	out, err := w.stored(ctx, st, org, rep, saved, err)
+	out, err := stored(ctx, st, org, rep, saved, err)
 	return rep, out, err
 }
 
@@ -355,7 +361,7 @@ func (w *runWriter) complete(run *store.CalculationRun, rep Report, finished tim
 }
 
 // stored reads what the store said about a run.
-func (w *runWriter) stored(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, saved store.SavedCalculation, err error) (Stored, error) {
+func stored(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, saved store.SavedCalculation, err error) (Stored, error) {
 	if store.CodeOf(err) == store.CodeAlreadyExists && rep.InputHash != "" {
 		// The engine keeps one run per input hash and organization.
 		if run, rerr := st.RunByInputHash(ctx, org, rep.InputHash); rerr == nil {
