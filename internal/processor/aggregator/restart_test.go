@@ -217,6 +217,15 @@ func newRunner(t *testing.T, e *env, h processor.Handler[*aggregator.State], hoo
 
 // runUntilDrained runs r until the group has acked every input, then stops it.
 func runUntilDrained(t *testing.T, e *env, r *processor.Runner[*aggregator.State]) {
+	runUntilHandled(t, e, r, 0)
+}
+
+// runUntilHandled runs r until it has handled (applied, skipped or
+// dead-lettered) at least n inputs and the group has acked every input. The
+// count matters right after a publish: JetStream updates a consumer's
+// pending count asynchronously, so the lag can read 0 for a moment before
+// the new inputs show.
+func runUntilHandled(t *testing.T, e *env, r *processor.Runner[*aggregator.State], n int64) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -229,8 +238,9 @@ func runUntilDrained(t *testing.T, e *env, r *processor.Runner[*aggregator.State
 			t.Fatalf("runner stopped early: %v", err)
 		default:
 		}
+		st := r.Stats()
 		lag, err := e.strm.Lag(context.Background(), aggregator.Name, stream.TopicEmissionsRaw)
-		if err == nil && lag == 0 {
+		if err == nil && lag == 0 && st.Applied+st.Skipped+st.DeadLettered >= n {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -250,7 +260,7 @@ func flush(t *testing.T, e *env, svc *calculation.Service) {
 	t.Helper()
 	e.publishFlush(t)
 	r := newRunner(t, e, newHandler(t, svc), processor.Hooks{})
-	runUntilDrained(t, e, r)
+	runUntilHandled(t, e, r, 2)
 	if s := r.Stats(); s.Applied != 2 {
 		t.Fatalf("flush: stats %+v", s)
 	}

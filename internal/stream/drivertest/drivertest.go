@@ -88,13 +88,14 @@ func RunConformance(t *testing.T, h Harness) {
 		{"HeadersRoundTrip", testHeadersRoundTrip},
 		{"RedeliveryAfterCrash", testRedeliveryAfterCrash},
 		{"GroupSharesPartitions", testGroupSharesPartitions},
+		{"HandOverKeepsOrder", testHandOverKeepsOrder},
 		{"ReplayFromOffset", testReplayFromOffset},
 		{"ReplayFromTime", testReplayFromTime},
 		{"Compaction", testCompaction},
 		{"DeadLetter", testDeadLetter},
 		{"Reconcile", testReconcile},
 	}
-	groupTests := map[string]bool{"OrderPerKeyAndAck": true, "RedeliveryAfterCrash": true, "GroupSharesPartitions": true, "DeadLetter": true}
+	groupTests := map[string]bool{"OrderPerKeyAndAck": true, "RedeliveryAfterCrash": true, "GroupSharesPartitions": true, "HandOverKeepsOrder": true, "DeadLetter": true}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -444,6 +445,52 @@ func testGroupSharesPartitions(t *testing.T, h Harness) {
 	handled = consumeShared(t, map[string]*stream.Subscription{"a": a}, more)
 	if len(handled) != len(more) {
 		t.Fatalf("after b left, a handled %d of %d messages", len(handled), len(more))
+	}
+}
+
+// testHandOverKeepsOrder: a member closes with messages received but not
+// acked; the member taking its partitions over receives them again before
+// anything newer of the same key, so order per key holds across a clean
+// hand-over, and nothing acked comes back.
+func testHandOverKeepsOrder(t *testing.T, h Harness) {
+	s := open(t, h, h.NewEnv(t), testTopics())
+	a := subscribe(t, h, s, stream.TopicEmissionsRaw, "handover")
+	b := subscribe(t, h, s, stream.TopicEmissionsRaw, "handover")
+	keys := balancedKeys(12, 1)
+	msgs := keyedMsgs(stream.TopicEmissionsRaw, keys, 10)
+	publish(t, s, msgs, 40)
+
+	// a takes 30 messages of its partitions and acks seq 0 and 1 of each key
+	// (a prefix per key: a receives a key's messages in order).
+	acked := map[string]bool{}
+	for _, m := range receive(t, a, 30, 20*time.Second) {
+		if m.Headers["seq"] == "0" || m.Headers["seq"] == "1" {
+			ack(t, m)
+			acked[m.EventID] = true
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	last := map[string]int{}
+	seen := map[string]bool{}
+	ctx := ctxT(t, 30*time.Second+4*h.FailoverAfter)
+	for len(seen) < len(msgs)-len(acked) {
+		m, err := b.Receive(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(seen), len(msgs)-len(acked), err)
+		}
+		if acked[m.EventID] {
+			t.Fatalf("acked event %s (key %s seq %s) delivered again", m.EventID, m.Key, m.Headers["seq"])
+		}
+		seq, _ := strconv.Atoi(m.Headers["seq"])
+		if prev, ok := last[m.Key]; ok && seq <= prev {
+			t.Fatalf("key %s: seq %s received after seq %d (deliveries %d): order lost across the hand-over", m.Key, m.Headers["seq"], prev, m.Deliveries)
+		}
+		last[m.Key] = seq
+		seen[m.EventID] = true
+		ack(t, m)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
@@ -40,12 +41,13 @@ import (
 //     partition p to member p mod n) and pulls only its partitions.
 //
 // When the member set changes, a member that loses a partition stops pulling
-// it (Drain), naks what it buffered but did not hand out (so the next holder
-// gets those first, in order), waits until what it handed out is acked (at
-// most FailoverAfter: the bounded hand-over), then unpins. A member that
-// gains a partition starts pulling it; the server gives it the pin once the
-// previous holder has unpinned, so at no time do two members receive from
-// one partition. Each member's record carries its view (a hash of the member
+// it (Drain), waits until what it handed out is acked (at most
+// FailoverAfter: the bounded hand-over), makes the server drop its pull
+// requests, naks the rest in order, unpins and publishes its record without
+// the partition. A member that gains a partition starts pulling it only once
+// no other live member's record lists it (startFree explains why), so at no
+// time do two members receive from one partition and the next holder gets
+// the naked messages first, in order. Each member's record carries its view (a hash of the member
 // ids) and the partitions it holds; Subscribe returns once every live member
 // has the joiner's view and holds only its own partitions (or after
 // 2×FailoverAfter), so a group is balanced when Subscribe returns.
@@ -94,6 +96,7 @@ type groupSub struct {
 	// Owned by the coordinator goroutine.
 	members map[string]memberEntry
 	parts   map[int32]*partRun
+	want    map[int32]bool // assigned to this member; started once free
 	view    string
 	isSet   bool
 }
@@ -205,8 +208,14 @@ func (pr *partRun) revoke() {
 }
 
 // nakRest naks every unacked message in sequence order, so the next holder
-// of the partition receives them first and in order.
-func (pr *partRun) nakRest() {
+// of the partition receives them first and in order, and returns once the
+// server has applied the naks. A plain Nak is fire-and-forget: the server
+// queues it for the consumer while the unpin that follows is a separate API
+// request, so the next holder could be pinned and served newer messages
+// before the naked ones are back in the redelivery queue. The last nak is
+// therefore sent as a request: the consumer processes acks of one
+// connection in order and answers it only after the earlier ones.
+func (pr *partRun) nakRest(nc *nats.Conn, timeout time.Duration) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	seqs := make([]uint64, 0, len(pr.out))
@@ -214,8 +223,15 @@ func (pr *partRun) nakRest() {
 		seqs = append(seqs, seq)
 	}
 	slices.Sort(seqs)
-	for _, seq := range seqs {
-		_ = pr.out[seq].m.Nak()
+	for i, seq := range seqs {
+		m := pr.out[seq].m
+		if i < len(seqs)-1 {
+			_ = m.Nak()
+			continue
+		}
+		if _, err := nc.Request(m.Reply(), []byte("-NAK"), timeout); err != nil {
+			_ = m.Nak() // the consumer's ack wait redelivers it in any case
+		}
 	}
 	pr.out = map[uint64]*inflight{}
 	pr.handed = 0
@@ -328,6 +344,14 @@ func (s *groupSub) coordinate(w jetstream.KeyWatcher) {
 				break
 			}
 			changed = s.apply(e)
+			if !changed && initial && len(s.parts) < len(s.want) && s.startFree() {
+				// A member released a partition we were waiting for.
+				ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+				if err := s.putRecord(ctx); err != nil {
+					s.d.log.Warn("nats: group record", "group", s.p.Group, "err", err)
+				}
+				cancel()
+			}
 		case <-tick.C:
 			ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
 			if err := s.putRecord(ctx); err != nil {
@@ -398,13 +422,8 @@ func (s *groupSub) rebalance() {
 		}
 	}
 	s.release(lost, false)
-	for p := range want {
-		if s.parts[p] == nil {
-			if pr := s.start(p); pr != nil {
-				s.parts[p] = pr
-			}
-		}
-	}
+	s.want = want
+	s.startFree()
 	s.view = viewOf(ids)
 	s.isSet = true
 	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
@@ -412,6 +431,38 @@ func (s *groupSub) rebalance() {
 	if err := s.putRecord(ctx); err != nil {
 		s.d.log.Warn("nats: group record", "group", s.p.Group, "err", err)
 	}
+}
+
+// startFree starts pulling the partitions assigned to this member that no
+// other live member's record still lists. A partition is taken over only
+// after its previous holder has released it (naked its unacked messages in
+// order, unpinned, and published a record without it, or left or expired):
+// pulling it earlier would park pull requests the server cycles past while
+// the old pin holds, and each such delivery attempt moves the head of the
+// consumer's redelivery queue to its tail, so the next holder would receive
+// the handed-over messages after newer ones. It reports whether it started
+// any.
+func (s *groupSub) startFree() bool {
+	started := false
+	for p := range s.want {
+		if s.parts[p] != nil || s.claimedElsewhere(p) {
+			continue
+		}
+		if pr := s.start(p); pr != nil {
+			s.parts[p] = pr
+			started = true
+		}
+	}
+	return started
+}
+
+func (s *groupSub) claimedElsewhere(p int32) bool {
+	for id, m := range s.members {
+		if id != s.id && slices.Contains(m.rec.Parts, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSettled closes settled once every live member agrees with our view
@@ -516,6 +567,12 @@ func (s *groupSub) release(prs []*partRun, abandon bool) {
 	defer deadline.Stop()
 	for _, pr := range prs {
 		<-pr.exited
+		// Our pull requests outlive the unsubscribe in the consumer's
+		// waiting list; a delivery attempt to one of them puts the message
+		// at the tail of the redelivery queue, out of order. A consumer
+		// info request makes the server drop requests nobody listens to
+		// (Drain has unsubscribed), so the naks below queue in order.
+		s.purgeRequests(pr)
 	wait:
 		for !abandon {
 			pr.mu.Lock()
@@ -533,7 +590,7 @@ func (s *groupSub) release(prs []*partRun, abandon bool) {
 				break wait
 			}
 		}
-		pr.nakRest()
+		pr.nakRest(s.d.nc, s.p.FailoverAfter)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
 	defer cancel()
@@ -554,6 +611,20 @@ func (s *groupSub) release(prs []*partRun, abandon bool) {
 				}
 			}
 		}
+	}
+}
+
+// purgeRequests asks for the partition consumer's info, which makes the
+// server drop waiting pull requests without interest.
+func (s *groupSub) purgeRequests(pr *partRun) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+	defer cancel()
+	c, err := s.st.Consumer(ctx, s.consumerName(pr.p))
+	if err == nil {
+		_, err = c.Info(ctx)
+	}
+	if err != nil {
+		s.d.log.Debug("nats: purging pull requests", "group", s.p.Group, "partition", pr.p, "err", err)
 	}
 }
 
