@@ -18,16 +18,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/outbox"
-	"github.com/greenlang/greenlang/internal/processor"
-	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
@@ -156,7 +152,7 @@ func (a *App) startStream(ctx context.Context) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "greenlang_outbox_lag_seconds",
 			Help: "Age of the oldest event of the relay's latest claim; 0 when the outbox was empty."}, stats(func(s outbox.Stats) float64 { return s.Lag.Seconds() })),
 	)
-	agg, err := a.aggregator(ctx, s)
+	procs, err := a.processors(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -168,57 +164,21 @@ func (a *App) startStream(ctx context.Context) error {
 			a.log.Error("outbox relay stopped", slog.Any("err", err))
 		}
 	})
-	wg.Go(func() {
-		if err := agg.Run(rctx); err != nil && rctx.Err() == nil {
-			a.log.Error("emissions aggregator stopped", slog.Any("err", err))
-		}
-	})
+	names := make([]string, len(procs))
+	for i, p := range procs {
+		names[i] = p.name
+		wg.Go(func() {
+			if err := p.run(rctx); err != nil && rctx.Err() == nil {
+				a.log.Error("stream processor stopped", slog.String("processor", p.name), slog.Any("err", err))
+			}
+		})
+	}
 	go func() {
 		wg.Wait()
 		close(a.relDone)
 	}()
-	a.log.Info("event stream open", slog.String("driver", s.Driver()), slog.String("processors", aggregator.Name))
+	a.log.Info("event stream open", slog.String("driver", s.Driver()), slog.Any("processors", names))
 	return nil
-}
-
-// aggregator is the emissions-aggregator processor (docs/processors.md):
-// activity events on emissions.raw calculated with the built-in library and
-// the store's published factor sets, results on emissions.calculated and
-// five-minute totals on emissions.aggregated. Its counters are metrics.
-func (a *App) aggregator(ctx context.Context, s *stream.Stream) (*processor.Runner[*aggregator.State], error) {
-	svc, err := calculation.NewWithStored(ctx, a.st)
-	if err != nil {
-		return nil, fmt.Errorf("app: factor library for the emissions aggregator: %w", err)
-	}
-	known := func(ctx context.Context, org uuid.UUID) (bool, error) {
-		_, err := a.st.OrganizationGet(ctx, org)
-		if store.CodeOf(err) == store.CodeNotFound {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	h, err := aggregator.New(svc, aggregator.Config{Known: known})
-	if err != nil {
-		return nil, err
-	}
-	r, err := processor.New(processor.Config{Name: aggregator.Name, Topic: stream.TopicEmissionsRaw, Store: a.st, Stream: s, Logger: a.log}, h)
-	if err != nil {
-		return nil, err
-	}
-	count := func(f func(processor.Stats) int64) func() float64 {
-		return func() float64 { return float64(f(r.Stats())) }
-	}
-	labels := prometheus.Labels{"processor": aggregator.Name}
-	a.reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_applied_total", ConstLabels: labels,
-			Help: "Input events a stream processor applied to its state."}, count(func(s processor.Stats) int64 { return s.Applied })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_dead_lettered_total", ConstLabels: labels,
-			Help: "Input events a stream processor sent to the dead-letter topic."}, count(func(s processor.Stats) int64 { return s.DeadLettered })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_failures_total", ConstLabels: labels,
-			Help: "Failed batch attempts of a stream processor; each is retried."}, count(func(s processor.Stats) int64 { return s.Failures })),
-		a.lagGauge(s, aggregator.Name, stream.TopicEmissionsRaw),
-	)
-	return r, nil
 }
 
 // lagGauge is the consumer lag of group on topic, asked of the engine at

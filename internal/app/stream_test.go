@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/kpi"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -154,5 +156,67 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 	}
 	if r := dl.Headers[stream.HeaderDLQReason]; !strings.Contains(r, "no such organization") || !strings.Contains(string(dl.Value), "stranger-1") {
 		t.Errorf("dead letter %q: %s", r, dl.Value)
+	}
+}
+
+// serve runs the real-time KPI calculator on the aggregator's results: once
+// a later activity moves event time past an activity's windows, their KPIs
+// appear on analytics.kpi-updates, one update per window kind.
+func TestServeComputesKPIs(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, testConfig(t), app.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	org := drivertest.NewOrg(t, a.Store()).ID
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var msgs []*stream.Message
+	for i, at := range []time.Time{day, day.Add(3 * time.Hour)} {
+		act := aggregator.Activity{OrgID: org, ActivityID: "boiler-" + strconv.Itoa(i), ActivityType: "natural_gas", Quantity: decimal.RequireFromString("50000"),
+			Unit: "scf", Region: "US", PeriodStart: day, Scope: 1, Method: "stationary_combustion", OccurredAt: at}
+		m, err := stream.Encode(stream.TopicEmissionsRaw, org.String(), act)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := a.Stream().PublishBatch(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := calculation.NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := svc.CalculateFile(strings.NewReader("id,activity_type,quantity,unit,period_start,region,scope,method\n"+
+		"boiler-0,natural_gas,50000,scf,2025-01-01,US,1,stationary_combustion\n"), calculation.Options{})
+	if err != nil || len(want.Lines) != 1 {
+		t.Fatal(err, want.Errors)
+	}
+	sub, err := a.Stream().Replay(ctx, stream.TopicAnalyticsKPIUpdates, stream.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	got := map[string]kpi.Update{}
+	for len(got) < 3 {
+		m, err := sub.Receive(ctx)
+		if err != nil {
+			t.Fatalf("KPI updates so far %v: %v", got, err)
+		}
+		u, err := stream.Decode[kpi.Update](m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.OrgID != org || !u.WindowStart.Before(day.Add(time.Hour)) {
+			continue
+		}
+		if u.Window == "hopping-1h0m0s-5m0s" && !u.WindowStart.Equal(day.Add(-55*time.Minute)) {
+			continue // one of the twelve hopping windows holding the activity
+		}
+		got[u.Window] = u
+	}
+	for name, u := range got {
+		if u.Activities != 1 || !u.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
+			t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, want.Lines[0].Result.CO2eKg)
+		}
 	}
 }

@@ -83,6 +83,15 @@ type StreamConfig struct {
 	// Namespace prefixes every topic and consumer group on the engine, so
 	// several installations share one cluster. Default none.
 	Namespace string `yaml:"namespace"`
+	// SchemaRegistryURL, when set, is a Confluent-compatible schema
+	// registry (http:// or https://, credentials in the user information):
+	// events are then Avro in the Confluent wire format and their schemas
+	// are registered on start-up (docs/schemas.md). Default none: JSON.
+	SchemaRegistryURL string `yaml:"schema_registry_url"`
+	// AllowedLateness is how far behind a processor's event-time watermark
+	// an event may arrive and still count in its windows
+	// (docs/processors.md). Default 1m.
+	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 }
 
 // LogConfig configures logging.
@@ -101,6 +110,7 @@ const (
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "json"
 	DefaultMaintenanceInterval = time.Hour
+	DefaultAllowedLateness     = time.Minute
 	// SecretKeyFile is the key file's name inside DataDir, used when no
 	// secret key is configured.
 	SecretKeyFile = "secret.key"
@@ -124,6 +134,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Stream.URL == "" {
 		c.Stream.URL = EmbeddedNATSURL(filepath.Join(c.DataDir, "jetstream"))
+	}
+	if c.Stream.AllowedLateness == 0 {
+		c.Stream.AllowedLateness = DefaultAllowedLateness
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
@@ -185,6 +198,16 @@ func (c Config) Validate() error {
 	}
 	if err := checkURL(c.Stream.URL, "nats+embedded", "nats", "kafka"); err != nil {
 		add("stream.url: %v", err)
+	}
+	if c.Stream.SchemaRegistryURL != "" {
+		if err := checkURL(c.Stream.SchemaRegistryURL, "http", "https"); err != nil {
+			add("stream.schema_registry_url: %v", err)
+		} else if u, _ := url.Parse(c.Stream.SchemaRegistryURL); u.Scheme != "http" && u.Scheme != "https" {
+			add("stream.schema_registry_url: scheme %q is not http or https", u.Scheme)
+		}
+	}
+	if c.Stream.AllowedLateness < 0 {
+		add("stream.allowed_lateness must not be negative, got %s", c.Stream.AllowedLateness)
 	}
 	if c.SecretKey != "" {
 		if _, err := secretbox.ParseKey(c.SecretKey); err != nil {
@@ -277,6 +300,7 @@ func (c Config) Redacted() Config {
 	c.Store.URL = RedactURL(c.Store.URL)
 	c.Store.AdminURL = RedactURL(c.Store.AdminURL)
 	c.Stream.URL = RedactURL(c.Stream.URL)
+	c.Stream.SchemaRegistryURL = RedactURL(c.Stream.SchemaRegistryURL)
 	return c
 }
 

@@ -39,7 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		DataDir:             "./greenlang-data",
 		HTTP:                config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second},
 		Store:               config.StoreConfig{URL: "sqlite://./greenlang-data/greenlang.db"},
-		Stream:              config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream"},
+		Stream:              config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream", AllowedLateness: time.Minute},
 		Log:                 config.LogConfig{Level: "info", Format: "json"},
 		MaintenanceInterval: time.Hour,
 	}
@@ -73,7 +73,7 @@ maintenance_interval: 10m
 					DataDir:             "/from/file",
 					HTTP:                config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second},
 					Store:               config.StoreConfig{URL: "sqlite:///from/file/greenlang.db"},
-					Stream:              config.StreamConfig{URL: "nats+embedded:///from/file/jetstream"},
+					Stream:              config.StreamConfig{URL: "nats+embedded:///from/file/jetstream", AllowedLateness: time.Minute},
 					Log:                 config.LogConfig{Level: "debug", Format: "text"},
 					MaintenanceInterval: 10 * time.Minute,
 				}
@@ -426,6 +426,10 @@ func TestValidate(t *testing.T) {
 		{"bad previous key", func(c *config.Config) { c.PreviousSecretKeys = []string{keyHex, "zz"} }, "config: previous_secret_keys[1]: secret key must be 32 bytes as 64 hex characters or base64"},
 		{"store url without scheme", func(c *config.Config) { c.Store.URL = "greenlang.db" }, "config: store.url: has no scheme (want sqlite://… or postgres://…)"},
 		{"admin url unparsable", func(c *config.Config) { c.Store.AdminURL = "postgres://u:p@[::1/x" }, "config: store.admin_url: is not a valid URL"},
+		{"schema registry", func(c *config.Config) { c.Stream.SchemaRegistryURL = "https://u:p@registry.example:8081" }, ""},
+		{"schema registry not http", func(c *config.Config) { c.Stream.SchemaRegistryURL = "kafka://registry:8081" },
+			`config: stream.schema_registry_url: scheme "kafka" is not http or https`},
+		{"negative lateness", func(c *config.Config) { c.Stream.AllowedLateness = -time.Second }, "config: stream.allowed_lateness must not be negative, got -1s"},
 		{"several problems on one line", func(c *config.Config) { c.Log.Level, c.Log.Format = "x", "y" },
 			`config: log.level "x" is not one of debug, info, warn, error; log.format "y" is not one of json, text`},
 	}

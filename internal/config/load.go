@@ -88,6 +88,8 @@ func Settings() []Setting {
 		{Key: "stream.url", Flag: "stream-url", Usage: "event stream URL, nats+embedded://dir, nats://… or kafka://… (default nats+embedded://<data-dir>/jetstream)", Secret: true,
 			set: str(func(c *Config) *string { return &c.Stream.URL })},
 		{Key: "stream.namespace", set: str(func(c *Config) *string { return &c.Stream.Namespace })},
+		{Key: "stream.schema_registry_url", Secret: true, set: str(func(c *Config) *string { return &c.Stream.SchemaRegistryURL })},
+		{Key: "stream.allowed_lateness", set: dur(func(c *Config) *time.Duration { return &c.Stream.AllowedLateness })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })

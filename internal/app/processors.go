@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/processor"
+	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/kpi"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/stream"
+)
+
+// running is one stream processor instance serve runs.
+type running struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// processors builds every stream processor serve runs (docs/processors.md),
+// each a consumer group on its input topic with its counters and lag as
+// metrics.
+func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, error) {
+	svc, err := calculation.NewWithStored(ctx, a.st)
+	if err != nil {
+		return nil, fmt.Errorf("app: factor library for the emissions aggregator: %w", err)
+	}
+	known := func(ctx context.Context, org uuid.UUID) (bool, error) {
+		_, err := a.st.OrganizationGet(ctx, org)
+		if store.CodeOf(err) == store.CodeNotFound {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	agg, err := aggregator.New(svc, aggregator.Config{Known: known, Lateness: a.cfg.Stream.AllowedLateness})
+	if err != nil {
+		return nil, err
+	}
+	kpis, err := kpi.New(kpi.Config{Lateness: a.cfg.Stream.AllowedLateness})
+	if err != nil {
+		return nil, err
+	}
+	var out []running
+	for _, add := range []func() (running, error){
+		func() (running, error) { return addProcessor(a, s, aggregator.Name, stream.TopicEmissionsRaw, agg) },
+		func() (running, error) { return addProcessor(a, s, kpi.Name, stream.TopicEmissionsCalculated, kpis) },
+	} {
+		r, err := add()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// addProcessor makes the runner of handler h, consumer group name on
+// topic, and registers its metrics.
+func addProcessor[S any](a *App, s *stream.Stream, name, topic string, h processor.Handler[S]) (running, error) {
+	r, err := processor.New(processor.Config{Name: name, Topic: topic, Store: a.st, Stream: s, Logger: a.log}, h)
+	if err != nil {
+		return running{}, err
+	}
+	count := func(f func(processor.Stats) int64) func() float64 {
+		return func() float64 { return float64(f(r.Stats())) }
+	}
+	labels := prometheus.Labels{"processor": name}
+	a.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_applied_total", ConstLabels: labels,
+			Help: "Input events a stream processor applied to its state."}, count(func(s processor.Stats) int64 { return s.Applied })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_dead_lettered_total", ConstLabels: labels,
+			Help: "Input events a stream processor sent to the dead-letter topic."}, count(func(s processor.Stats) int64 { return s.DeadLettered })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_processor_failures_total", ConstLabels: labels,
+			Help: "Failed batch attempts of a stream processor; each is retried."}, count(func(s processor.Stats) int64 { return s.Failures })),
+		a.lagGauge(s, name, topic),
+	)
+	return running{name: name, run: r.Run}, nil
+}
