@@ -115,7 +115,8 @@ type Query struct {
 	Date         time.Time // the activity's date; its year picks the edition
 	// PinnedSet restricts the choice to one publication ("EPA GHG Emission
 	// Factors Hub") and, when PinnedEdition is set, one edition of it, even
-	// a later one than the activity's year.
+	// a later one than the activity's year, and even before the factor's
+	// ValidFrom (the trail says so); ValidTo still holds.
 	PinnedSet     string
 	PinnedEdition int
 	// Dim, when set, takes only factors per a unit of that dimension (the
@@ -162,7 +163,11 @@ func (l *Library) Select(q Query) (Selection, error) {
 			if q.PinnedEdition == 0 && f.Ref.Edition > q.Date.Year() {
 				continue
 			}
-			if !f.validAt(q.Date) || (q.Basis != "" && f.PerBasis != "" && f.PerBasis != q.Basis) {
+			// A pinned edition applies even to activities dated before it
+			// starts (the point of pinning a later edition); a factor's end
+			// of validity still holds.
+			valid := f.validAt(q.Date) || (q.PinnedEdition != 0 && q.Date.Before(f.ValidFrom))
+			if !valid || (q.Basis != "" && f.PerBasis != "" && f.PerBasis != q.Basis) {
 				continue
 			}
 			cands = append(cands, f)
@@ -216,7 +221,12 @@ func (l *Library) Select(q Query) (Selection, error) {
 			}
 			return Selection{}, fmt.Errorf("factor for %s in %s: %q and %q are equally recent (%d); %s", q.ActivityType, name, cands[0].ID, cands[1].ID, cands[0].Ref.Edition, hint)
 		}
-		trail = append(trail, fmt.Sprintf("%s: %q from %s (edition %d of %d candidates' latest)", name, cands[0].ID, cands[0].Ref, cands[0].Ref.Edition, len(cands)))
+		step := fmt.Sprintf("%s: %q from %s (edition %d of %d candidates' latest)", name, cands[0].ID, cands[0].Ref, cands[0].Ref.Edition, len(cands))
+		if q.Date.Before(cands[0].ValidFrom) {
+			step += fmt.Sprintf("; the pinned edition applies although the activity's date %s is before the factor's validity from %s",
+				q.Date.Format("2006-01-02"), cands[0].ValidFrom.Format("2006-01-02"))
+		}
+		trail = append(trail, step)
 		return Selection{Factor: cands[0], Trail: trail}, nil
 	}
 	if len(l.byType[q.ActivityType]) == 0 {

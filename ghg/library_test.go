@@ -35,6 +35,9 @@ func TestSelect(t *testing.T) {
 		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2025)}, "epa25-camx", "US-CAMX"},
 		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2024)}, "epa24-camx", "US-CAMX"}, // 2025 edition is after the activity year
 		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2024), PinnedSet: "EPA", PinnedEdition: 2025}, "epa25-camx", "US-CAMX"},
+		// A pinned edition applies before its validity starts, and says so.
+		{Query{ActivityType: "electricity", Region: "US-CAMX", Date: at(2021), PinnedSet: "EPA", PinnedEdition: 2025}, "epa25-camx",
+			"the pinned edition applies although the activity's date 2021-06-01 is before the factor's validity from 2023-01-01"},
 		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2025)}, "epa25-us", "US-RFCE: no factor"},
 		{Query{ActivityType: "electricity", Region: "US-RFCE", Date: at(2024)}, "iea-global", "North America: no factor"},
 		{Query{ActivityType: "electricity", Region: "FR", Date: at(2024)}, "iea-global", "FR: no factor"},
@@ -52,6 +55,27 @@ func TestSelect(t *testing.T) {
 	}
 	if _, err := lib.Select(Query{ActivityType: "electricity", Region: "US", Date: at(2019)}); err == nil || !strings.Contains(err.Error(), "valid on 2019") {
 		t.Errorf("nothing valid: %v", err)
+	}
+}
+
+// A pinned edition waives only the start of a factor's validity: a factor
+// withdrawn before the activity's date is still refused.
+func TestPinnedEditionKeepsValidityEnd(t *testing.T) {
+	regions, _ := NewRegions(nil)
+	old := grid("epa25-us", "US", "EPA", 2025)
+	old.ValidTo = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	lib, err := NewLibrary(regions, []Factor{old}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := Query{ActivityType: "electricity", Region: "US", PinnedSet: "EPA", PinnedEdition: 2025}
+	q.Date = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	if s, err := lib.Select(q); err != nil || s.Factor.ID != "epa25-us" {
+		t.Errorf("within validity: %v %v", s.Factor.ID, err)
+	}
+	q.Date = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := lib.Select(q); err == nil || !strings.Contains(err.Error(), "in the pinned set EPA 2025") {
+		t.Errorf("after the factor's validity ended: %v", err)
 	}
 }
 
