@@ -30,6 +30,8 @@ import (
 	"github.com/greenlang/greenlang/internal/stream"
 	"github.com/greenlang/greenlang/internal/stream/kafkastream"
 	"github.com/greenlang/greenlang/internal/stream/natsstream"
+	"github.com/greenlang/greenlang/internal/stream/schemareg"
+	"github.com/greenlang/greenlang/internal/stream/schemareg/catalog"
 )
 
 // Options tune how the platform starts.
@@ -137,18 +139,23 @@ func (a *App) Start(ctx context.Context) (err error) {
 // startStream opens the event stream (reconciling the topic catalogue) and
 // starts the outbox relay that publishes what the store's writes emitted.
 func (a *App) startStream(ctx context.Context) error {
-	s, err := OpenStream(ctx, a.cfg, a.log)
+	s, serde, err := OpenStream(ctx, a.cfg, a.log)
 	if err != nil {
 		return err
 	}
 	a.stream = s
 	a.relay = &outbox.Relay{Store: a.st, Stream: s, Logger: a.log}
+	if serde != nil {
+		a.relay.Transcode = serde.TranscodeJSON
+	}
 	stats := func(f func(outbox.Stats) float64) func() float64 { return func() float64 { return f(a.relay.Stats()) } }
 	a.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_outbox_published_total",
 			Help: "Events the outbox relay published to the stream and marked."}, stats(func(s outbox.Stats) float64 { return float64(s.Published) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_outbox_failures_total",
 			Help: "Failed outbox relay attempts (claim, publish or mark); each is retried."}, stats(func(s outbox.Stats) float64 { return float64(s.Failed) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "greenlang_outbox_transcode_failures_total",
+			Help: "Events the relay published as stored (JSON) because re-encoding them as Avro failed."}, stats(func(s outbox.Stats) float64 { return float64(s.TranscodeFailed) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "greenlang_outbox_lag_seconds",
 			Help: "Age of the oldest event of the relay's latest claim; 0 when the outbox was empty."}, stats(func(s outbox.Stats) float64 { return s.Lag.Seconds() })),
 	)
@@ -199,16 +206,32 @@ func (a *App) lagGauge(s *stream.Stream, group, topic string) prometheus.Collect
 }
 
 // OpenStream opens cfg's event stream with every driver the binary
-// carries; opening reconciles the topic catalogue. The caller closes it.
-func OpenStream(ctx context.Context, cfg config.Config, logger *slog.Logger) (*stream.Stream, error) {
+// carries; opening reconciles the topic catalogue. With a schema registry
+// configured it first registers the payload schemas (docs/schemas.md) and
+// returns the Avro serde, which the stream then decodes with; without one
+// the serde is nil and events are JSON. The caller closes the stream.
+func OpenStream(ctx context.Context, cfg config.Config, logger *slog.Logger) (*stream.Stream, *schemareg.Serde, error) {
+	var serde *schemareg.Serde
+	opts := stream.Options{Logger: logger, Namespace: cfg.Stream.Namespace}
+	if cfg.Stream.SchemaRegistryURL != "" {
+		var err error
+		serde, err = schemareg.NewWithOptions(ctx, cfg.Stream.SchemaRegistryURL, schemareg.Options{Namespace: cfg.Stream.Namespace}, catalog.Schemas()...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("app: registering the event schemas with %s: %w", config.RedactURL(cfg.Stream.SchemaRegistryURL), err)
+		}
+		for _, r := range serde.Registrations() {
+			logger.Info("event schema registered", slog.String("topic", r.Topic), slog.String("subject", r.Subject), slog.Int("id", r.ID))
+		}
+		opts.Decoder = serde
+	}
 	reg := stream.NewRegistry()
 	natsstream.Register(reg)
 	kafkastream.Register(reg)
-	s, err := reg.Open(ctx, cfg.Stream.URL, stream.Options{Logger: logger, Namespace: cfg.Stream.Namespace})
+	s, err := reg.Open(ctx, cfg.Stream.URL, opts)
 	if err != nil {
-		return nil, fmt.Errorf("app: opening the event stream %s: %w", config.RedactURL(cfg.Stream.URL), err)
+		return nil, nil, fmt.Errorf("app: opening the event stream %s: %w", config.RedactURL(cfg.Stream.URL), err)
 	}
-	return s, nil
+	return s, serde, nil
 }
 
 // Stream is the open event stream; nil before Start.

@@ -79,8 +79,14 @@ type Relay struct {
 	ID uuid.UUID
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Transcode, when set, re-encodes each event before it is published
+	// (schemareg.Serde.TranscodeJSON: the outbox keeps JSON, the stream
+	// gets Avro). An event it fails on is published as stored, JSON that
+	// every consumer still reads, and counted in Stats.TranscodeFailed:
+	// one event the schema cannot carry must not hold up the outbox.
+	Transcode func(*stream.Message) (*stream.Message, error)
 
-	published, failed, batches atomic.Int64
+	published, failed, batches, untranscoded atomic.Int64
 	lagNanos                   atomic.Int64
 }
 
@@ -95,12 +101,15 @@ type Stats struct {
 	// Lag is how old the oldest event of the latest claim was when it was
 	// claimed: 0 when the outbox was empty.
 	Lag time.Duration
+	// TranscodeFailed counts events published as stored because Transcode
+	// failed on them.
+	TranscodeFailed int64
 }
 
 // Stats returns the counters. It is safe to call while Run runs.
 func (r *Relay) Stats() Stats {
 	return Stats{Published: r.published.Load(), Failed: r.failed.Load(), Batches: r.batches.Load(),
-		Lag: time.Duration(r.lagNanos.Load())}
+		Lag: time.Duration(r.lagNanos.Load()), TranscodeFailed: r.untranscoded.Load()}
 }
 
 func (r *Relay) withDefaults() (*slog.Logger, error) {
@@ -221,6 +230,16 @@ func (r *Relay) step(ctx context.Context, log *slog.Logger) (int, error) {
 	for i, e := range evs {
 		ids[i] = e.ID
 		msgs[i] = &stream.Message{Topic: e.Topic, Key: e.Key, Value: e.Payload, Headers: maps.Clone(e.Headers), EventID: e.ID.String()}
+		if r.Transcode == nil {
+			continue
+		}
+		if m, err := r.Transcode(msgs[i]); err != nil {
+			r.untranscoded.Add(1)
+			log.Warn("outbox: event published as stored: transcoding failed", slog.String("event_id", e.ID.String()), slog.String("topic", e.Topic), slog.Any("error", err))
+		} else {
+			m.EventID = msgs[i].EventID
+			msgs[i] = m
+		}
 	}
 	if err := r.Stream.PublishBatch(ctx, msgs); err != nil {
 		// Record the attempt even when ctx ended, briefly.

@@ -22,6 +22,8 @@ const (
 	FailedPrecondition
 	Unavailable
 	Closed
+	// ResourceExhausted: a bounded resource (a buffer, a quota) is full.
+	ResourceExhausted
 )
 
 func (c Code) String() string {
@@ -38,6 +40,8 @@ func (c Code) String() string {
 		return "unavailable"
 	case Closed:
 		return "closed"
+	case ResourceExhausted:
+		return "resource exhausted"
 	default:
 		return "unknown"
 	}
@@ -62,11 +66,18 @@ func (e *Error) Error() string {
 	if e.Msg == "" && e.Err == nil && e.Op == "" {
 		return s + ": " + e.Code.String()
 	}
+	join := func(part string) {
+		if s == "" {
+			s = part
+		} else {
+			s += ": " + part
+		}
+	}
 	if e.Msg != "" {
-		s += ": " + e.Msg
+		join(e.Msg)
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		join(e.Err.Error())
 	}
 	return s
 }

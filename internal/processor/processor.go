@@ -133,6 +133,19 @@ func (e *RejectError) Unwrap() error { return e.Err }
 // reason.
 func Reject(err error) error { return &RejectError{Err: err} }
 
+// Decode decodes m's payload (stream.Decode: JSON, or Avro when the
+// stream has a schema registry). A bad payload comes back as a rejection
+// for the dead-letter topic; any other failure (the registry does not
+// answer) as a plain error, so the batch is retried rather than good input
+// dead-lettered.
+func Decode[T any](m *stream.Message) (T, error) {
+	v, err := stream.Decode[T](m)
+	if err != nil && stream.IsDecodeError(err) {
+		return v, Reject(err)
+	}
+	return v, err
+}
+
 // Rejectf is Reject(fmt.Errorf(...)).
 func Rejectf(format string, args ...any) error { return Reject(fmt.Errorf(format, args...)) }
 

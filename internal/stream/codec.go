@@ -67,9 +67,32 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("stream: decoding %s offset %d: %s", e.Topic, e.Offset, e.Reason)
 }
 
-// Decode decodes m's JSON payload into a T. Unknown fields, trailing data,
-// a content type other than JSON or a schema version newer than T's are
-// *DecodeError (and CodeInvalidArgument).
+// PayloadDecoder decodes payloads of one content type other than JSON
+// (schemareg.Serde: Avro in the Confluent wire format). A payload it
+// cannot decode is a *DecodeError; any other error (the schema registry
+// unreachable) is not the payload's fault.
+type PayloadDecoder interface {
+	// ContentType is the gl-content-type value the decoder reads.
+	ContentType() string
+	// Sniff reports whether a payload without a content-type header is
+	// the decoder's (the Confluent wire format starts with byte 0).
+	Sniff(value []byte) bool
+	// DecodeInto decodes m's payload into v, a pointer.
+	DecodeInto(m *Message, v any) error
+}
+
+// IsDecodeError reports whether err says a payload is bad (a *DecodeError):
+// such input goes to the dead-letter topic, while other decoding errors
+// (a schema registry that does not answer) are retried.
+func IsDecodeError(err error) bool {
+	var de *DecodeError
+	return errors.As(err, &de)
+}
+
+// Decode decodes m's payload into a T: JSON, or the stream's
+// PayloadDecoder's content type (Options.Decoder) when m carries it.
+// Unknown fields, trailing data, an unknown content type or a schema
+// version newer than T's are *DecodeError (and CodeInvalidArgument).
 func Decode[T any](m *Message) (T, error) {
 	var v T
 	fail := func(field, format string, args ...any) (T, error) {
@@ -77,7 +100,15 @@ func Decode[T any](m *Message) (T, error) {
 		de := &DecodeError{Topic: m.Topic, Offset: m.Offset, Field: field, Reason: fmt.Sprintf(format, args...)}
 		return zero, &Error{Code: CodeInvalidArgument, Err: de}
 	}
-	if ct, ok := m.Headers[HeaderContentType]; ok && ct != ContentTypeJSON {
+	ct, hasCT := m.Headers[HeaderContentType]
+	if m.dec != nil && (ct == m.dec.ContentType() || !hasCT && m.dec.Sniff(m.Value)) {
+		if err := m.dec.DecodeInto(m, &v); err != nil {
+			var zero T
+			return zero, err
+		}
+		return v, nil
+	}
+	if hasCT && ct != ContentTypeJSON {
 		return fail(HeaderContentType, "content type %q is not %s", ct, ContentTypeJSON)
 	}
 	if sv, ok := m.Headers[HeaderSchemaVersion]; ok {
@@ -148,12 +179,17 @@ func (s *Stream) DeadLetter(ctx context.Context, m *Message, reason error) error
 
 // DecodeOrDeadLetter decodes m; when the payload is bad it dead-letters m
 // (see DeadLetter) and returns ok=false with a nil error, so the caller
-// simply moves on to the next message. err is set only when dead-lettering
-// itself failed; m is then not acked and will be delivered again.
+// simply moves on to the next message. err is set when dead-lettering
+// itself failed or decoding failed for another reason than the payload (a
+// schema registry that does not answer); m is then not acked and will be
+// delivered again.
 func DecodeOrDeadLetter[T any](ctx context.Context, s *Stream, m *Message) (v T, ok bool, err error) {
 	v, derr := Decode[T](m)
 	if derr == nil {
 		return v, true, nil
+	}
+	if !IsDecodeError(derr) {
+		return v, false, derr // not the payload's fault: retry it later
 	}
 	return v, false, s.DeadLetter(ctx, m, derr)
 }

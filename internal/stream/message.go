@@ -67,6 +67,7 @@ type Message struct {
 
 	ack   func(context.Context) error
 	group string
+	dec   PayloadDecoder // the stream's, for Decode
 }
 
 // Ack acknowledges the message for its group: it will not be delivered to

@@ -58,6 +58,10 @@ type Options struct {
 	// SkipReconcile opens without creating or updating topics (read-only
 	// tools, or a cluster managed elsewhere). Default: reconcile.
 	SkipReconcile bool
+	// Decoder, when set, decodes received payloads of its content type
+	// (Avro with a schema registry, docs/schemas.md) in Decode; JSON
+	// payloads still decode as JSON. Default: JSON only.
+	Decoder PayloadDecoder
 }
 
 var namespaceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -125,6 +129,7 @@ type Stream struct {
 	d      driver.Driver
 	log    *slog.Logger
 	ns     string
+	dec    PayloadDecoder
 	topics map[string]Topic
 	rr     atomic.Uint32 // partition for messages without a key
 
@@ -136,7 +141,7 @@ type Stream struct {
 // New wraps an open driver without reconciling topics (see Reconcile).
 func New(d driver.Driver, opts Options) *Stream {
 	opts = opts.WithDefaults()
-	s := &Stream{d: d, log: opts.Logger, ns: opts.Namespace, topics: map[string]Topic{}, subs: map[*Subscription]struct{}{}}
+	s := &Stream{d: d, log: opts.Logger, ns: opts.Namespace, dec: opts.Decoder, topics: map[string]Topic{}, subs: map[*Subscription]struct{}{}}
 	for _, t := range opts.Topics {
 		s.topics[t.Name] = t
 	}
@@ -498,7 +503,7 @@ func (sub *Subscription) Receive(ctx context.Context) (*Message, error) {
 	m := &Message{
 		Topic: sub.topic, Key: string(dm.Key), Value: dm.Value, Headers: dm.Headers,
 		EventID: dm.Headers[HeaderEventID], Partition: dm.Partition, Offset: dm.Offset,
-		Time: dm.Time, Deliveries: dm.Deliveries, ack: dm.Ack, group: sub.group,
+		Time: dm.Time, Deliveries: dm.Deliveries, ack: dm.Ack, group: sub.group, dec: sub.s.dec,
 	}
 	if m.Headers == nil {
 		m.Headers = map[string]string{}

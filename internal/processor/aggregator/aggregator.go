@@ -163,9 +163,9 @@ func scopeKey(r ghg.Result) string { return strconv.Itoa(r.Scope) }
 
 // Handle implements processor.Handler.
 func (h *Handler) Handle(ctx context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
-	a, err := stream.Decode[Activity](m)
+	a, err := processor.Decode[Activity](m)
 	if err != nil {
-		return processor.Reject(err)
+		return err // a rejection when the payload is bad
 	}
 	if err := validate(a, m); err != nil {
 		return processor.Reject(err)

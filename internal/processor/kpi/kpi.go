@@ -117,9 +117,9 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 	if m.Headers[aggregator.HeaderEventType] != aggregator.EventTypeActivity {
 		return nil // a run summary from the store, or another producer's event: not ours
 	}
-	c, err := stream.Decode[aggregator.Calculated](m)
+	c, err := processor.Decode[aggregator.Calculated](m)
 	if err != nil {
-		return processor.Reject(err)
+		return err // a rejection when the payload is bad
 	}
 	if c.OrgID == uuid.Nil || c.OccurredAt.IsZero() {
 		return processor.Rejectf("org_id and occurred_at are required")
