@@ -44,3 +44,7 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzParseKey -fuzztime 30s ./internal/secretbox/
 	$(GO) test -run '^$$' -fuzz FuzzPathFromURL -fuzztime 30s ./internal/store/sqlitestore/
 	$(GO) test -run '^$$' -fuzz FuzzLoadYAML -fuzztime 30s ./internal/config/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/stream/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/stream/schemareg/
+	$(GO) test -run '^$$' -fuzz FuzzHandle -fuzztime 30s ./internal/processor/anomaly/
+	$(GO) test -run '^$$' -fuzz FuzzHandle -fuzztime 30s ./internal/processor/supplychain/

@@ -10,7 +10,9 @@ import (
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
+	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
 )
@@ -44,11 +46,25 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	if err != nil {
 		return nil, err
 	}
-	var out []running
-	for _, add := range []func() (running, error){
+	det, err := anomaly.New(anomaly.Config{Lateness: a.cfg.Stream.AllowedLateness})
+	if err != nil {
+		return nil, err
+	}
+	// The supply-chain windows are daily, with their own (24 h) lateness.
+	sc, err := supplychain.New(supplychain.Config{})
+	if err != nil {
+		return nil, err
+	}
+	adds := []func() (running, error){
 		func() (running, error) { return addProcessor(a, s, aggregator.Name, stream.TopicEmissionsRaw, agg) },
 		func() (running, error) { return addProcessor(a, s, kpi.Name, stream.TopicEmissionsCalculated, kpis) },
-	} {
+		func() (running, error) { return addProcessor(a, s, anomaly.Name, stream.TopicIoTSensorReadings, det) },
+	}
+	for _, in := range supplychain.Inputs() {
+		adds = append(adds, func() (running, error) { return addProcessor(a, s, in.Name, in.Topic, sc) })
+	}
+	var out []running
+	for _, add := range adds {
 		r, err := add()
 		if err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
@@ -218,5 +219,36 @@ func TestServeComputesKPIs(t *testing.T) {
 		if u.Activities != 1 || !u.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
 			t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, want.Lines[0].Result.CO2eKg)
 		}
+	}
+}
+
+// serve runs the IoT anomaly detector: a PM2.5 reading above the EPA
+// "unhealthy" breakpoint becomes an alert on iot.alerts.
+func TestServeRaisesIoTAlert(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, testConfig(t), app.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	org := drivertest.NewOrg(t, a.Store()).ID
+	r := anomaly.Reading{OrgID: org, DeviceID: "aq-7", DeviceType: "air_quality", Metric: "pm25",
+		Value: decimal.NewNullDecimal(decimal.RequireFromString("180.5")), Unit: "ug/m3", OccurredAt: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
+	if _, err := stream.Publish(ctx, a.Stream(), stream.TopicIoTSensorReadings, r.Key(), r); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := a.Stream().Replay(ctx, stream.TopicIoTAlerts, stream.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	m, err := sub.Receive(ctx)
+	if err != nil {
+		t.Fatalf("no alert on %s: %v", stream.TopicIoTAlerts, err)
+	}
+	al, err := stream.Decode[anomaly.Alert](m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if al.OrgID != org || al.DeviceID != "aq-7" || al.Metric != "pm25" || al.Kind != "threshold" || !al.Value.Equal(decimal.RequireFromString("180.5")) {
+		t.Fatalf("alert %+v", al)
 	}
 }

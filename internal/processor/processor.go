@@ -18,8 +18,8 @@
 //     which the outbox, the stream (JetStream's duplicate window) and
 //     consumers drop.
 //
-// Processors live in subpackages (aggregator, kpi); windowing is in
-// processor/window.
+// Processors live in subpackages (aggregator, kpi, anomaly, supplychain);
+// windowing is in processor/window.
 package processor
 
 import (

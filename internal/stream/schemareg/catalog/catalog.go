@@ -51,14 +51,17 @@ func Schemas() []schemareg.Schema {
 	activityCalculated := func(h map[string]string) bool {
 		return h[aggregator.HeaderEventType] == aggregator.EventTypeActivity
 	}
-	runSummary := func(h map[string]string) bool { return h[aggregator.HeaderEventType] == "" }
+	untyped := func(h map[string]string) bool { return h[aggregator.HeaderEventType] == "" } // the store's run summaries; the KPI calculator's updates
 	return []schemareg.Schema{
 		schemareg.For[aggregator.Activity](stream.TopicEmissionsRaw, mustFile("emissions.raw.Activity.avsc")),
 		{Topic: stream.TopicEmissionsCalculated, Type: reflect.TypeFor[aggregator.Calculated](),
 			Avro: mustFile("emissions.calculated.ActivityCalculated.avsc"), Strategy: schemareg.SubjectTopicRecord, Match: activityCalculated},
 		{Topic: stream.TopicEmissionsCalculated, Type: reflect.TypeFor[store.CalculatedEvent](),
-			Avro: mustFile("emissions.calculated.CalculationRunSummary.avsc"), Strategy: schemareg.SubjectTopicRecord, Match: runSummary},
+			Avro: mustFile("emissions.calculated.CalculationRunSummary.avsc"), Strategy: schemareg.SubjectTopicRecord, Match: untyped},
 		schemareg.For[aggregator.Aggregated](stream.TopicEmissionsAggregated, mustFile("emissions.aggregated.WindowTotals.avsc")),
-		schemareg.For[kpi.Update](stream.TopicAnalyticsKPIUpdates, mustFile("analytics.kpi-updates.KPIUpdate.avsc")),
+		// The supply-chain analyzer's KPIs share the topic, marked by an
+		// event-type header; they have no Avro schema yet and stay JSON.
+		{Topic: stream.TopicAnalyticsKPIUpdates, Type: reflect.TypeFor[kpi.Update](),
+			Avro: mustFile("analytics.kpi-updates.KPIUpdate.avsc"), Match: untyped},
 	}
 }
