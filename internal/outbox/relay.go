@@ -87,7 +87,7 @@ type Relay struct {
 	Transcode func(*stream.Message) (*stream.Message, error)
 
 	published, failed, batches, untranscoded atomic.Int64
-	lagNanos                   atomic.Int64
+	lagNanos                                 atomic.Int64
 }
 
 // Stats are the relay's counters since it was created, ready for metrics.
