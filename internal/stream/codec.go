@@ -169,7 +169,14 @@ func (s *Stream) DeadLetter(ctx context.Context, m *Message, reason error) error
 		h[HeaderDLQGroup] = m.group
 	}
 	delete(h, HeaderEventID)
-	dl := &Message{Topic: TopicIntegrationErrors, Key: m.Key, Value: m.Value, Headers: h, EventID: m.EventID + ".dlq"}
+	// The id is derived from the input's and the group's, so a redelivered
+	// input's dead letter is a duplicate the engine and consumers drop,
+	// while two groups dead-lettering one input leave two dead letters.
+	id := m.EventID + ".dlq"
+	if m.group != "" {
+		id += "." + m.group
+	}
+	dl := &Message{Topic: TopicIntegrationErrors, Key: m.Key, Value: m.Value, Headers: h, EventID: id}
 	if err := s.Publish(ctx, dl); err != nil {
 		return fmt.Errorf("stream: dead-lettering %s offset %d: %w", m.Topic, m.Offset, err)
 	}

@@ -19,6 +19,8 @@ const (
 	CodeFailedPrecondition = port.FailedPrecondition
 	CodeUnavailable        = port.Unavailable
 	CodeClosed             = port.Closed
+	// CodeResourceExhausted: a Producer's bounded buffer stayed full.
+	CodeResourceExhausted = port.ResourceExhausted
 )
 
 // Sentinel errors, one per code; an *Error matches the sentinel of its code with errors.Is.
@@ -28,6 +30,7 @@ var (
 	ErrFailedPrecondition = port.Sentinel("stream", CodeFailedPrecondition)
 	ErrUnavailable        = port.Sentinel("stream", CodeUnavailable)
 	ErrClosed             = port.Sentinel("stream", CodeClosed)
+	ErrResourceExhausted  = port.Sentinel("stream", CodeResourceExhausted)
 )
 
 // Error is the one error type the stream port returns. Op names the

@@ -245,10 +245,7 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 	topics := make([]Topic, len(msgs))
 	noID := 0
 	for i, m := range msgs {
-		if m == nil {
-			return errorf(CodeInvalidArgument, op, "message %d is nil", i)
-		}
-		t, err := s.topic(op, m.Topic)
+		t, err := s.checkMessage(op, i, m)
 		if err != nil {
 			return err
 		}
@@ -265,12 +262,6 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 		t := topics[i]
 		h := make(map[string]string, len(m.Headers)+1)
 		for k, v := range m.Headers {
-			if k == "" {
-				return errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d has an empty header name", i)
-			}
-			if strings.HasPrefix(k, "gl-") && !isPortHeader(k) {
-				return errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d: header %q: the gl- prefix is reserved for the port's headers", i, k)
-			}
 			h[k] = v
 		}
 		if m.EventID == "" {
@@ -290,6 +281,28 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 		return wrap(CodeUnavailable, op, err)
 	}
 	return nil
+}
+
+// checkMessage validates message i of a batch before anything is sent:
+// not nil, a declared topic, header names that are not empty and leave the
+// gl- prefix to the port. It returns the topic.
+func (s *Stream) checkMessage(op string, i int, m *Message) (Topic, error) {
+	if m == nil {
+		return Topic{}, errorf(CodeInvalidArgument, op, "message %d is nil", i)
+	}
+	t, err := s.topic(op, m.Topic)
+	if err != nil {
+		return Topic{}, err
+	}
+	for k := range m.Headers {
+		if k == "" {
+			return Topic{}, errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d has an empty header name", i)
+		}
+		if strings.HasPrefix(k, "gl-") && !isPortHeader(k) {
+			return Topic{}, errorf(CodeInvalidArgument, op+" to "+m.Topic, "message %d: header %q: the gl- prefix is reserved for the port's headers", i, k)
+		}
+	}
+	return t, nil
 }
 
 // newEventIDs returns n UUIDv7 strings (RFC 9562: 48-bit Unix milliseconds,

@@ -11,7 +11,9 @@
 // the partition (Kafka's murmur2), so the producer uses a manual
 // partitioner. A subscription is a consumer-group client whose offsets are
 // committed only up to the lowest unacked message of each partition.
-// See doc.go for what the in-process kfake cluster proves.
+// Every consumer (Subscribe, Read) fetches read_committed, so outputs of
+// an aborted or still open transaction (Transform, transform.go) are never
+// delivered. See doc_kfake.go for what the in-process kfake cluster proves.
 package kafkastream
 
 import (
@@ -268,12 +270,47 @@ func fromRecord(r *kgo.Record) *driver.Message {
 
 // Publish implements driver.Driver.
 func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
 	rs := make([]*kgo.Record, len(msgs))
 	for i, m := range msgs {
 		rs[i] = toRecord(m)
 	}
-	if err := d.prod.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("kafka: producing: %w", err)
+	// Produce with promises rather than ProduceSync: franz-go does not
+	// fail an idempotent producer's records once a request is in flight,
+	// so ProduceSync would wait out a broker outage whatever ctx says. The
+	// caller gets ctx's error instead; records still in flight stay with
+	// the client, which delivers them when the broker is back, so a retry
+	// can store a second copy with the same event id (consumers
+	// de-duplicate).
+	var (
+		mu    sync.Mutex
+		first error
+		left  = len(rs)
+		done  = make(chan struct{})
+	)
+	for _, r := range rs {
+		d.prod.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			if left--; left == 0 {
+				close(done)
+			}
+		})
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: producing: %w (records already sent are delivered when the broker answers)", ctx.Err())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if first != nil {
+		return fmt.Errorf("kafka: producing: %w", first)
 	}
 	return nil
 }
@@ -520,6 +557,25 @@ func (s *sub) next(ctx context.Context) (fetched, bool, error) {
 	if s.tr != nil {
 		s.tr.deliver(rs, ms)
 	}
+	// Transaction markers (control records; groups fetch them with
+	// KeepControlRecords) are acked at once and not handed out, so the
+	// committed offset moves past them and lag reaches 0 on topics written
+	// in transactions.
+	n := 0
+	for i, r := range rs {
+		if r.Attrs.IsControl() {
+			if s.tr != nil {
+				s.tr.ack(r, ms[i].dl.gen)
+			}
+			continue
+		}
+		ms[n] = ms[i]
+		n++
+	}
+	if n == 0 {
+		return fetched{}, false, nil
+	}
+	ms = ms[:n]
 	s.mu.Lock()
 	s.buf = append(s.buf[:0], ms[1:]...)
 	s.mu.Unlock()
@@ -576,6 +632,8 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 		kgo.ConsumerGroup(p.Group),
 		kgo.ConsumeTopics(p.Topic.Name),
 		kgo.ConsumeResetOffset(reset),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(time.Second),
 		kgo.SessionTimeout(p.FailoverAfter),
@@ -619,6 +677,7 @@ func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscrip
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(d.seeds...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.Topic.Name: offs}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ const (
 type Driver struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	srv      *server.Server // nil for an external server
+	srv      *embedded // nil for an external server
 	replicas int
 	// Features of the connected server: stream compression and metadata
 	// (2.10), pinned consumers (2.11).
@@ -94,26 +95,14 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 		if dir == "" {
 			return nil, errors.New("nats: nats+embedded:// needs a storage directory, e.g. nats+embedded:///var/lib/greenlang/nats")
 		}
-		srv, err := server.NewServer(&server.Options{
-			ServerName: "greenlang-embedded",
-			JetStream:  true,
-			StoreDir:   dir,
-			DontListen: true,
-			NoSigs:     true,
-			NoLog:      true,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("nats: configuring embedded server: %w", err)
-		}
-		go srv.Start()
-		if !srv.ReadyForConnections(30 * time.Second) {
-			srv.Shutdown()
-			return nil, fmt.Errorf("nats: embedded server in %s did not start within 30s", dir)
+		srv := &embedded{dir: dir}
+		if err := srv.start(); err != nil {
+			return nil, err
 		}
 		d.srv = srv
 		nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("greenlang"))
 		if err != nil {
-			srv.Shutdown()
+			srv.stop()
 			return nil, fmt.Errorf("nats: connecting to the embedded server: %w", err)
 		}
 		d.nc = nc
@@ -169,11 +158,59 @@ func (d *Driver) Close() error {
 			d.nc.Close()
 		}
 		if d.srv != nil {
-			d.srv.Shutdown()
-			d.srv.WaitForShutdown()
+			d.srv.stop()
 		}
 	})
 	return nil
+}
+
+// embedded is the in-process server. The client connects through it
+// (nats.InProcessConnProvider) rather than through the server itself, so
+// that after a restart (fault tests: export_test.go) the client's
+// reconnects reach the new server.
+type embedded struct {
+	dir string
+	mu  sync.Mutex
+	srv *server.Server
+}
+
+func (e *embedded) start() error {
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "greenlang-embedded",
+		JetStream:  true,
+		StoreDir:   e.dir,
+		DontListen: true,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: configuring embedded server: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return fmt.Errorf("nats: embedded server in %s did not start within 30s", e.dir)
+	}
+	e.mu.Lock()
+	e.srv = srv
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *embedded) stop() {
+	e.mu.Lock()
+	srv := e.srv
+	e.mu.Unlock()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+}
+
+// InProcessConn implements nats.InProcessConnProvider.
+func (e *embedded) InProcessConn() (net.Conn, error) {
+	e.mu.Lock()
+	srv := e.srv
+	e.mu.Unlock()
+	return srv.InProcessConn()
 }
 
 // VersionAtLeast reports whether a server version "2.11.3" is at least major.minor.
