@@ -57,8 +57,10 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	}
 	adds := []func() (running, error){
 		func() (running, error) { return addProcessor(a, s, aggregator.Name, stream.TopicEmissionsRaw, agg) },
-		func() (running, error) { return addProcessor(a, s, kpi.Name, stream.TopicEmissionsCalculated, kpis) },
 		func() (running, error) { return addProcessor(a, s, anomaly.Name, stream.TopicIoTSensorReadings, det) },
+	}
+	for _, in := range kpi.Inputs() {
+		adds = append(adds, func() (running, error) { return addProcessor(a, s, in.Name, in.Topic, kpis) })
 	}
 	for _, in := range supplychain.Inputs() {
 		adds = append(adds, func() (running, error) { return addProcessor(a, s, in.Name, in.Topic, sc) })

@@ -16,6 +16,7 @@ import (
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
+	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/drivertest"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -160,9 +161,10 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 	}
 }
 
-// serve runs the real-time KPI calculator on the aggregator's results: once
-// a later activity moves event time past an activity's windows, their KPIs
-// appear on analytics.kpi-updates, one update per window kind.
+// serve runs the real-time KPI calculator on the aggregator's results and
+// on purchase orders: once a later event moves event time past the first
+// one's windows, their KPIs appear on analytics.kpi-updates, one update per
+// input and window kind.
 func TestServeComputesKPIs(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, testConfig(t), app.Options{})
@@ -175,6 +177,15 @@ func TestServeComputesKPIs(t *testing.T) {
 		act := aggregator.Activity{OrgID: org, ActivityID: "boiler-" + strconv.Itoa(i), ActivityType: "natural_gas", Quantity: decimal.RequireFromString("50000"),
 			Unit: "scf", Region: "US", PeriodStart: day, Scope: 1, Method: "stationary_combustion", OccurredAt: at}
 		m, err := stream.Encode(stream.TopicEmissionsRaw, org.String(), act)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	// Two purchase orders, the second one three hours later.
+	for i, at := range []time.Time{day, day.Add(3 * time.Hour)} {
+		o := supplychain.Order{OrgID: org, OrderID: "po-" + strconv.Itoa(i), SupplierID: "acme", Amount: decimal.RequireFromString("1250.40"), Currency: "EUR", OrderedAt: at}
+		m, err := stream.Encode(stream.TopicSupplyChainOrders, org.String(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,8 +208,8 @@ func TestServeComputesKPIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	got := map[string]kpi.Update{}
-	for len(got) < 3 {
+	got := map[string]kpi.Update{} // source and window -> update
+	for len(got) < 6 {
 		m, err := sub.Receive(ctx)
 		if err != nil {
 			t.Fatalf("KPI updates so far %v: %v", got, err)
@@ -213,11 +224,20 @@ func TestServeComputesKPIs(t *testing.T) {
 		if u.Window == "hopping-1h0m0s-5m0s" && !u.WindowStart.Equal(day.Add(-55*time.Minute)) {
 			continue // one of the twelve hopping windows holding the activity
 		}
-		got[u.Window] = u
+		got[u.Source+" "+u.Window] = u
 	}
 	for name, u := range got {
-		if u.Activities != 1 || !u.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
-			t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, want.Lines[0].Result.CO2eKg)
+		switch u.Source {
+		case stream.TopicEmissionsCalculated:
+			if u.Activities != 1 || !u.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
+				t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, want.Lines[0].Result.CO2eKg)
+			}
+		case stream.TopicSupplyChainOrders:
+			if u.Orders != 1 || !u.SpendByCurrency["EUR"].Equal(decimal.RequireFromString("1250.40")) {
+				t.Errorf("%s: %d orders, spend %v; want 1 and EUR 1250.40", name, u.Orders, u.SpendByCurrency)
+			}
+		default:
+			t.Errorf("%s: unknown source", name)
 		}
 	}
 }

@@ -1,15 +1,21 @@
 // Package kpi is the real-time-kpi-calculator stream processor
 // (docs/processors.md): per-activity results on emissions.calculated (the
 // emissions-aggregator's, header event-type=activity-calculated; the
-// store's run summaries on the same topic are skipped) are summed per
-// organization over event-time tumbling 5-minute, hopping 1-hour/5-minute
-// and 30-minute session windows, and each closed window's KPIs go to
-// analytics.kpi-updates. supply-chain.orders is not consumed yet.
+// store's run summaries on the same topic are skipped) and purchase orders
+// on supply-chain.orders are summed per organization over event-time
+// tumbling 5-minute, hopping 1-hour/5-minute and 30-minute session
+// windows, and each closed window's KPIs go to analytics.kpi-updates.
+//
+// The processor runtime consumes one topic per runner, so the calculator
+// is one handler run by two runners (Inputs): each input keeps its own
+// windows and its updates say which input they sum (Update.Source).
 package kpi
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -18,12 +24,26 @@ import (
 
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/processor/window"
 	"github.com/greenlang/greenlang/internal/stream"
 )
 
-// Name is the processor's name: consumer group and checkpoint key.
+// Name is the processor's name: the consumer group and checkpoint key of
+// its emissions.calculated runner.
 const Name = "real-time-kpi-calculator"
+
+// OrdersName is the consumer group and checkpoint key of the runner on
+// supply-chain.orders.
+const OrdersName = "real-time-kpi-calculator-orders"
+
+// Input is one runner of the calculator: its name and input topic.
+type Input struct{ Name, Topic string }
+
+// Inputs lists the calculator's runners.
+func Inputs() []Input {
+	return []Input{{Name, stream.TopicEmissionsCalculated}, {OrdersName, stream.TopicSupplyChainOrders}}
+}
 
 // Update is the payload of an analytics.kpi-updates event: one
 // organization's KPIs over one closed window.
@@ -32,6 +52,10 @@ type Update struct {
 	Window      string    `json:"window"` // e.g. "tumbling-5m0s"
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
+	// Source is the input topic the window sums: emissions.calculated
+	// (the emission fields are set) or supply-chain.orders (the order
+	// fields are).
+	Source string `json:"source"`
 	// Activities counts the results in the window.
 	Activities int `json:"activities"`
 	// CO2eKg is their total; ByScope splits it ("1", "2", "3").
@@ -39,6 +63,10 @@ type Update struct {
 	ByScope map[string]decimal.Decimal `json:"co2e_kg_by_scope"`
 	// CO2eKgPerHour is CO2eKg over the window's length: the emission rate.
 	CO2eKgPerHour decimal.Decimal `json:"co2e_kg_per_hour"`
+	// Orders counts the purchase orders in the window; SpendByCurrency
+	// sums their amounts per ISO 4217 currency (never converted).
+	Orders          int                        `json:"orders"`
+	SpendByCurrency map[string]decimal.Decimal `json:"spend_by_currency"`
 }
 
 // Acc is a window's running KPIs.
@@ -46,6 +74,16 @@ type Acc struct {
 	Activities int                        `json:"activities"`
 	CO2eKg     decimal.Decimal            `json:"co2e_kg"`
 	ByScope    map[string]decimal.Decimal `json:"by_scope,omitempty"`
+	Orders     int                        `json:"orders,omitempty"`
+	Spend      map[string]decimal.Decimal `json:"spend,omitempty"`
+}
+
+func (a *Acc) addOrder(currency string, amount decimal.Decimal) {
+	a.Orders++
+	if a.Spend == nil {
+		a.Spend = map[string]decimal.Decimal{}
+	}
+	a.Spend[currency] = a.Spend[currency].Add(amount)
 }
 
 func (a *Acc) add(scope string, kg decimal.Decimal) {
@@ -65,6 +103,13 @@ func merge(into *Acc, from Acc) {
 			into.ByScope = map[string]decimal.Decimal{}
 		}
 		into.ByScope[s] = into.ByScope[s].Add(v)
+	}
+	into.Orders += from.Orders
+	for c, v := range from.Spend {
+		if into.Spend == nil {
+			into.Spend = map[string]decimal.Decimal{}
+		}
+		into.Spend[c] = into.Spend[c].Add(v)
 	}
 }
 
@@ -114,22 +159,42 @@ func (h *Handler) NewState() *State {
 // Handle implements processor.Handler. An event late for every window
 // spec is dead-lettered; one still on time for some spec counts there.
 func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
-	if m.Headers[aggregator.HeaderEventType] != aggregator.EventTypeActivity {
-		return nil // a run summary from the store, or another producer's event: not ours
+	var (
+		org uuid.UUID
+		at  time.Time
+		add func(*Acc)
+	)
+	switch m.Topic {
+	case stream.TopicSupplyChainOrders:
+		o, err := processor.Decode[supplychain.Order](m)
+		if err != nil {
+			return err // a rejection when the payload is bad
+		}
+		if err := checkOrder(o); err != nil {
+			return processor.Reject(err)
+		}
+		org, at = o.OrgID, o.OrderedAt
+		add = func(a *Acc) { a.addOrder(o.Currency, o.Amount) }
+	default:
+		if m.Headers[aggregator.HeaderEventType] != aggregator.EventTypeActivity {
+			return nil // a run summary from the store, or another producer's event: not ours
+		}
+		c, err := processor.Decode[aggregator.Calculated](m)
+		if err != nil {
+			return err // a rejection when the payload is bad
+		}
+		if c.OrgID == uuid.Nil || c.OccurredAt.IsZero() {
+			return processor.Rejectf("org_id and occurred_at are required")
+		}
+		scope := strconv.Itoa(c.Scope)
+		org, at = c.OrgID, c.OccurredAt
+		add = func(a *Acc) { a.add(scope, c.CO2eKg) }
 	}
-	c, err := processor.Decode[aggregator.Calculated](m)
-	if err != nil {
-		return err // a rejection when the payload is bad
-	}
-	if c.OrgID == uuid.Nil || c.OccurredAt.IsZero() {
-		return processor.Rejectf("org_id and occurred_at are required")
-	}
-	key := c.OrgID.String()
-	scope := strconv.Itoa(c.Scope)
+	key := org.String()
 	var late error
 	counted := 0
 	for _, s := range st.Sets {
-		err := s.Add(key, c.OccurredAt, func(a *Acc) { a.add(scope, c.CO2eKg) }, merge)
+		err := s.Add(key, at, add, merge)
 		var le *window.LateError
 		switch {
 		case errors.As(err, &le):
@@ -150,16 +215,37 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 				return err
 			}
 			hours := decimal.NewFromInt(int64(e.Window.End.Sub(e.Window.Start))).Div(decimal.NewFromInt(int64(time.Hour)))
-			u := Update{OrgID: org, Window: s.Spec.Name(), WindowStart: e.Window.Start, WindowEnd: e.Window.End,
-				Activities: e.Acc.Activities, CO2eKg: e.Acc.CO2eKg, ByScope: e.Acc.ByScope, CO2eKgPerHour: e.Acc.CO2eKg.Div(hours).Round(6)}
+			u := Update{OrgID: org, Window: s.Spec.Name(), WindowStart: e.Window.Start, WindowEnd: e.Window.End, Source: m.Topic,
+				Activities: e.Acc.Activities, CO2eKg: e.Acc.CO2eKg, ByScope: e.Acc.ByScope, CO2eKgPerHour: e.Acc.CO2eKg.Div(hours).Round(6),
+				Orders: e.Acc.Orders, SpendByCurrency: e.Acc.Spend}
 			if u.ByScope == nil {
 				u.ByScope = map[string]decimal.Decimal{}
+			}
+			if u.SpendByCurrency == nil {
+				u.SpendByCurrency = map[string]decimal.Decimal{}
 			}
 			id := out.ID("kpi", s.Spec.Name(), e.Key, e.Window.Start.Format(time.RFC3339Nano))
 			if err := out.Emit(processor.Output{OrgID: org, Topic: stream.TopicAnalyticsKPIUpdates, Key: key, ID: id, Payload: u}); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// checkOrder names the first field of o the calculator cannot use.
+func checkOrder(o supplychain.Order) error {
+	switch {
+	case o.OrgID == uuid.Nil:
+		return errors.New("field org_id: required")
+	case o.OrderedAt.IsZero():
+		return errors.New("field ordered_at: required (the event time)")
+	case !currencyRE.MatchString(o.Currency):
+		return fmt.Errorf("field currency: %q is not an ISO 4217 code (three capital letters)", o.Currency)
+	case !o.Amount.IsPositive():
+		return fmt.Errorf("field amount: %s is not positive", o.Amount)
 	}
 	return nil
 }

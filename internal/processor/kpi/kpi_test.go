@@ -3,8 +3,10 @@ package kpi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
+	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/processor/window"
 	"github.com/greenlang/greenlang/internal/stream"
 )
@@ -90,5 +93,67 @@ func TestKPIWindows(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rejected, []int{7}) {
 		t.Fatalf("rejected %v, want [7]", rejected)
+	}
+}
+
+func order(t *testing.T, n int, minutes float64, amount, currency string) *stream.Message {
+	o := supplychain.Order{OrgID: org, OrderID: fmt.Sprint("po-", n), SupplierID: "s1", Amount: decimal.RequireFromString(amount), Currency: currency,
+		OrderedAt: t0.Add(time.Duration(minutes * float64(time.Minute)))}
+	m, err := stream.Encode(stream.TopicSupplyChainOrders, org.String(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.EventID = fmt.Sprint("o", n)
+	return m
+}
+
+// The orders runner sums orders and spend per currency over the same
+// windows; late orders and orders without a usable currency or amount are
+// rejected with the field named.
+func TestKPIOrders(t *testing.T) {
+	h, err := kpi.New(kpi.Config{Lateness: time.Minute, Windows: []window.Spec{window.Tumbling(5 * time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.NewState()
+	var got []string
+	var rejected []string
+	for _, m := range []*stream.Message{
+		order(t, 0, 1, "100.50", "EUR"),
+		order(t, 1, 3, "20", "USD"),
+		order(t, 2, 4, "0.25", "EUR"),
+		order(t, 3, 9, "7", "EUR"),    // wm 8: [0,5) closes
+		order(t, 4, 2, "1000", "EUR"), // late
+		order(t, 5, 9, "7", "eur"),
+		order(t, 6, 9, "-1", "EUR"),
+		order(t, 7, 20, "1", "EUR"), // wm 19: [5,10) closes
+	} {
+		em := processor.NewEmitter(kpi.OrdersName)
+		if err := h.Handle(context.Background(), st, m, em); err != nil {
+			var re *processor.RejectError
+			if !errors.As(err, &re) {
+				t.Fatalf("%s: %v is not a rejection", m.EventID, err)
+			}
+			rejected = append(rejected, m.EventID+": "+err.Error())
+			continue
+		}
+		for _, e := range em.Events() {
+			var u kpi.Update
+			if err := json.Unmarshal(e.Event.Payload, &u); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %s [%v,%v) orders=%d eur=%s usd=%s n=%d", u.Source, u.Window, u.WindowStart.Sub(t0).Minutes(), u.WindowEnd.Sub(t0).Minutes(),
+				u.Orders, u.SpendByCurrency["EUR"], u.SpendByCurrency["USD"], u.Activities))
+		}
+	}
+	want := []string{
+		"supply-chain.orders tumbling-5m0s [0,5) orders=3 eur=100.75 usd=20 n=0",
+		"supply-chain.orders tumbling-5m0s [5,10) orders=1 eur=7 usd=0 n=0",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("updates:\n got %q\nwant %q", got, want)
+	}
+	if len(rejected) != 3 || !strings.Contains(rejected[0], "o4: late event") || !strings.Contains(rejected[1], "field currency") || !strings.Contains(rejected[2], "field amount") {
+		t.Errorf("rejected %q", rejected)
 	}
 }

@@ -61,7 +61,8 @@ func samples() []sample {
 			OrgID: org, Scope: "2", Window: "tumbling-5m0s", WindowStart: t0.Truncate(5 * time.Minute), WindowEnd: t0.Truncate(5 * time.Minute).Add(5 * time.Minute),
 			Activities: 3, CO2eKg: dec("99999999999999999999.000000000000000001"), KgByGas: map[string]decimal.Decimal{"CO2": dec("1")}}},
 		{stream.TopicAnalyticsKPIUpdates, nil, kpi.Update{OrgID: org, Window: "hopping-1h0m0s-5m0s", WindowStart: t0.Add(-time.Hour), WindowEnd: t0,
-			Activities: 1<<31 + 7, CO2eKg: dec("42"), ByScope: map[string]decimal.Decimal{"1": dec("40"), "3": dec("2")}, CO2eKgPerHour: dec("42.000001")}},
+			Source: stream.TopicEmissionsCalculated, Activities: 1<<31 + 7, CO2eKg: dec("42"), ByScope: map[string]decimal.Decimal{"1": dec("40"), "3": dec("2")},
+			CO2eKgPerHour: dec("42.000001"), Orders: 3, SpendByCurrency: map[string]decimal.Decimal{"EUR": dec("1200.50"), "USD": dec("99")}}},
 	}
 }
 
