@@ -437,3 +437,38 @@ func TestTopicConstant(t *testing.T) {
 		t.Fatal("store.TopicEmissionsCalculated differs from the stream catalogue's")
 	}
 }
+
+// Transcode re-encodes each event before it is published; an event it
+// fails on is published as stored (its id and payload unchanged) and
+// counted, and the events after it are not held up.
+func TestRelayTranscode(t *testing.T) {
+	engines(t, func(t *testing.T, s *store.Store) {
+		org := drivertest.NewOrg(t, s).ID
+		want := appendN(t, s, org, "k", 3)
+		f := &flaky{}
+		r := &outbox.Relay{Store: s, Stream: f, PollInterval: 10 * time.Millisecond,
+			Transcode: func(m *stream.Message) (*stream.Message, error) {
+				if string(m.Value) == `{"n":1}` {
+					return nil, errors.New("no schema carries this")
+				}
+				return &stream.Message{Topic: m.Topic, Key: m.Key, Value: append([]byte("avro:"), m.Value...), Headers: map[string]string{"gl-content-type": "x"}}, nil
+			}}
+		start(t, r)
+		waitFor(t, "every event to be published", func() bool { return r.Stats().Published == 3 })
+		if got := f.ids(); !slices.Equal(got, want) {
+			t.Fatalf("published %v, want %v", got, want)
+		}
+		var values []string
+		for _, b := range f.got {
+			for _, m := range b {
+				values = append(values, string(m.Value))
+			}
+		}
+		if !slices.Equal(values, []string{`avro:{"n":0}`, `{"n":1}`, `avro:{"n":2}`}) {
+			t.Errorf("published payloads %q", values)
+		}
+		if st := r.Stats(); st.TranscodeFailed != 1 || st.Failed != 0 {
+			t.Errorf("stats %+v, want one transcode failure and no failed attempt", st)
+		}
+	})
+}
