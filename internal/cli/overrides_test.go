@@ -168,7 +168,7 @@ func TestOrgPin(t *testing.T) {
 		t.Errorf("show: %s%s", r.stdout, r.stderr)
 	}
 	pinned := run(t, nil, "calc", "--in", "../../docs/examples/activities.csv", "--data-dir", data, "--org", org)
-	if pinned.code != 1 || !strings.Contains(pinned.stderr, "2 rows calculated, 4 refused") || !strings.Contains(pinned.stderr, "pinned set EPA GHG Emission Factors Hub 2025 (epa-2025) applies") ||
+	if pinned.code != 1 || !strings.Contains(pinned.stderr, "3 rows calculated, 3 refused") || !strings.Contains(pinned.stderr, "pinned set EPA GHG Emission Factors Hub 2025 (epa-2025) applies") ||
 		!strings.Contains(pinned.stderr, "no factor for naics:331110 in the pinned set EPA GHG Emission Factors Hub 2025") {
 		t.Errorf("calc under the pin: exit %d %s", pinned.code, pinned.stderr)
 	}
