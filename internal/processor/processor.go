@@ -123,15 +123,13 @@ func EventID(name string, parts ...string) uuid.UUID {
 	return uuid.NewSHA1(idSpace, b)
 }
 
-// RejectError marks input for the dead-letter topic.
-type RejectError struct{ Err error }
-
-func (e *RejectError) Error() string { return e.Err.Error() }
-func (e *RejectError) Unwrap() error { return e.Err }
+// RejectError marks input for the dead-letter topic; it is the stream
+// port's (Stream.Transform rejects input the same way).
+type RejectError = stream.RejectError
 
 // Reject wraps err so the runtime dead-letters the input with err as the
 // reason.
-func Reject(err error) error { return &RejectError{Err: err} }
+func Reject(err error) error { return stream.Reject(err) }
 
 // Decode decodes m's payload (stream.Decode: JSON, or Avro when the
 // stream has a schema registry). A bad payload comes back as a rejection
@@ -305,30 +303,10 @@ func (r *Runner[S]) Run(ctx context.Context) error {
 	}
 }
 
-// receive blocks for one message, then takes what arrives within BatchWait
+// receive takes a batch: one message, then what arrives within BatchWait
 // up to BatchSize.
 func (r *Runner[S]) receive(ctx context.Context, sub *stream.Subscription) ([]*stream.Message, error) {
-	m, err := sub.Receive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	batch := []*stream.Message{m}
-	wctx, cancel := context.WithTimeout(ctx, r.cfg.BatchWait)
-	defer cancel()
-	for len(batch) < r.cfg.BatchSize {
-		m, err := sub.Receive(wctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if wctx.Err() != nil {
-				break
-			}
-			return nil, err
-		}
-		batch = append(batch, m)
-	}
-	return batch, nil
+	return sub.ReceiveBatch(ctx, r.cfg.BatchSize, r.cfg.BatchWait)
 }
 
 func (r *Runner[S]) processWithRetry(ctx context.Context, batch []*stream.Message) error {

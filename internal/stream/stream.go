@@ -535,3 +535,30 @@ func (sub *Subscription) Close() error {
 	})
 	return sub.err
 }
+
+// ReceiveBatch blocks for one message, then takes what arrives within
+// wait, up to max messages in all: the batching loop of the processors and
+// Transform. It returns ctx.Err() when ctx ends before the first message.
+func (sub *Subscription) ReceiveBatch(ctx context.Context, max int, wait time.Duration) ([]*Message, error) {
+	m, err := sub.Receive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	batch := []*Message{m}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for len(batch) < max {
+		m, err := sub.Receive(wctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if wctx.Err() != nil {
+				break
+			}
+			return nil, err
+		}
+		batch = append(batch, m)
+	}
+	return batch, nil
+}

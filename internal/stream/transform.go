@@ -123,15 +123,16 @@ func (c TransformConfig) Validate() error {
 	return nil
 }
 
-// RejectError marks an input its TransformFunc cannot handle (bad
-// payload, unknown reference): Transform dead-letters it.
+// RejectError marks an input its handler cannot handle (bad payload,
+// unknown reference, late event): Transform and the processor runtime
+// dead-letter it.
 type RejectError struct{ Err error }
 
 func (e *RejectError) Error() string { return e.Err.Error() }
 func (e *RejectError) Unwrap() error { return e.Err }
 
-// Reject wraps err so Transform dead-letters the input with err as the
-// reason (header gl-dlq-reason) and carries on.
+// Reject wraps err so Transform (or a processor runner) dead-letters the
+// input with err as the reason (header gl-dlq-reason) and carries on.
 func Reject(err error) error {
 	if err == nil {
 		err = errors.New("rejected")
@@ -344,30 +345,10 @@ func (tr *transformer) runAcked(ctx context.Context) error {
 	}
 }
 
-// receive blocks for one message, then takes what arrives within BatchWait
+// receive takes a batch: one message, then what arrives within BatchWait
 // up to BatchSize.
 func (tr *transformer) receive(ctx context.Context, sub *Subscription) ([]*Message, error) {
-	m, err := sub.Receive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	batch := []*Message{m}
-	wctx, cancel := context.WithTimeout(ctx, tr.cfg.BatchWait)
-	defer cancel()
-	for len(batch) < tr.cfg.BatchSize {
-		m, err := sub.Receive(wctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if wctx.Err() != nil {
-				break
-			}
-			return nil, err
-		}
-		batch = append(batch, m)
-	}
-	return batch, nil
+	return sub.ReceiveBatch(ctx, tr.cfg.BatchSize, tr.cfg.BatchWait)
 }
 
 // sessionCloser lets Stream.Close close a transactional session like a
