@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,14 +11,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/calculation"
-	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
-	"github.com/greenlang/greenlang/internal/store"
-	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
-	"github.com/greenlang/greenlang/internal/store/sqlitestore"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/stream"
-	"github.com/greenlang/greenlang/internal/stream/natsstream"
 )
 
 var (
@@ -31,77 +23,24 @@ var (
 	t0   = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 )
 
-// storeOpener opens a fresh migrated store (one per environment).
-type storeOpener func(t *testing.T) *store.Store
-
-func engines(t *testing.T, fn func(t *testing.T, open storeOpener)) {
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, func(t *testing.T) *store.Store {
-			reg := store.NewRegistry()
-			sqlitestore.Register(reg)
-			s, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if _, err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		pgtest.New(t, "greenlang_processor") // skips when no server is configured
-		fn(t, func(t *testing.T) *store.Store {
-			return pgtest.Open(t, pgtest.New(t, "greenlang_processor"), store.Options{})
-		})
-	})
-}
-
-// env is one store and one embedded JetStream with the inputs published.
-type env struct {
-	st   *store.Store
-	strm *stream.Stream
-}
-
-func newEnv(t *testing.T, open storeOpener) *env {
+// newEnv is one store and one embedded JetStream with the inputs published.
+func newEnv(t *testing.T, open processortest.StoreOpener) *processortest.Env {
 	t.Helper()
-	ctx := context.Background()
-	s := open(t)
-	for _, id := range []uuid.UUID{orgA, orgB} {
-		o := &store.Organization{ID: id, Name: "Org " + id.String()[:8], Slug: "org-" + strings.ReplaceAll(id.String(), "-", "")[12:], Country: "US"}
-		if err := s.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := map[string]bool{stream.TopicEmissionsRaw: true, stream.TopicEmissionsCalculated: true, stream.TopicEmissionsAggregated: true, stream.TopicIntegrationErrors: true}
-	var topics []stream.Topic
-	for _, tp := range stream.Catalogue() {
-		if want[tp.Name] {
-			topics = append(topics, tp)
-		}
-	}
-	reg := stream.NewRegistry()
-	natsstream.Register(reg)
-	strm, err := reg.Open(ctx, "nats+embedded://"+filepath.Join(t.TempDir(), "nats"), stream.Options{Topics: topics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { strm.Close() })
-	e := &env{st: s, strm: strm}
-	e.publishInputs(t)
+	e := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{orgA, orgB}, Country: "US",
+		Topics: []string{stream.TopicEmissionsRaw, stream.TopicEmissionsCalculated, stream.TopicEmissionsAggregated, stream.TopicIntegrationErrors}})
+	publishInputs(t, e)
 	return e
 }
 
 const validInputs = 48
 
-// inputs: 48 valid activities of two organizations over ~30 minutes of
-// event time, some out of order; a payload that is not JSON, one with an
-// unknown activity type, one late event; then one event per organization
-// three hours later, which closes every earlier window. Event ids are fixed so
-// both environments produce the same output ids.
-func (e *env) publishInputs(t *testing.T) {
-	ctx := context.Background()
+// publishInputs publishes 48 valid activities of two organizations over
+// ~30 minutes of event time, some out of order; a payload that is not JSON,
+// one with an unknown activity type, one late event. (publishFlush adds
+// one event per organization three hours later, which closes every
+// earlier window.) Event ids are fixed so both environments produce the
+// same output ids.
+func publishInputs(t *testing.T, e *processortest.Env) {
 	var msgs []*stream.Message
 	add := func(n int, a aggregator.Activity) {
 		m, err := stream.Encode(stream.TopicEmissionsRaw, a.OrgID.String(), a)
@@ -140,9 +79,7 @@ func (e *env) publishInputs(t *testing.T) {
 			add(901, late)
 		}
 	}
-	if err := e.strm.PublishBatch(ctx, msgs); err != nil {
-		t.Fatal(err)
-	}
+	e.Publish(t, msgs)
 }
 
 // publishFlush publishes one event per organization three hours after the
@@ -150,7 +87,7 @@ func (e *env) publishInputs(t *testing.T) {
 // group has drained the other inputs: a restarted processor may receive
 // its unacked inputs after newer ones, and a flush overtaking them would
 // make them late (docs/processors.md).
-func (e *env) publishFlush(t *testing.T) {
+func publishFlush(t *testing.T, e *processortest.Env) {
 	var msgs []*stream.Message
 	for n, org := range []uuid.UUID{orgA, orgB} {
 		a := aggregator.Activity{OrgID: org, ActivityID: "flush", ActivityType: "natural_gas", Quantity: decimal.NewFromInt(1), Unit: "mmBtu",
@@ -162,37 +99,7 @@ func (e *env) publishFlush(t *testing.T) {
 		m.EventID = fmt.Sprintf("flush-%d", n)
 		msgs = append(msgs, m)
 	}
-	if err := e.strm.PublishBatch(context.Background(), msgs); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// crashingHandler cancels the runner's context when it handles the n-th
-// message: the rest of the batch is handled, but its commit fails, so the
-// batch's inputs were received and never acked.
-type crashingHandler struct {
-	*aggregator.Handler
-	n, count int
-	cancel   func()
-}
-
-func (h *crashingHandler) Handle(ctx context.Context, st *aggregator.State, m *stream.Message, out *processor.Emitter) error {
-	h.count++
-	if h.count == h.n {
-		h.cancel()
-	}
-	return h.Handler.Handle(ctx, st, m, out)
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+	e.Publish(t, msgs)
 }
 
 func newHandler(t *testing.T, svc *calculation.Service) *aggregator.Handler {
@@ -206,77 +113,27 @@ func newHandler(t *testing.T, svc *calculation.Service) *aggregator.Handler {
 	return h
 }
 
-func newRunner(t *testing.T, e *env, h processor.Handler[*aggregator.State], hooks processor.Hooks) *processor.Runner[*aggregator.State] {
-	r, err := processor.New(processor.Config{Name: aggregator.Name, Topic: stream.TopicEmissionsRaw, Store: e.st, Stream: e.strm,
-		BatchSize: 8, FailoverAfter: 5 * time.Second, Hooks: hooks, Logger: testLogger(t)}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+func newRunner(t *testing.T, e *processortest.Env, h processor.Handler[*aggregator.State], hooks processor.Hooks) *processor.Runner[*aggregator.State] {
+	cfg := e.RunnerConfig(aggregator.Name, stream.TopicEmissionsRaw)
+	cfg.Hooks, cfg.Logger = hooks, processortest.Logger(t)
+	return processortest.NewRunner(t, cfg, h)
 }
 
-// runUntilDrained runs r until the group has acked every input, then stops it.
-func runUntilDrained(t *testing.T, e *env, r *processor.Runner[*aggregator.State]) {
-	runUntilHandled(t, e, r, 0)
-}
-
-// runUntilHandled runs r until it has handled (applied, skipped or
-// dead-lettered) at least n inputs and the group has acked every input. The
-// count matters right after a publish: JetStream updates a consumer's
-// pending count asynchronously, so the lag can read 0 for a moment before
-// the new inputs show.
-func runUntilHandled(t *testing.T, e *env, r *processor.Runner[*aggregator.State], n int64) {
+// runUntilHandled runs r until it has handled at least n inputs and the
+// group has acked every input (processortest.RunUntilHandled).
+func runUntilHandled(t *testing.T, e *processortest.Env, r *processor.Runner[*aggregator.State], n int64) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("runner stopped early: %v", err)
-		default:
-		}
-		st := r.Stats()
-		lag, err := e.strm.Lag(context.Background(), aggregator.Name, stream.TopicEmissionsRaw)
-		if err == nil && lag == 0 && st.Applied+st.Skipped+st.DeadLettered >= n {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("inputs not drained (lag %d, %v); stats %+v", lag, err, r.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("runner ended with %v", err)
-	}
+	processortest.RunUntilHandled(t, e, r, aggregator.Name, stream.TopicEmissionsRaw, n)
 }
 
 // flush publishes the flush events and runs a new instance over them.
-func flush(t *testing.T, e *env, svc *calculation.Service) {
+func flush(t *testing.T, e *processortest.Env, svc *calculation.Service) {
 	t.Helper()
-	e.publishFlush(t)
+	publishFlush(t, e)
 	r := newRunner(t, e, newHandler(t, svc), processor.Hooks{})
 	runUntilHandled(t, e, r, 2)
 	if s := r.Stats(); s.Applied != 2 {
 		t.Fatalf("flush: stats %+v", s)
-	}
-}
-
-// runUntil runs r until it returns (a crash) and returns its error.
-func runUntil(t *testing.T, r *processor.Runner[*aggregator.State], ctx context.Context) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("the runner never reached the crash point")
-		return nil
 	}
 }
 
@@ -291,24 +148,13 @@ type outputs struct {
 	dead       map[string]string // event id -> reason
 }
 
-func collect(t *testing.T, e *env) outputs {
+func collect(t *testing.T, e *processortest.Env) outputs {
 	t.Helper()
 	ctx := context.Background()
-	relay := &outbox.Relay{Store: e.st, Stream: e.strm, BatchSize: 50}
-	published := 0
-	for {
-		n, err := relay.RunOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		published += n
-	}
+	published := e.RelayOutbox(t)
 	out := outputs{byID: map[string]string{}, dead: map[string]string{}}
 	read := func(topic string, want int) {
-		sub, err := e.strm.Replay(ctx, topic, stream.Position{})
+		sub, err := e.Stream.Replay(ctx, topic, stream.Position{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,11 +202,11 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines(t, func(t *testing.T, open storeOpener) {
+	processortest.Engines(t, "greenlang_processor", func(t *testing.T, open processortest.StoreOpener) {
 		// The uninterrupted run.
 		base := newEnv(t, open)
 		r := newRunner(t, base, newHandler(t, svc), processor.Hooks{})
-		runUntilDrained(t, base, r)
+		runUntilHandled(t, base, r, 0)
 		if s := r.Stats(); s.Applied != validInputs || s.DeadLettered != 3 {
 			t.Fatalf("uninterrupted stats %+v", s)
 		}
@@ -372,17 +218,17 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 			e := newEnv(t, open)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			h := &crashingHandler{Handler: newHandler(t, svc), n: 21, cancel: cancel}
+			h := &processortest.CrashingHandler[*aggregator.State]{Handler: newHandler(t, svc), At: 21, Cancel: cancel}
 			r1 := newRunner(t, e, h, processor.Hooks{})
-			if err := runUntil(t, r1, ctx); !errors.Is(err, context.Canceled) {
+			if err := processortest.RunUntilCrash(t, ctx, r1); !errors.Is(err, context.Canceled) {
 				t.Fatalf("crashed runner ended with %v", err)
 			}
-			cps, err := e.st.ProcessorCheckpoints(context.Background(), aggregator.Name)
+			cps, err := e.Store.ProcessorCheckpoints(context.Background(), aggregator.Name)
 			if err != nil || len(cps) == 0 {
 				t.Fatalf("no checkpoint after the first batches: %v %v", cps, err)
 			}
 			r2 := newRunner(t, e, newHandler(t, svc), processor.Hooks{})
-			runUntilDrained(t, e, r2)
+			runUntilHandled(t, e, r2, 0)
 			if a := r1.Stats().Applied + r2.Stats().Applied; a != validInputs {
 				t.Fatalf("inputs applied %d times in all, want %d: first %+v second %+v", a, validInputs, r1.Stats(), r2.Stats())
 			}
@@ -393,19 +239,13 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 
 		t.Run("crash between commit and ack", func(t *testing.T) {
 			e := newEnv(t, open)
-			var commits atomic.Int32
-			crash := errors.New("crash after commit")
-			r1 := newRunner(t, e, newHandler(t, svc), processor.Hooks{AfterCommit: func() error {
-				if commits.Add(1) == 3 {
-					return crash
-				}
-				return nil
-			}})
-			if err := runUntil(t, r1, context.Background()); !errors.Is(err, crash) {
+			hooks, crash := processortest.CrashAfterCommit(3)
+			r1 := newRunner(t, e, newHandler(t, svc), hooks)
+			if err := processortest.RunUntilCrash(t, context.Background(), r1); !errors.Is(err, crash) {
 				t.Fatalf("crashed runner ended with %v", err)
 			}
 			r2 := newRunner(t, e, newHandler(t, svc), processor.Hooks{})
-			runUntilDrained(t, e, r2)
+			runUntilHandled(t, e, r2, 0)
 			if a := r1.Stats().Applied + r2.Stats().Applied; a != validInputs {
 				t.Fatalf("inputs applied %d times in all, want %d: first %+v second %+v", a, validInputs, r1.Stats(), r2.Stats())
 			}
@@ -460,28 +300,14 @@ func checkOutputs(t *testing.T, o outputs) {
 	for _, r := range o.dead {
 		reasons = append(reasons, r)
 	}
-	joined := strings.Join(reasons, "\n")
-	for _, want := range []string{"decoding", "unobtainium", "late event"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("no dead letter mentions %q:\n%s", want, joined)
-		}
-	}
+	processortest.CheckReasons(t, reasons, "decoding", "unobtainium", "late event")
 }
 
 // compare requires the same outputs, byte for byte, with the same ids,
 // and no duplicate delivery.
 func compare(t *testing.T, got, want outputs) {
 	t.Helper()
-	if len(got.byID) != len(want.byID) {
-		t.Errorf("%d distinct outputs, want %d", len(got.byID), len(want.byID))
-	}
-	for id, w := range want.byID {
-		if g, ok := got.byID[id]; !ok {
-			t.Errorf("output %s missing: %s", id, w)
-		} else if g != w {
-			t.Errorf("output %s differs:\n got %s\nwant %s", id, g, w)
-		}
-	}
+	processortest.CompareByID(t, got.byID, want.byID)
 	if got.deliveries != len(got.byID) {
 		t.Errorf("%d deliveries of %d distinct outputs: duplicates on the stream", got.deliveries, len(got.byID))
 	}

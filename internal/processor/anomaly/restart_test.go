@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/anomaly"
-	"github.com/greenlang/greenlang/internal/store"
-	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
-	"github.com/greenlang/greenlang/internal/store/sqlitestore"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/stream"
-	"github.com/greenlang/greenlang/internal/stream/natsstream"
 )
 
 // The restart test follows internal/processor/aggregator/restart_test.go:
@@ -30,81 +24,14 @@ import (
 
 var orgB = uuid.MustParse("0190a000-0000-7000-8000-00000000000b")
 
-type storeOpener func(t *testing.T) *store.Store
-
-func engines(t *testing.T, fn func(t *testing.T, open storeOpener)) {
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, func(t *testing.T) *store.Store {
-			reg := store.NewRegistry()
-			sqlitestore.Register(reg)
-			s, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if _, err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		pgtest.New(t, "greenlang_anomaly") // skips when no server is configured
-		fn(t, func(t *testing.T) *store.Store {
-			return pgtest.Open(t, pgtest.New(t, "greenlang_anomaly"), store.Options{})
-		})
-	})
-}
-
 var restartTopics = []string{stream.TopicIoTSensorReadings, stream.TopicIoTAlerts, stream.TopicEmissionsAnomalies, stream.TopicIntegrationErrors}
 
-type env struct {
-	st   *store.Store
-	strm *stream.Stream
-}
-
-func newEnv(t *testing.T, open storeOpener, inputs []*stream.Message) *env {
+// newEnv is one store and one embedded JetStream with inputs published.
+func newEnv(t *testing.T, open processortest.StoreOpener, inputs []*stream.Message) *processortest.Env {
 	t.Helper()
-	ctx := context.Background()
-	s := open(t)
-	for _, id := range []uuid.UUID{org, orgB} {
-		o := &store.Organization{ID: id, Name: "Org " + id.String()[:8], Slug: "org-" + strings.ReplaceAll(id.String(), "-", "")[12:], Country: "US"}
-		if err := s.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var topics []stream.Topic
-	for _, tp := range stream.Catalogue() {
-		for _, n := range restartTopics {
-			if tp.Name == n {
-				topics = append(topics, tp)
-			}
-		}
-	}
-	reg := stream.NewRegistry()
-	natsstream.Register(reg)
-	strm, err := reg.Open(ctx, "nats+embedded://"+filepath.Join(t.TempDir(), "nats"), stream.Options{Topics: topics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { strm.Close() })
-	if err := strm.PublishBatch(ctx, clone(inputs)); err != nil {
-		t.Fatal(err)
-	}
-	return &env{st: s, strm: strm}
-}
-
-func clone(ms []*stream.Message) []*stream.Message {
-	out := make([]*stream.Message, len(ms))
-	for i, m := range ms {
-		c := *m
-		c.Headers = map[string]string{}
-		for k, v := range m.Headers {
-			c.Headers[k] = v
-		}
-		out[i] = &c
-	}
-	return out
+	e := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org, orgB}, Country: "US", Topics: restartTopics})
+	e.Publish(t, processortest.CloneMessages(inputs))
+	return e
 }
 
 // series of the restart inputs: 16 readings each, 90 s apart, with
@@ -191,17 +118,9 @@ func restartHandler(t *testing.T) *anomaly.Handler {
 	return newHandler(t, anomaly.Config{Window: 10, WarmUp: 8, Lateness: time.Hour})
 }
 
-// outputs are events by id: topic and payload bytes (dead letters: topic
-// and the input's payload), and dead-letter reasons.
-type outputs struct {
-	byID    map[string]string
-	count   map[string]int // per topic
-	reasons []string
-}
-
 // reference applies the handler directly, one state per input partition,
 // in publish order: what every run must produce.
-func reference(t *testing.T, inputs []*stream.Message) outputs {
+func reference(t *testing.T, inputs []*stream.Message) processortest.Outputs {
 	h := restartHandler(t)
 	var parts int32
 	for _, tp := range stream.Catalogue() {
@@ -210,182 +129,60 @@ func reference(t *testing.T, inputs []*stream.Message) outputs {
 		}
 	}
 	states := map[int32]*anomaly.State{}
-	o := outputs{byID: map[string]string{}, count: map[string]int{}}
+	o := processortest.NewOutputs()
 	for _, m := range inputs {
 		p := stream.PartitionFor([]byte(m.Key), parts)
 		if states[p] == nil {
 			states[p] = h.NewState()
 		}
 		em := processor.NewEmitter(anomaly.Name)
-		err := h.Handle(context.Background(), states[p], m, em)
-		var rej *processor.RejectError
-		switch {
-		case errors.As(err, &rej):
-			o.byID[processor.EventID(anomaly.Name, "dead-letter", m.EventID).String()] = stream.TopicIntegrationErrors + " " + string(m.Value)
-			o.count[stream.TopicIntegrationErrors]++
-			o.reasons = append(o.reasons, err.Error())
-		case err != nil:
-			t.Fatal(err)
-		default:
-			for _, e := range em.Events() {
-				o.byID[e.Event.ID.String()] = e.Event.Topic + " " + string(e.Event.Payload)
-				o.count[e.Event.Topic]++
-			}
-		}
+		o.Record(t, anomaly.Name, m, em, h.Handle(context.Background(), states[p], m, em))
 	}
 	return o
 }
 
-type crashingHandler struct {
-	*anomaly.Handler
-	n, count int
-	cancel   func()
-}
-
-func (h *crashingHandler) Handle(ctx context.Context, st *anomaly.State, m *stream.Message, out *processor.Emitter) error {
-	h.count++
-	if h.count == h.n {
-		h.cancel()
-	}
-	return h.Handler.Handle(ctx, st, m, out)
-}
-
-func newRunner(t *testing.T, e *env, h processor.Handler[*anomaly.State], hooks processor.Hooks) *processor.Runner[*anomaly.State] {
-	r, err := processor.New(processor.Config{Name: anomaly.Name, Topic: stream.TopicIoTSensorReadings, Store: e.st, Stream: e.strm,
-		BatchSize: 8, FailoverAfter: 5 * time.Second, Hooks: hooks}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+func newRunner(t *testing.T, e *processortest.Env, h processor.Handler[*anomaly.State], hooks processor.Hooks) *processor.Runner[*anomaly.State] {
+	cfg := e.RunnerConfig(anomaly.Name, stream.TopicIoTSensorReadings)
+	cfg.Hooks = hooks
+	return processortest.NewRunner(t, cfg, h)
 }
 
 // runUntilDrained runs r until it has applied at least minApplied inputs
-// and the group has acked every input, then stops it. (The lag alone is
-// not enough right after a publish: JetStream's consumer info may not
-// count the new messages yet.)
-func runUntilDrained(t *testing.T, e *env, r *processor.Runner[*anomaly.State], minApplied int64) {
+// and the group has acked every input (processortest.RunUntilApplied).
+func runUntilDrained(t *testing.T, e *processortest.Env, r *processor.Runner[*anomaly.State], minApplied int64) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("runner stopped early: %v", err)
-		default:
-		}
-		lag, err := e.strm.Lag(context.Background(), anomaly.Name, stream.TopicIoTSensorReadings)
-		if err == nil && lag == 0 && r.Stats().Applied >= minApplied {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("inputs not drained (lag %d, %v); stats %+v", lag, err, r.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("runner ended with %v", err)
-	}
-}
-
-func runUntilCrash(t *testing.T, r *processor.Runner[*anomaly.State], ctx context.Context) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("the runner never reached the crash point")
-		return nil
-	}
+	processortest.RunUntilApplied(t, e, r, anomaly.Name, stream.TopicIoTSensorReadings, minApplied)
 }
 
 // flushAndCollect publishes the flush readings once the first inputs are
 // drained (a flush overtaking redelivered inputs would make them late),
 // runs a new instance over them, relays the outbox and reads every
 // output topic.
-func flushAndCollect(t *testing.T, e *env, want outputs) outputs {
+func flushAndCollect(t *testing.T, e *processortest.Env, want processortest.Outputs) processortest.Outputs {
 	t.Helper()
-	ctx := context.Background()
-	if err := e.strm.PublishBatch(ctx, flushInputs(t)); err != nil {
-		t.Fatal(err)
-	}
+	e.Publish(t, flushInputs(t))
 	r := newRunner(t, e, restartHandler(t), processor.Hooks{})
 	runUntilDrained(t, e, r, 4)
 	if s := r.Stats(); s.Applied != 4 {
 		t.Fatalf("flush: stats %+v", s)
 	}
-	relay := &outbox.Relay{Store: e.st, Stream: e.strm, BatchSize: 50}
-	for {
-		n, err := relay.RunOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
-	got := outputs{byID: map[string]string{}, count: map[string]int{}}
-	for _, topic := range restartTopics[1:] {
-		sub, err := e.strm.Replay(ctx, topic, stream.Position{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for got.count[topic] < want.count[topic] {
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			m, err := sub.Receive(rctx)
-			cancel()
-			if err != nil {
-				t.Fatalf("reading %s: %v after %d of %d", topic, err, got.count[topic], want.count[topic])
-			}
-			got.count[topic]++ // every delivery: a duplicate leaves a wanted event unread
-			v := topic + " " + string(m.Value)
-			got.byID[m.EventID] = v
-			if topic == stream.TopicIntegrationErrors {
-				got.reasons = append(got.reasons, m.Headers[stream.HeaderDLQReason])
-			}
-		}
-		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		if m, err := sub.Receive(rctx); err == nil {
-			t.Errorf("%s: an extra delivery %s %s", topic, m.EventID, m.Value)
-		}
-		cancel()
-		sub.Close()
-	}
-	return got
+	return processortest.Collect(t, e, restartTopics[1:], want)
 }
 
-func compare(t *testing.T, got, want outputs) {
+// compare requires got to hold want's outputs, byte for byte, and the
+// dead letters to say why.
+func compare(t *testing.T, got, want processortest.Outputs) {
 	t.Helper()
-	if len(got.byID) != len(want.byID) {
-		t.Errorf("%d distinct outputs, want %d", len(got.byID), len(want.byID))
-	}
-	for id, w := range want.byID {
-		if g, ok := got.byID[id]; !ok {
-			t.Errorf("output %s missing: %s", id, w)
-		} else if g != w {
-			t.Errorf("output %s differs:\n got %s\nwant %s", id, g, w)
-		}
-	}
-	joined := strings.Join(got.reasons, "\n")
-	for _, w := range []string{"decoding", `device_type "toaster"`, "key"} {
-		if !strings.Contains(joined, w) {
-			t.Errorf("no dead letter mentions %q:\n%s", w, joined)
-		}
-	}
+	processortest.CompareByID(t, got.ByID, want.ByID)
+	processortest.CheckReasons(t, got.Reasons, "decoding", `device_type "toaster"`, "key")
 }
 
 func TestRestartMatchesUninterrupted(t *testing.T) {
 	inputs := restartInputs(t)
-	want := reference(t, append(clone(inputs), flushInputs(t)...))
+	want := reference(t, append(processortest.CloneMessages(inputs), flushInputs(t)...))
 	// The reference itself: both kinds of rules fired, on both topics.
 	var stats, thresholds int
-	for _, v := range want.byID {
+	for _, v := range want.ByID {
 		if strings.Contains(v, `"kind":"statistical"`) {
 			stats++
 		}
@@ -393,11 +190,11 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 			thresholds++
 		}
 	}
-	if stats == 0 || thresholds == 0 || want.count[stream.TopicEmissionsAnomalies] == 0 || want.count[stream.TopicIntegrationErrors] != 3 {
-		t.Fatalf("reference: %d statistical and %d threshold outputs, counts %v", stats, thresholds, want.count)
+	if stats == 0 || thresholds == 0 || want.Count[stream.TopicEmissionsAnomalies] == 0 || want.Count[stream.TopicIntegrationErrors] != 3 {
+		t.Fatalf("reference: %d statistical and %d threshold outputs, counts %v", stats, thresholds, want.Count)
 	}
-	t.Logf("reference: %d statistical and %d threshold outputs, per topic %v", stats, thresholds, want.count)
-	engines(t, func(t *testing.T, open storeOpener) {
+	t.Logf("reference: %d statistical and %d threshold outputs, per topic %v", stats, thresholds, want.Count)
+	processortest.Engines(t, "greenlang_anomaly", func(t *testing.T, open processortest.StoreOpener) {
 		t.Run("uninterrupted", func(t *testing.T) {
 			e := newEnv(t, open, inputs)
 			r := newRunner(t, e, restartHandler(t), processor.Hooks{})
@@ -411,11 +208,11 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 			e := newEnv(t, open, inputs)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			r1 := newRunner(t, e, &crashingHandler{Handler: restartHandler(t), n: 21, cancel: cancel}, processor.Hooks{})
-			if err := runUntilCrash(t, r1, ctx); !errors.Is(err, context.Canceled) {
+			r1 := newRunner(t, e, &processortest.CrashingHandler[*anomaly.State]{Handler: restartHandler(t), At: 21, Cancel: cancel}, processor.Hooks{})
+			if err := processortest.RunUntilCrash(t, ctx, r1); !errors.Is(err, context.Canceled) {
 				t.Fatalf("crashed runner ended with %v", err)
 			}
-			if cps, err := e.st.ProcessorCheckpoints(context.Background(), anomaly.Name); err != nil || len(cps) == 0 {
+			if cps, err := e.Store.ProcessorCheckpoints(context.Background(), anomaly.Name); err != nil || len(cps) == 0 {
 				t.Fatalf("no checkpoint after the first batches: %v %v", cps, err)
 			}
 			r2 := newRunner(t, e, restartHandler(t), processor.Hooks{})
@@ -427,15 +224,9 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 		})
 		t.Run("crash between commit and ack", func(t *testing.T) {
 			e := newEnv(t, open, inputs)
-			var commits atomic.Int32
-			crash := errors.New("crash after commit")
-			r1 := newRunner(t, e, restartHandler(t), processor.Hooks{AfterCommit: func() error {
-				if commits.Add(1) == 3 {
-					return crash
-				}
-				return nil
-			}})
-			if err := runUntilCrash(t, r1, context.Background()); !errors.Is(err, crash) {
+			hooks, crash := processortest.CrashAfterCommit(3)
+			r1 := newRunner(t, e, restartHandler(t), hooks)
+			if err := processortest.RunUntilCrash(t, context.Background(), r1); !errors.Is(err, crash) {
 				t.Fatalf("crashed runner ended with %v", err)
 			}
 			r2 := newRunner(t, e, restartHandler(t), processor.Hooks{})

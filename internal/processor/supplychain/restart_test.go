@@ -4,24 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/processor"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/processor/window"
-	"github.com/greenlang/greenlang/internal/store"
-	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
-	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 	"github.com/greenlang/greenlang/internal/stream"
-	"github.com/greenlang/greenlang/internal/stream/natsstream"
 )
 
 // The restart test follows internal/processor/aggregator/restart_test.go,
@@ -32,83 +26,15 @@ import (
 
 var orgB = uuid.MustParse("0190a000-0000-7000-8000-00000000000b")
 
-type storeOpener func(t *testing.T) *store.Store
-
-func engines(t *testing.T, fn func(t *testing.T, open storeOpener)) {
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, func(t *testing.T) *store.Store {
-			reg := store.NewRegistry()
-			sqlitestore.Register(reg)
-			s, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if _, err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		pgtest.New(t, "greenlang_supplychain") // skips when no server is configured
-		fn(t, func(t *testing.T) *store.Store {
-			return pgtest.Open(t, pgtest.New(t, "greenlang_supplychain"), store.Options{})
-		})
-	})
-}
-
 var outputTopics = []string{stream.TopicSupplyChainRiskEvents, stream.TopicAnalyticsKPIUpdates, stream.TopicIntegrationErrors}
 
-type env struct {
-	st   *store.Store
-	strm *stream.Stream
-}
-
-func newEnv(t *testing.T, open storeOpener, inputs []*stream.Message) *env {
+// newEnv is one store and one embedded JetStream with inputs published.
+func newEnv(t *testing.T, open processortest.StoreOpener, inputs []*stream.Message) *processortest.Env {
 	t.Helper()
-	ctx := context.Background()
-	s := open(t)
-	for _, id := range []uuid.UUID{org, orgB} {
-		o := &store.Organization{ID: id, Name: "Org " + id.String()[:8], Slug: "org-" + strings.ReplaceAll(id.String(), "-", "")[12:], Country: "DE"}
-		if err := s.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := map[string]bool{stream.TopicSupplyChainOrders: true, stream.TopicSupplyChainShipments: true}
-	for _, n := range outputTopics {
-		want[n] = true
-	}
-	var topics []stream.Topic
-	for _, tp := range stream.Catalogue() {
-		if want[tp.Name] {
-			topics = append(topics, tp)
-		}
-	}
-	reg := stream.NewRegistry()
-	natsstream.Register(reg)
-	strm, err := reg.Open(ctx, "nats+embedded://"+filepath.Join(t.TempDir(), "nats"), stream.Options{Topics: topics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { strm.Close() })
-	if err := strm.PublishBatch(ctx, clone(inputs)); err != nil {
-		t.Fatal(err)
-	}
-	return &env{st: s, strm: strm}
-}
-
-func clone(ms []*stream.Message) []*stream.Message {
-	out := make([]*stream.Message, len(ms))
-	for i, m := range ms {
-		c := *m
-		c.Headers = map[string]string{}
-		for k, v := range m.Headers {
-			c.Headers[k] = v
-		}
-		out[i] = &c
-	}
-	return out
+	e := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org, orgB}, Country: "DE",
+		Topics: append([]string{stream.TopicSupplyChainOrders, stream.TopicSupplyChainShipments}, outputTopics...)})
+	e.Publish(t, processortest.CloneMessages(inputs))
+	return e
 }
 
 func keyed[T any](t *testing.T, topic, id string, o uuid.UUID, v T) *stream.Message {
@@ -212,14 +138,6 @@ func restartHandler(t *testing.T) *supplychain.Handler {
 		ConcentrationMinOrders: 3, Suppliers: map[string]supplychain.ESG{"sup-risky": {Environmental: d("80"), Social: d("80"), Governance: d("40")}}})
 }
 
-// outputs are events by id: topic and payload bytes (dead letters: topic
-// and the input's payload), and dead-letter reasons.
-type outputs struct {
-	byID    map[string]string
-	count   map[string]int // per topic
-	reasons []string
-}
-
 func nameOf(topic string) string {
 	for _, in := range supplychain.Inputs() {
 		if in.Topic == topic {
@@ -231,7 +149,7 @@ func nameOf(topic string) string {
 
 // reference applies the handler directly, one state per runner and input
 // partition, in publish order: what every run must produce.
-func reference(t *testing.T, inputs []*stream.Message) outputs {
+func reference(t *testing.T, inputs []*stream.Message) processortest.Outputs {
 	h := restartHandler(t)
 	parts := map[string]int32{}
 	for _, tp := range stream.Catalogue() {
@@ -242,110 +160,40 @@ func reference(t *testing.T, inputs []*stream.Message) outputs {
 		p     int32
 	}
 	states := map[pk]*supplychain.State{}
-	o := outputs{byID: map[string]string{}, count: map[string]int{}}
+	o := processortest.NewOutputs()
 	for _, m := range inputs {
 		k := pk{m.Topic, stream.PartitionFor([]byte(m.Key), parts[m.Topic])}
 		if states[k] == nil {
 			states[k] = h.NewState()
 		}
 		em := processor.NewEmitter(nameOf(m.Topic))
-		err := h.Handle(context.Background(), states[k], m, em)
-		var rej *processor.RejectError
-		switch {
-		case errors.As(err, &rej):
-			o.byID[processor.EventID(nameOf(m.Topic), "dead-letter", m.EventID).String()] = stream.TopicIntegrationErrors + " " + string(m.Value)
-			o.count[stream.TopicIntegrationErrors]++
-			o.reasons = append(o.reasons, err.Error())
-		case err != nil:
-			t.Fatal(err)
-		default:
-			for _, e := range em.Events() {
-				o.byID[e.Event.ID.String()] = e.Event.Topic + " " + string(e.Event.Payload)
-				o.count[e.Event.Topic]++
-			}
-		}
+		o.Record(t, nameOf(m.Topic), m, em, h.Handle(context.Background(), states[k], m, em))
 	}
 	return o
 }
 
-type crashingHandler struct {
-	*supplychain.Handler
-	n, count int
-	cancel   func()
-}
-
-func (h *crashingHandler) Handle(ctx context.Context, st *supplychain.State, m *stream.Message, out *processor.Emitter) error {
-	h.count++
-	if h.count == h.n {
-		h.cancel()
-	}
-	return h.Handler.Handle(ctx, st, m, out)
-}
-
 type runner = processor.Runner[*supplychain.State]
 
-func newRunner(t *testing.T, e *env, in supplychain.Input, h processor.Handler[*supplychain.State], hooks processor.Hooks) *runner {
-	r, err := processor.New(processor.Config{Name: in.Name, Topic: in.Topic, Store: e.st, Stream: e.strm,
-		BatchSize: 8, FailoverAfter: 5 * time.Second, Hooks: hooks}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+func newRunner(t *testing.T, e *processortest.Env, in supplychain.Input, h processor.Handler[*supplychain.State], hooks processor.Hooks) *runner {
+	cfg := e.RunnerConfig(in.Name, in.Topic)
+	cfg.Hooks = hooks
+	return processortest.NewRunner(t, cfg, h)
 }
 
 // runUntilDrained runs r until it has applied at least minApplied inputs
-// and its group has acked every input of its topic, then stops it.
-func runUntilDrained(t *testing.T, e *env, in supplychain.Input, r *runner, minApplied int64) {
+// and its group has acked every input of its topic
+// (processortest.RunUntilApplied).
+func runUntilDrained(t *testing.T, e *processortest.Env, in supplychain.Input, r *runner, minApplied int64) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("%s stopped early: %v", in.Name, err)
-		default:
-		}
-		lag, err := e.strm.Lag(context.Background(), in.Name, in.Topic)
-		if err == nil && lag == 0 && r.Stats().Applied >= minApplied {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("%s: inputs not drained (lag %d, %v); stats %+v", in.Name, lag, err, r.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("%s ended with %v", in.Name, err)
-	}
-}
-
-func runUntilCrash(t *testing.T, r *runner, ctx context.Context) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("the runner never reached the crash point")
-		return nil
-	}
+	processortest.RunUntilApplied(t, e, r, in.Name, in.Topic, minApplied)
 }
 
 // flushAndCollect publishes the flush inputs once the others are drained,
 // runs new instances over them, relays the outbox and reads every output
 // topic.
-func flushAndCollect(t *testing.T, e *env, want outputs) outputs {
+func flushAndCollect(t *testing.T, e *processortest.Env, want processortest.Outputs) processortest.Outputs {
 	t.Helper()
-	ctx := context.Background()
-	if err := e.strm.PublishBatch(ctx, flushInputs(t)); err != nil {
-		t.Fatal(err)
-	}
+	e.Publish(t, flushInputs(t))
 	for _, in := range supplychain.Inputs() {
 		r := newRunner(t, e, in, restartHandler(t), processor.Hooks{})
 		runUntilDrained(t, e, in, r, 2)
@@ -353,75 +201,27 @@ func flushAndCollect(t *testing.T, e *env, want outputs) outputs {
 			t.Fatalf("%s flush: stats %+v", in.Name, s)
 		}
 	}
-	relay := &outbox.Relay{Store: e.st, Stream: e.strm, BatchSize: 50}
-	for {
-		n, err := relay.RunOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
-	got := outputs{byID: map[string]string{}, count: map[string]int{}}
-	for _, topic := range outputTopics {
-		sub, err := e.strm.Replay(ctx, topic, stream.Position{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for got.count[topic] < want.count[topic] {
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			m, err := sub.Receive(rctx)
-			cancel()
-			if err != nil {
-				t.Fatalf("reading %s: %v after %d of %d", topic, err, got.count[topic], want.count[topic])
-			}
-			got.count[topic]++ // every delivery: a duplicate leaves a wanted event unread
-			got.byID[m.EventID] = topic + " " + string(m.Value)
-			if topic == stream.TopicIntegrationErrors {
-				got.reasons = append(got.reasons, m.Headers[stream.HeaderDLQReason])
-			}
-		}
-		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		if m, err := sub.Receive(rctx); err == nil {
-			t.Errorf("%s: an extra delivery %s %s", topic, m.EventID, m.Value)
-		}
-		cancel()
-		sub.Close()
-	}
-	return got
+	return processortest.Collect(t, e, outputTopics, want)
 }
 
-func compare(t *testing.T, got, want outputs) {
+// compare requires got to hold want's outputs, byte for byte, and the
+// dead letters to say why.
+func compare(t *testing.T, got, want processortest.Outputs) {
 	t.Helper()
-	if len(got.byID) != len(want.byID) {
-		t.Errorf("%d distinct outputs, want %d", len(got.byID), len(want.byID))
-	}
-	for id, w := range want.byID {
-		if g, ok := got.byID[id]; !ok {
-			t.Errorf("output %s missing: %s", id, w)
-		} else if g != w {
-			t.Errorf("output %s differs:\n got %s\nwant %s", id, g, w)
-		}
-	}
-	joined := strings.Join(got.reasons, "\n")
-	for _, w := range []string{"decoding", `currency "euro"`, `mode "teleport"`, "late event"} {
-		if !strings.Contains(joined, w) {
-			t.Errorf("no dead letter mentions %q:\n%s", w, joined)
-		}
-	}
+	processortest.CompareByID(t, got.ByID, want.ByID)
+	processortest.CheckReasons(t, got.Reasons, "decoding", `currency "euro"`, `mode "teleport"`, "late event")
 }
 
 var validInputs = map[string]int64{supplychain.OrdersName: validOrders, supplychain.ShipmentsName: validShipments}
 
 func TestRestartMatchesUninterrupted(t *testing.T) {
 	inputs := restartInputs(t)
-	want := reference(t, append(clone(inputs), flushInputs(t)...))
+	want := reference(t, append(processortest.CloneMessages(inputs), flushInputs(t)...))
 	// The reference itself: every rule fired, both KPI kinds were emitted.
 	for _, w := range []string{supplychain.RuleLateShipment, supplychain.RuleHighRiskSupplier, supplychain.RuleEmissionsIntensity, supplychain.RuleSupplyConcentration,
 		`"spend_by_currency"`, `"on_time_rate"`} {
 		n := 0
-		for _, v := range want.byID {
+		for _, v := range want.ByID {
 			if strings.Contains(v, w) {
 				n++
 			}
@@ -430,11 +230,11 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 			t.Fatalf("reference: no output with %s", w)
 		}
 	}
-	if want.count[stream.TopicIntegrationErrors] != 6 {
-		t.Fatalf("reference: %d dead letters, want 6", want.count[stream.TopicIntegrationErrors])
+	if want.Count[stream.TopicIntegrationErrors] != 6 {
+		t.Fatalf("reference: %d dead letters, want 6", want.Count[stream.TopicIntegrationErrors])
 	}
-	t.Logf("reference: per topic %v", want.count)
-	engines(t, func(t *testing.T, open storeOpener) {
+	t.Logf("reference: per topic %v", want.Count)
+	processortest.Engines(t, "greenlang_supplychain", func(t *testing.T, open processortest.StoreOpener) {
 		t.Run("uninterrupted", func(t *testing.T) {
 			e := newEnv(t, open, inputs)
 			for _, in := range supplychain.Inputs() {
@@ -450,13 +250,13 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 			e := newEnv(t, open, inputs)
 			for _, in := range supplychain.Inputs() {
 				ctx, cancel := context.WithCancel(context.Background())
-				r1 := newRunner(t, e, in, &crashingHandler{Handler: restartHandler(t), n: 13, cancel: cancel}, processor.Hooks{})
-				err := runUntilCrash(t, r1, ctx)
+				r1 := newRunner(t, e, in, &processortest.CrashingHandler[*supplychain.State]{Handler: restartHandler(t), At: 13, Cancel: cancel}, processor.Hooks{})
+				err := processortest.RunUntilCrash(t, ctx, r1)
 				cancel()
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("%s: crashed runner ended with %v", in.Name, err)
 				}
-				if cps, err := e.st.ProcessorCheckpoints(context.Background(), in.Name); err != nil || len(cps) == 0 {
+				if cps, err := e.Store.ProcessorCheckpoints(context.Background(), in.Name); err != nil || len(cps) == 0 {
 					t.Fatalf("%s: no checkpoint after the first batch: %v %v", in.Name, cps, err)
 				}
 				r2 := newRunner(t, e, in, restartHandler(t), processor.Hooks{})
@@ -470,15 +270,9 @@ func TestRestartMatchesUninterrupted(t *testing.T) {
 		t.Run("crash between commit and ack", func(t *testing.T) {
 			e := newEnv(t, open, inputs)
 			for _, in := range supplychain.Inputs() {
-				var commits atomic.Int32
-				crash := errors.New("crash after commit")
-				r1 := newRunner(t, e, in, restartHandler(t), processor.Hooks{AfterCommit: func() error {
-					if commits.Add(1) == 2 {
-						return crash
-					}
-					return nil
-				}})
-				if err := runUntilCrash(t, r1, context.Background()); !errors.Is(err, crash) {
+				hooks, crash := processortest.CrashAfterCommit(2)
+				r1 := newRunner(t, e, in, restartHandler(t), hooks)
+				if err := processortest.RunUntilCrash(t, context.Background(), r1); !errors.Is(err, crash) {
 					t.Fatalf("%s: crashed runner ended with %v", in.Name, err)
 				}
 				r2 := newRunner(t, e, in, restartHandler(t), processor.Hooks{})
