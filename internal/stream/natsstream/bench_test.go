@@ -2,6 +2,7 @@ package natsstream_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,7 @@ func BenchmarkPublishConsumeRaw(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	keySubjectLayout(b, js)
 	cons, err := js.CreateOrUpdateConsumer(ctx, natsstream.StreamName("bench.events"), jetstream.ConsumerConfig{
 		Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000,
 	})
@@ -127,13 +129,39 @@ func BenchmarkPublishConsumeRaw(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
+// keySubjectLayout gives the (empty) benchmark stream the subjects the raw
+// baselines were written for, "<topic>.<p>.<key>": the port creates topics
+// that are not compacted with one subject per partition since, and the
+// baselines keep their workload.
+func keySubjectLayout(b *testing.B, js jetstream.JetStream) {
+	ctx := context.Background()
+	st, err := js.Stream(ctx, natsstream.StreamName("bench.events"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.Subjects = []string{"bench.events.*.*"}
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkPublishConsumeRawPartitioned is the partition-ordered raw
 // baseline: the same publishes, consumed the way the port must consume to
 // keep per-key order with exclusive partitions: one durable pull consumer
 // per partition filtered on "<topic>.<p>.*" with the pinned-client priority
 // policy, one goroutine per partition receiving and acking every message.
 // No group membership, no hand-over, no port.
-func BenchmarkPublishConsumeRawPartitioned(b *testing.B) {
+func BenchmarkPublishConsumeRawPartitioned(b *testing.B) { rawPartitioned(b, false) }
+
+// BenchmarkPublishConsumeRawPartitionSubjects is the partition-ordered raw
+// baseline on the layout the port now gives topics that are not compacted:
+// one subject per partition ("<topic>.<p>", the key in header gl-key as the
+// port sends it), each partition's consumer filtered on that literal
+// subject; otherwise as BenchmarkPublishConsumeRawPartitioned.
+func BenchmarkPublishConsumeRawPartitionSubjects(b *testing.B) { rawPartitioned(b, true) }
+
+func rawPartitioned(b *testing.B, partitionSubjects bool) {
 	ctx := context.Background()
 	r := stream.NewRegistry()
 	var drv *natsstream.Driver
@@ -153,11 +181,16 @@ func BenchmarkPublishConsumeRawPartitioned(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	filter := func(p int) string { return "bench.events." + strconv.Itoa(p) }
+	if !partitionSubjects {
+		keySubjectLayout(b, js)
+		filter = func(p int) string { return "bench.events." + strconv.Itoa(p) + ".*" }
+	}
 	const parts = 12
 	var iters []jetstream.MessagesContext
 	for p := 0; p < parts; p++ {
 		cons, err := js.CreateOrUpdateConsumer(ctx, natsstream.StreamName("bench.events"), jetstream.ConsumerConfig{
-			Durable: "rawp_p" + strconv.Itoa(p), FilterSubject: "bench.events." + strconv.Itoa(p) + ".*",
+			Durable: "rawp_p" + strconv.Itoa(p), FilterSubject: filter(p),
 			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000, AckWait: 30 * time.Second,
 			PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{"g"}, PinnedTTL: 30 * time.Second,
 		})
@@ -172,9 +205,15 @@ func BenchmarkPublishConsumeRawPartitioned(b *testing.B) {
 		iters = append(iters, it)
 	}
 	subjects := make([]string, benchKeys)
+	keyTokens := make([]string, benchKeys)
 	for i := range subjects {
 		k := []byte("site-" + strconv.Itoa(i))
-		subjects[i] = natsstream.Subject("bench.events", stream.PartitionFor(k, parts), k)
+		p := stream.PartitionFor(k, parts)
+		subjects[i] = natsstream.Subject("bench.events", p, k)
+		if partitionSubjects {
+			subjects[i] = "bench.events." + strconv.Itoa(int(p))
+			keyTokens[i] = base64.RawURLEncoding.EncodeToString(k)
+		}
 	}
 	b.ResetTimer()
 	start := time.Now()
@@ -187,6 +226,9 @@ func BenchmarkPublishConsumeRawPartitioned(b *testing.B) {
 				id := strconv.Itoa(i + j)
 				m := &nats.Msg{Subject: subjects[(i+j)%benchKeys], Data: payload200,
 					Header: nats.Header{stream.HeaderEventID: {id}, jetstream.MsgIDHeader: {id}}}
+				if partitionSubjects {
+					m.Header["gl-key"] = []string{keyTokens[(i+j)%benchKeys]}
+				}
 				if fs[j], err = js.PublishMsgAsync(m); err != nil {
 					errc <- err
 					return

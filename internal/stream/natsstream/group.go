@@ -92,6 +92,7 @@ type groupSub struct {
 	once    sync.Once
 	settled chan struct{}
 	pullOpt []jetstream.PullMessagesOpt
+	layout  layout
 
 	// Owned by the coordinator goroutine.
 	members map[string]memberEntry
@@ -123,10 +124,11 @@ type partRun struct {
 
 // inflight is one message delivered by the server and not yet acked: it
 // travels from the pull goroutine to Receive and is also the message's ack
-// function, so a delivery costs one allocation besides the message itself.
+// function and holds the message itself, so a delivery costs one
+// allocation besides the headers and the key.
 // handed and the map entry are guarded by pr.mu.
 type inflight struct {
-	dm     *driver.Message
+	dm     driver.Message
 	pr     *partRun
 	seq    uint64
 	m      jetstream.Msg
@@ -239,7 +241,7 @@ func (pr *partRun) nakRest(nc *nats.Conn, timeout time.Duration) {
 
 func bucketName(streamName, group string) string { return "GLGROUP_" + streamName + "_" + group }
 
-func (d *Driver) subscribeGroup(ctx context.Context, p driver.SubscribeParams, st jetstream.Stream, failover time.Duration) (*groupSub, error) {
+func (d *Driver) subscribeGroup(ctx context.Context, p driver.SubscribeParams, st jetstream.Stream, l layout, failover time.Duration) (*groupSub, error) {
 	kv, err := d.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:         bucketName(StreamName(p.Topic.Name), p.Group),
 		Description:    "greenlang consumer group " + p.Group + " on " + p.Topic.Name + ": members",
@@ -255,7 +257,7 @@ func (d *Driver) subscribeGroup(ctx context.Context, p driver.SubscribeParams, s
 	expiry := max(failover/2, time.Second)
 	heartbeat := max(expiry/4, 500*time.Millisecond) // nats.go: 500ms..30s and at most half the expiry
 	s := &groupSub{
-		d: d, st: st, kv: kv, p: p, id: nuid.Next(),
+		d: d, st: st, kv: kv, p: p, id: nuid.Next(), layout: l,
 		ch: make(chan *inflight, 256), stop: make(chan struct{}), done: make(chan struct{}), settled: make(chan struct{}),
 		pullOpt: []jetstream.PullMessagesOpt{
 			jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(500),
@@ -536,12 +538,13 @@ func (s *groupSub) pull(pr *partRun) {
 			pr.pin.Store(pin) // only on change: storing a string allocates
 			lastPin = pin
 		}
-		dm, seq, err := fromNATS(msg)
+		f := &inflight{pr: pr, m: msg}
+		seq, err := fromNATS(msg, s.p.Topic.Name, s.layout, &f.dm)
 		if err != nil {
 			s.d.log.Warn("nats: undecodable message left unacked", "group", s.p.Group, "partition", pr.p, "subject", msg.Subject(), "err", err)
 			continue
 		}
-		f := &inflight{dm: dm, pr: pr, seq: seq, m: msg}
+		f.seq = seq
 		if !pr.add(f) {
 			continue // handed over: release naks it
 		}
@@ -659,7 +662,7 @@ func (s *groupSub) Receive(ctx context.Context) (*driver.Message, error) {
 				continue
 			}
 			f.dm.Ack = f.ack
-			return f.dm, nil
+			return &f.dm, nil
 		case <-s.stop:
 			return nil, driver.ErrSubscriptionClosed
 		case <-ctx.Done():

@@ -8,11 +8,18 @@
 //
 // Layout on the engine, per topic T with P partitions:
 //
-//   - one stream named T with dots replaced by underscores, subjects "T.*.*";
-//   - a message with key K on partition p has subject "T.<p>.<base64url(K)>"
-//     ("_" for an empty key), so a compacted topic is MaxMsgsPerSubject=1;
+//   - one stream named T with dots replaced by underscores;
+//   - partition subjects (topics that are not compacted): subjects "T.*", a
+//     message on partition p has subject "T.<p>" and its key in header
+//     gl-key (base64url, absent for an empty key), so a partition's
+//     consumer filters on a literal subject the file store indexes;
+//   - key subjects (compacted topics, and every stream created before
+//     partition subjects existed): subjects "T.*.*", a message with key K on
+//     partition p has subject "T.<p>.<base64url(K)>" ("_" for an empty key),
+//     so a compacted topic is MaxMsgsPerSubject=1. A stream keeps the layout
+//     it was created with (the subjects tell which);
 //   - a consumer group G is one durable pull consumer per partition, named
-//     "G_p<p>", filtered on "T.<p>.*", with the pinned-client priority policy:
+//     "G_p<p>", filtered on "T.<p>" or "T.<p>.*", with the pinned-client priority policy:
 //     the server delivers a partition to one member at a time, which keeps
 //     per-key order, and moves it to another member when the holder stops
 //     pulling for FailoverAfter (or leaves, which unpins at once);
@@ -66,6 +73,7 @@ type Driver struct {
 	// (2.10), pinned consumers (2.11).
 	hasCompression, hasPinned bool
 	log                       *slog.Logger
+	layouts                   sync.Map // topic → layout of its stream
 
 	closeOnce sync.Once
 }
@@ -230,7 +238,8 @@ func VersionAtLeast(version string, major, minor int) bool {
 // StreamName is the JetStream stream holding topic.
 func StreamName(topic string) string { return strings.ReplaceAll(topic, ".", "_") }
 
-// Subject is the subject of a message with key on partition p of topic.
+// Subject is the subject of a message with key on partition p of topic
+// under key subjects (see the package comment).
 func Subject(topic string, p int32, key []byte) string {
 	if len(key) == 0 {
 		return topic + "." + strconv.Itoa(int(p)) + "._"
@@ -238,8 +247,68 @@ func Subject(topic string, p int32, key []byte) string {
 	return topic + "." + strconv.Itoa(int(p)) + "." + base64.RawURLEncoding.EncodeToString(key)
 }
 
-func partitionFilter(topic string, p int32) string {
+// layout is how a topic's messages map to subjects (see the package comment).
+type layout uint8
+
+const (
+	keySubjects       layout = iota // "T.<p>.<key>"
+	partitionSubjects               // "T.<p>", key in header gl-key
+)
+
+// headerKey carries the key under partition subjects.
+const headerKey = "gl-key"
+
+// layoutFor is the layout of a new stream for t: compaction keeps one
+// subject per key.
+func layoutFor(t driver.Topic) layout {
+	if t.Compacted {
+		return keySubjects
+	}
+	return partitionSubjects
+}
+
+func streamSubjects(topic string, l layout) []string {
+	if l == partitionSubjects {
+		return []string{topic + ".*"}
+	}
+	return []string{topic + ".*.*"}
+}
+
+// layoutOf tells a stream's layout from its subjects; false when they are
+// neither form.
+func layoutOf(topic string, cfg jetstream.StreamConfig) (layout, bool) {
+	if len(cfg.Subjects) != 1 {
+		return keySubjects, false
+	}
+	switch cfg.Subjects[0] {
+	case topic + ".*":
+		return partitionSubjects, true
+	case topic + ".*.*":
+		return keySubjects, true
+	}
+	return keySubjects, false
+}
+
+func partitionFilter(topic string, p int32, l layout) string {
+	if l == partitionSubjects {
+		return topic + "." + strconv.Itoa(int(p))
+	}
 	return topic + "." + strconv.Itoa(int(p)) + ".*"
+}
+
+// layout returns the layout of topic's stream, asking the server once per
+// topic (EnsureTopics records it for the topics it reconciles).
+func (d *Driver) layout(ctx context.Context, topic string) (layout, error) {
+	if l, ok := d.layouts.Load(topic); ok {
+		return l.(layout), nil
+	}
+	st, err := d.js.Stream(ctx, StreamName(topic))
+	if err != nil {
+		return 0, fmt.Errorf("nats: topic %s: %w", topic, err)
+	}
+	l, _ := layoutOf(topic, st.CachedInfo().Config)
+	d.layouts.Store(topic, l)
+	return l, nil
 }
 
 // The partition count is kept in the stream description (readable on every
@@ -260,8 +329,8 @@ func partitionsOf(cfg jetstream.StreamConfig) int {
 	return 0
 }
 
-func (d *Driver) streamConfig(t driver.Topic) jetstream.StreamConfig {
-	cfg := streamConfig(t, d.replicas)
+func (d *Driver) streamConfig(t driver.Topic, l layout) jetstream.StreamConfig {
+	cfg := streamConfig(t, l, d.replicas)
 	if !d.hasCompression {
 		cfg.Compression = jetstream.NoCompression
 		cfg.Metadata = nil
@@ -269,11 +338,11 @@ func (d *Driver) streamConfig(t driver.Topic) jetstream.StreamConfig {
 	return cfg
 }
 
-func streamConfig(t driver.Topic, replicas int) jetstream.StreamConfig {
+func streamConfig(t driver.Topic, l layout, replicas int) jetstream.StreamConfig {
 	cfg := jetstream.StreamConfig{
 		Name:        StreamName(t.Name),
 		Description: description(t),
-		Subjects:    []string{t.Name + ".*.*"},
+		Subjects:    streamSubjects(t.Name, l),
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,
@@ -296,19 +365,29 @@ func streamConfig(t driver.Topic, replicas int) jetstream.StreamConfig {
 func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]driver.Change, error) {
 	var changes []driver.Change
 	for _, t := range topics {
-		want := d.streamConfig(t)
-		s, err := d.js.Stream(ctx, want.Name)
+		name := StreamName(t.Name)
+		s, err := d.js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			if _, err := d.js.CreateStream(ctx, want); err != nil {
-				return changes, fmt.Errorf("topic %s: creating stream %s: %w", t.Name, want.Name, err)
+			l := layoutFor(t)
+			if _, err := d.js.CreateStream(ctx, d.streamConfig(t, l)); err != nil {
+				return changes, fmt.Errorf("topic %s: creating stream %s: %w", t.Name, name, err)
 			}
+			d.layouts.Store(t.Name, l)
 			changes = append(changes, driver.Change{Topic: t.Name, Action: "created"})
 			continue
 		}
 		if err != nil {
-			return changes, fmt.Errorf("topic %s: reading stream %s: %w", t.Name, want.Name, err)
+			return changes, fmt.Errorf("topic %s: reading stream %s: %w", t.Name, name, err)
 		}
 		have := s.CachedInfo().Config
+		// An existing stream keeps its layout: its messages are on those
+		// subjects. Unknown subjects are set to key subjects, as before
+		// partition subjects existed.
+		l, _ := layoutOf(t.Name, have)
+		if l == partitionSubjects && t.Compacted {
+			return changes, fmt.Errorf("topic %s: cannot compact stream %s: it has one subject per partition (key in a header) and compaction needs one per key; create a new topic", t.Name, name)
+		}
+		want := d.streamConfig(t, l)
 		var actions []string
 		if hp := partitionsOf(have); hp != int(t.Partitions) {
 			if hp > int(t.Partitions) {
@@ -332,6 +411,7 @@ func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]dri
 			actions = append(actions, fmt.Sprintf("replicas %d -> %d", have.Replicas, want.Replicas))
 		}
 		if len(actions) == 0 {
+			d.layouts.Store(t.Name, l)
 			continue
 		}
 		if d.hasCompression {
@@ -346,6 +426,7 @@ func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]dri
 		if _, err := d.js.UpdateStream(ctx, want); err != nil {
 			return changes, fmt.Errorf("topic %s: cannot apply %s to stream %s: %w", t.Name, strings.Join(actions, ", "), want.Name, err)
 		}
+		d.layouts.Store(t.Name, l)
 		changes = append(changes, driver.Change{Topic: t.Name, Action: strings.Join(actions, ", ")})
 	}
 	return changes, nil
@@ -355,8 +436,26 @@ func (d *Driver) EnsureTopics(ctx context.Context, topics []driver.Topic) ([]dri
 // batch; the event id is the Nats-Msg-Id, so the stream drops a duplicate
 // published within two minutes.
 func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
+	var (
+		lastTopic string
+		l         layout
+	)
+	conv := func(m *driver.Message) (*nats.Msg, error) {
+		if m.Topic != lastTopic || lastTopic == "" {
+			var err error
+			if l, err = d.layout(ctx, m.Topic); err != nil {
+				return nil, err
+			}
+			lastTopic = m.Topic
+		}
+		return toNATS(m, l), nil
+	}
 	if len(msgs) == 1 {
-		_, err := d.js.PublishMsg(ctx, toNATS(msgs[0]))
+		nm, err := conv(msgs[0])
+		if err != nil {
+			return err
+		}
+		_, err = d.js.PublishMsg(ctx, nm)
 		if err != nil {
 			return fmt.Errorf("nats: publishing to %s: %w", msgs[0].Topic, err)
 		}
@@ -365,7 +464,12 @@ func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	var errs []error
 	for _, m := range msgs {
-		f, err := d.js.PublishMsgAsync(toNATS(m))
+		nm, err := conv(m)
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		f, err := d.js.PublishMsgAsync(nm)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("nats: publishing to %s: %w", m.Topic, err))
 			break
@@ -384,60 +488,122 @@ func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
 	return errors.Join(errs...)
 }
 
-func toNATS(m *driver.Message) *nats.Msg {
+// pubMsg is a message to publish and the backing array of its header
+// values: one allocation instead of two.
+type pubMsg struct {
+	msg  nats.Msg
+	vals [2]string
+}
+
+// toNATS converts a message to publish. The event id travels once, as
+// Nats-Msg-Id: the gl-event-id header is not sent when it equals the
+// event id, and fromNATS restores it from Nats-Msg-Id (messages published
+// before carry both headers and read the same).
+func toNATS(m *driver.Message, l layout) *nats.Msg {
+	pm := &pubMsg{}
+	n := len(m.Headers) + 1
+	if v, ok := m.Headers[stream.HeaderEventID]; ok && v == m.EventID {
+		n--
+	}
+	keyed := l == partitionSubjects && len(m.Key) > 0
+	if keyed {
+		n++
+	}
 	// One backing array for every header's single value instead of one
 	// slice per header.
-	vals := make([]string, 0, len(m.Headers)+1)
-	h := make(nats.Header, len(m.Headers)+1)
+	vals := pm.vals[:0]
+	if n > len(pm.vals) {
+		vals = make([]string, 0, n)
+	}
+	h := make(nats.Header, n)
 	for k, v := range m.Headers {
+		if k == stream.HeaderEventID && v == m.EventID {
+			continue
+		}
 		vals = append(vals, v)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	vals = append(vals, m.EventID)
-	h[jetstream.MsgIDHeader] = vals[len(vals)-1:]
-	return &nats.Msg{Subject: Subject(m.Topic, m.Partition, m.Key), Data: m.Value, Header: h}
+	h[jetstream.MsgIDHeader] = vals[len(vals)-1 : len(vals) : len(vals)]
+	subj := ""
+	if l == partitionSubjects {
+		subj = m.Topic + "." + strconv.Itoa(int(m.Partition))
+		if keyed {
+			vals = append(vals, base64.RawURLEncoding.EncodeToString(m.Key))
+			h[headerKey] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
+	} else {
+		subj = Subject(m.Topic, m.Partition, m.Key)
+	}
+	pm.msg = nats.Msg{Subject: subj, Data: m.Value, Header: h}
+	return &pm.msg
 }
 
-// fromNATS converts a delivered message; it also returns the stream sequence.
-func fromNATS(msg jetstream.Msg) (*driver.Message, uint64, error) {
+// fromNATS converts a message delivered from topic's stream (layout l)
+// into dm; it also returns the stream sequence.
+func fromNATS(msg jetstream.Msg, topic string, l layout, dm *driver.Message) (uint64, error) {
 	md, err := msg.Metadata()
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	subj := msg.Subject()
-	i := strings.LastIndexByte(subj, '.')
-	if i < 0 {
-		return nil, 0, fmt.Errorf("subject %q has no partition", subj)
+	if len(subj) <= len(topic) || subj[:len(topic)] != topic || subj[len(topic)] != '.' {
+		return 0, fmt.Errorf("subject %q is not on topic %s", subj, topic)
 	}
-	j := strings.LastIndexByte(subj[:i], '.')
-	p, err := strconv.Atoi(subj[j+1 : i])
-	if j < 0 || err != nil {
-		return nil, 0, fmt.Errorf("subject %q has no partition", subj)
+	rest := subj[len(topic)+1:]
+	ptok, ktok, hasKey := strings.Cut(rest, ".")
+	if hasKey != (l == keySubjects) {
+		return 0, fmt.Errorf("subject %q does not follow the stream's layout", subj)
 	}
-	var key []byte
-	if tok := subj[i+1:]; tok != "_" {
-		if key, err = base64.RawURLEncoding.DecodeString(tok); err != nil {
-			return nil, 0, fmt.Errorf("subject %q: bad key token: %w", subj, err)
-		}
+	p, err := strconv.Atoi(ptok)
+	if err != nil {
+		return 0, fmt.Errorf("subject %q has no partition", subj)
 	}
 	hdr := msg.Headers()
-	h := make(map[string]string, len(hdr))
+	if l == partitionSubjects {
+		ktok = "_"
+		if v := hdr[headerKey]; len(v) > 0 {
+			ktok = v[0]
+		}
+	}
+	var key []byte
+	if ktok != "_" {
+		if key, err = base64.RawURLEncoding.DecodeString(ktok); err != nil {
+			return 0, fmt.Errorf("subject %q: bad key %q: %w", subj, ktok, err)
+		}
+	}
+	n := 0
+	for k := range hdr {
+		if !strings.HasPrefix(k, "Nats-") && k != headerKey {
+			n++
+		}
+	}
+	id := hdr[jetstream.MsgIDHeader]
+	if _, ok := hdr[stream.HeaderEventID]; !ok && len(id) > 0 {
+		n++
+	}
+	h := make(map[string]string, n)
 	for k, vs := range hdr {
-		if strings.HasPrefix(k, "Nats-") || len(vs) == 0 {
+		if strings.HasPrefix(k, "Nats-") || k == headerKey || len(vs) == 0 {
 			continue
 		}
 		h[k] = vs[0]
 	}
-	dm := &driver.Message{
-		Topic: subj[:j], Partition: int32(p), Key: key, Value: msg.Data(), Headers: h,
+	if _, ok := h[stream.HeaderEventID]; !ok && len(id) > 0 {
+		h[stream.HeaderEventID] = id[0]
+	}
+	*dm = driver.Message{
+		Topic: topic, Partition: int32(p), Key: key, Value: msg.Data(), Headers: h,
 		Offset: int64(md.Sequence.Stream), Time: md.Timestamp, Deliveries: int(md.NumDelivered),
 	}
-	return dm, md.Sequence.Stream, nil
+	return md.Sequence.Stream, nil
 }
 
 // reader merges per-partition ordered consumers into one channel (Replay).
 type reader struct {
 	d     *Driver
+	topic string
+	l     layout
 	ch    chan *driver.Message
 	errc  chan error
 	stop  chan struct{}
@@ -462,7 +628,8 @@ func (s *reader) run(it jetstream.MessagesContext) {
 			s.d.log.Debug("nats: read", "err", err)
 			continue
 		}
-		dm, _, err := fromNATS(msg)
+		dm := new(driver.Message)
+		_, err = fromNATS(msg, s.topic, s.l, dm)
 		if err != nil {
 			select {
 			case s.errc <- err:
@@ -519,6 +686,8 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 	if err != nil {
 		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
 	}
+	l, _ := layoutOf(p.Topic.Name, st.CachedInfo().Config)
+	d.layouts.Store(p.Topic.Name, l)
 	failover := p.FailoverAfter
 	if failover < 2*time.Second {
 		failover = 2 * time.Second // JetStream pulls expire after at least 1s
@@ -531,7 +700,7 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 		_, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 			Durable:        p.Group + "_p" + strconv.Itoa(int(part)),
 			Description:    "greenlang group " + p.Group + " partition " + strconv.Itoa(int(part)),
-			FilterSubject:  partitionFilter(p.Topic.Name, part),
+			FilterSubject:  partitionFilter(p.Topic.Name, part, l),
 			DeliverPolicy:  deliver,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			AckWait:        failover,
@@ -545,7 +714,7 @@ func (d *Driver) Subscribe(ctx context.Context, p driver.SubscribeParams) (drive
 			return nil, fmt.Errorf("nats: group %s on %s partition %d: %w", p.Group, p.Topic.Name, part, err)
 		}
 	}
-	gs, err := d.subscribeGroup(ctx, p, st, failover)
+	gs, err := d.subscribeGroup(ctx, p, st, l, failover)
 	if err != nil {
 		return nil, err
 	}
@@ -558,9 +727,13 @@ func (d *Driver) Read(ctx context.Context, p driver.ReadParams) (driver.Subscrip
 	if err != nil {
 		return nil, fmt.Errorf("nats: topic %s: %w", p.Topic.Name, err)
 	}
-	s := &reader{d: d, ch: make(chan *driver.Message, 256), errc: make(chan error), stop: make(chan struct{})}
+	l, err := d.layout(ctx, p.Topic.Name)
+	if err != nil {
+		return nil, err
+	}
+	s := &reader{d: d, topic: p.Topic.Name, l: l, ch: make(chan *driver.Message, 256), errc: make(chan error), stop: make(chan struct{})}
 	for part := int32(0); part < p.Topic.Partitions; part++ {
-		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(p.Topic.Name, part)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(p.Topic.Name, part, l)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 		if !p.Time.IsZero() {
 			t := p.Time
 			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
