@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
+	"github.com/greenlang/greenlang/internal/processor/supplychain"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
 	"github.com/greenlang/greenlang/internal/stream/schemareg"
@@ -32,6 +35,10 @@ var (
 )
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func ptr(s string) *decimal.Decimal { d := dec(s); return &d }
+
+func nullDec(s string) decimal.NullDecimal { return decimal.NewNullDecimal(dec(s)) }
 
 // sample is one representative value per payload type, each field set to
 // a value that is not its zero value (checked by TestSamplesSetEveryField)
@@ -63,22 +70,145 @@ func samples() []sample {
 		{stream.TopicAnalyticsKPIUpdates, nil, kpi.Update{OrgID: org, Window: "hopping-1h0m0s-5m0s", WindowStart: t0.Add(-time.Hour), WindowEnd: t0,
 			Source: stream.TopicEmissionsCalculated, Activities: 1<<31 + 7, CO2eKg: dec("42"), ByScope: map[string]decimal.Decimal{"1": dec("40"), "3": dec("2")},
 			CO2eKgPerHour: dec("42.000001"), Orders: 3, SpendByCurrency: map[string]decimal.Decimal{"EUR": dec("1200.50"), "USD": dec("99")}}},
+		{stream.TopicAnalyticsKPIUpdates, map[string]string{supplychain.HeaderEventType: supplychain.EventTypeOrderKPIs}, supplychain.OrderKPIs{
+			OrgID: org, Window: "tumbling-24h0m0s", WindowStart: t0.Truncate(24 * time.Hour), WindowEnd: t0.Truncate(24 * time.Hour).Add(24 * time.Hour),
+			Orders: 1<<33 + 1, Suppliers: 2, SpendByCurrency: map[string]decimal.Decimal{"EUR": dec("1234567890123456789.000000000000000001"), "JPY": dec("-5")}}},
+		{stream.TopicAnalyticsKPIUpdates, map[string]string{supplychain.HeaderEventType: supplychain.EventTypeShipmentKPIs}, supplychain.ShipmentKPIs{
+			OrgID: org, Window: "tumbling-24h0m0s", WindowStart: t0.Truncate(24 * time.Hour), WindowEnd: t0.Truncate(24 * time.Hour).Add(24 * time.Hour),
+			Shipments: 3, OnTime: 2, OnTimeRate: dec("0.6667"), TonneKm: dec("630.21"), CO2eKg: dec("61.4585"), KgCO2ePerTonneKm: dec("0.097521")}},
+		{stream.TopicIoTSensorReadings, nil, anomaly.Reading{OrgID: org, DeviceID: "em-42", DeviceType: "energy_meter", Metric: "energy_kwh",
+			Value: nullDec("-0.000000000000000001"), Unit: "kWh", OccurredAt: t0, Site: "PLANT-7"}},
+		{stream.TopicIoTAlerts, map[string]string{anomaly.HeaderEventType: anomaly.EventTypeAnomaly}, statisticalAlert()},
+		{stream.TopicEmissionsAnomalies, map[string]string{anomaly.HeaderEventType: anomaly.EventTypeAnomaly}, statisticalAlert()},
+		{stream.TopicSupplyChainOrders, nil, supplychain.Order{OrgID: org, OrderID: "PO-1", SupplierID: "SUP-9", Amount: dec("1234567.891"),
+			Currency: "EUR", OrderedAt: t0, ESG: &supplychain.ESG{Environmental: dec("80.5"), Social: dec("12"), Governance: dec("0.000001")}}},
+		{stream.TopicSupplyChainShipments, nil, supplychain.Shipment{OrgID: org, ShipmentID: "SH-1", OrderID: "PO-1", SupplierID: "SUP-9", Mode: "road",
+			WeightKg: dec("1500.5"), DistanceKm: dec("420"), CO2eKg: nullDec("61.458500000000000001"), PromisedAt: t0.Add(-48 * time.Hour), DeliveredAt: t0}},
+		{stream.TopicSupplyChainRiskEvents, map[string]string{supplychain.HeaderEventType: supplychain.EventTypeRisk}, supplychain.RiskEvent{
+			OrgID: org, Rule: supplychain.RuleHighRiskSupplier, Severity: supplychain.SeverityCritical, SourceEventID: "0190a000-0000-7000-8000-000000000004",
+			SupplierID: "SUP-9", OrderID: "PO-1", ShipmentID: "SH-1", Mode: "air", Currency: "EUR", Observed: dec("39.8000003"), Threshold: dec("30"),
+			Unit: "esg-risk-score", ESG: &supplychain.ESG{Environmental: dec("80.5"), Social: dec("12"), Governance: dec("0.000001")}, OccurredAt: t0,
+			WindowStart: t0.Truncate(24 * time.Hour), WindowEnd: t0.Truncate(24 * time.Hour).Add(24 * time.Hour), Message: "supplier SUP-9 ü"}},
 	}
+}
+
+// statisticalAlert is an anomaly.Alert with every field set (a statistical
+// alert has no threshold bounds and an iot.alerts one no alert_id; they are
+// set all the same, so that a field the schema lost would show).
+func statisticalAlert() anomaly.Alert {
+	return anomaly.Alert{SourceEventID: "0190a000-0000-7000-8000-000000000002", OrgID: org, DeviceID: "em-42", DeviceType: "energy_meter",
+		Site: "PLANT-7", Metric: "energy_kwh", Unit: "kWh", OccurredAt: t0, Value: dec("1234.000000000000000001"), Kind: anomaly.KindStatistical,
+		Rule: anomaly.RuleZScore, Severity: anomaly.SeverityWarning, Min: ptr("-20"), Max: ptr("55.4"), Expected: ptr("3.141593"),
+		StdDev: ptr("0.000001"), ZScore: ptr("-31.283"), ZThreshold: ptr("3"),
+		Evidence:          anomaly.Evidence{Readings: 1<<31 + 1, From: t0.Add(-time.Hour), To: t0.Add(-time.Microsecond)},
+		EmissionsRelevant: true, AlertID: "0190a000-0000-7000-8000-000000000003", Message: "energy_kwh 1234 kWh is 31.283 standard deviations ü"}
+}
+
+// sparseSamples are values with every optional field absent (nil
+// pointers, invalid decimal.NullDecimals, omitempty and omitzero fields at
+// their zero value; checked by TestSparseSamplesOmitEveryOptionalField), one
+// per schema whose Go type has such a field, so that the round trip shows
+// an absent field stays absent: not "", "0" or a zero time.
+func sparseSamples() []sample {
+	return []sample{
+		{stream.TopicEmissionsRaw, nil, aggregator.Activity{OrgID: org, ActivityID: "a-1", ActivityType: "electricity", Quantity: dec("1"), Unit: "kWh",
+			PeriodStart: t0.Add(-24 * time.Hour), OccurredAt: t0}},
+		{stream.TopicEmissionsCalculated, map[string]string{aggregator.HeaderEventType: aggregator.EventTypeActivity}, aggregator.Calculated{
+			SourceEventID: "0190a000-0000-7000-8000-000000000001", OrgID: org, ActivityID: "a-1", ActivityType: "electricity",
+			PeriodStart: t0.Add(-24 * time.Hour), OccurredAt: t0, Scope: 2, Method: "location-based", CO2eKg: dec("1"),
+			KgByGas: map[string]decimal.Decimal{"CO2": dec("1")}, BiogenicCO2Kg: dec("0"), FactorID: "f", GWPSet: "AR6", Explanation: "x"}},
+		{stream.TopicEmissionsCalculated, nil, store.CalculatedEvent{RunID: run, OrgID: org, Status: "completed", GWPSet: "AR5", EngineVersion: "1.2.3",
+			TotalsCO2eKg: map[string]decimal.Decimal{}, StoredAt: t0}},
+		{stream.TopicIoTSensorReadings, nil, anomaly.Reading{OrgID: org, DeviceID: "em-42", DeviceType: "energy_meter", Metric: "energy_kwh",
+			Unit: "kWh", OccurredAt: t0}},
+		{stream.TopicIoTAlerts, map[string]string{anomaly.HeaderEventType: anomaly.EventTypeAnomaly}, sparseAlert()},
+		{stream.TopicEmissionsAnomalies, map[string]string{anomaly.HeaderEventType: anomaly.EventTypeAnomaly}, sparseAlert()},
+		{stream.TopicSupplyChainOrders, nil, supplychain.Order{OrgID: org, OrderID: "PO-1", SupplierID: "SUP-9", Amount: dec("0.01"), Currency: "EUR",
+			OrderedAt: t0}},
+		{stream.TopicSupplyChainShipments, nil, supplychain.Shipment{OrgID: org, ShipmentID: "SH-1", Mode: "sea", WeightKg: dec("1"), DistanceKm: dec("1"),
+			PromisedAt: t0, DeliveredAt: t0}},
+		{stream.TopicSupplyChainRiskEvents, map[string]string{supplychain.HeaderEventType: supplychain.EventTypeRisk}, supplychain.RiskEvent{
+			OrgID: org, Rule: supplychain.RuleLateShipment, Severity: supplychain.SeverityWarning, Observed: dec("25.5"), Threshold: dec("24"),
+			Unit: "hours-late", OccurredAt: t0, Message: "late"}},
+	}
+}
+
+func sparseAlert() anomaly.Alert {
+	return anomaly.Alert{SourceEventID: "0190a000-0000-7000-8000-000000000002", OrgID: org, DeviceID: "em-42", DeviceType: "energy_meter",
+		Metric: "energy_kwh", Unit: "kWh", OccurredAt: t0, Value: dec("-1"), Kind: anomaly.KindThreshold, Rule: "negative-energy-delta",
+		Severity: anomaly.SeverityCritical, Evidence: anomaly.Evidence{Readings: 1, From: t0, To: t0}, Message: "energy_kwh -1 kWh outside the normal range"}
+}
+
+// optional reports whether a payload field may be absent: a pointer, a
+// decimal.NullDecimal, or omitempty or omitzero in JSON.
+func optional(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return f.Type.Kind() == reflect.Pointer || f.Type == reflect.TypeFor[decimal.NullDecimal]() ||
+		strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
 }
 
 // TestSamplesSetEveryField keeps the round trip honest: a sample with a
 // zero field would not notice that field being dropped.
 func TestSamplesSetEveryField(t *testing.T) {
 	for _, s := range samples() {
-		v := reflect.ValueOf(s.value)
-		for i := range v.NumField() {
-			if v.Field(i).IsZero() {
-				t.Errorf("sample %T: field %s is zero", s.value, v.Type().Field(i).Name)
-			}
+		for _, f := range zeroFields(reflect.ValueOf(s.value), "") {
+			t.Errorf("sample %T on %s: field %s is zero", s.value, s.topic, f)
 		}
 	}
 	if got, want := len(samples()), len(catalog.Schemas()); got != want {
 		t.Errorf("%d samples for %d schemas", got, want)
+	}
+}
+
+// zeroFields lists v's exported fields that are zero, and those of the
+// structs in it (nested records, a *ESG, a NullDecimal's Decimal).
+func zeroFields(v reflect.Value, prefix string) []string {
+	var out []string
+	for i := range v.NumField() {
+		sf := v.Type().Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		f := v.Field(i)
+		if f.IsZero() {
+			out = append(out, prefix+sf.Name)
+			continue
+		}
+		if f.Kind() == reflect.Pointer {
+			f = f.Elem()
+		}
+		if f.Kind() == reflect.Struct {
+			out = append(out, zeroFields(f, prefix+sf.Name+".")...)
+		}
+	}
+	return out
+}
+
+// TestSparseSamplesOmitEveryOptionalField: each schema whose Go type has
+// an optional field has a sparse sample, and that sample leaves every
+// optional field absent.
+func TestSparseSamplesOmitEveryOptionalField(t *testing.T) {
+	type key struct {
+		topic string
+		typ   reflect.Type
+	}
+	sparse := map[key]bool{}
+	for _, s := range sparseSamples() {
+		v := reflect.ValueOf(s.value)
+		sparse[key{s.topic, v.Type()}] = true
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); optional(f) && !v.Field(i).IsZero() {
+				t.Errorf("sparse sample %T on %s: optional field %s is set", s.value, s.topic, f.Name)
+			}
+		}
+	}
+	for _, s := range catalog.Schemas() {
+		for i := range s.Type.NumField() {
+			if f := s.Type.Field(i); optional(f) && !sparse[key{s.Topic, s.Type}] {
+				t.Errorf("%s: field %s is optional, and no sparse sample leaves it absent", s, f.Name)
+				break
+			}
+		}
 	}
 }
 
@@ -132,8 +262,19 @@ func TestRoundTrip(t *testing.T) {
 	for _, r := range s.Registrations() {
 		t.Logf("%s %s: subject %s id %d", r.Topic, r.Type, r.Subject, r.ID)
 	}
+	type named struct {
+		name string
+		sample
+	}
+	var all []named
 	for _, smp := range samples() {
-		t.Run(reflect.TypeOf(smp.value).String(), func(t *testing.T) {
+		all = append(all, named{smp.topic + "/" + reflect.TypeOf(smp.value).String(), smp})
+	}
+	for _, smp := range sparseSamples() {
+		all = append(all, named{smp.topic + "/" + reflect.TypeOf(smp.value).String() + "/sparse", smp})
+	}
+	for _, smp := range all {
+		t.Run(smp.name, func(t *testing.T) {
 			want, err := json.Marshal(smp.value)
 			if err != nil {
 				t.Fatal(err)
@@ -175,10 +316,14 @@ func TestRoundTrip(t *testing.T) {
 // decodeAs decodes m into a value of like's type with DecodeAny.
 func decodeAs(t *testing.T, s *schemareg.Serde, like any, m *stream.Message) any {
 	t.Helper()
-	var (
-		v   any
-		err error
-	)
+	v, err := decodeAsErr(s, like, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func decodeAsErr(s *schemareg.Serde, like any, m *stream.Message) (v any, err error) {
 	switch like.(type) {
 	case aggregator.Activity:
 		v, err = schemareg.DecodeAny[aggregator.Activity](s, m)
@@ -190,13 +335,24 @@ func decodeAs(t *testing.T, s *schemareg.Serde, like any, m *stream.Message) any
 		v, err = schemareg.DecodeAny[aggregator.Aggregated](s, m)
 	case kpi.Update:
 		v, err = schemareg.DecodeAny[kpi.Update](s, m)
+	case supplychain.OrderKPIs:
+		v, err = schemareg.DecodeAny[supplychain.OrderKPIs](s, m)
+	case supplychain.ShipmentKPIs:
+		v, err = schemareg.DecodeAny[supplychain.ShipmentKPIs](s, m)
+	case anomaly.Reading:
+		v, err = schemareg.DecodeAny[anomaly.Reading](s, m)
+	case anomaly.Alert:
+		v, err = schemareg.DecodeAny[anomaly.Alert](s, m)
+	case supplychain.Order:
+		v, err = schemareg.DecodeAny[supplychain.Order](s, m)
+	case supplychain.Shipment:
+		v, err = schemareg.DecodeAny[supplychain.Shipment](s, m)
+	case supplychain.RiskEvent:
+		v, err = schemareg.DecodeAny[supplychain.RiskEvent](s, m)
 	default:
-		t.Fatalf("no decoder for %T", like)
+		return nil, fmt.Errorf("no decoder for %T", like)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return v, err
 }
 
 // TestCalculatedTopicTypes: the two payload types of emissions.calculated
@@ -228,6 +384,109 @@ func TestCalculatedTopicTypes(t *testing.T) {
 	var de *stream.DecodeError
 	if !errors.As(err, &de) || !strings.Contains(de.Reason, "cannot be read as aggregator.Calculated") {
 		t.Fatalf("a run summary read as a per-activity result: %v", err)
+	}
+}
+
+// TestKPIUpdatesTopicTypes: analytics.kpi-updates carries three payload
+// types. kpi.Update keeps the subject it was released with
+// (TopicNameStrategy), the supply-chain KPIs have TopicRecordNameStrategy
+// subjects; TranscodeJSON picks the type by the event-type header, and one
+// type read as another is a DecodeError, not a wrong value.
+func TestKPIUpdatesTopicTypes(t *testing.T) {
+	reg := schemaregtest.New()
+	defer reg.Close()
+	s, err := schemareg.New(context.Background(), reg.URL(), catalog.Schemas()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[reflect.Type]string{
+		reflect.TypeFor[kpi.Update]():               "analytics.kpi-updates-value",
+		reflect.TypeFor[supplychain.OrderKPIs]():    "analytics.kpi-updates-greenlang.supplychain.OrderKPIs",
+		reflect.TypeFor[supplychain.ShipmentKPIs](): "analytics.kpi-updates-greenlang.supplychain.ShipmentKPIs",
+	}
+	for _, r := range s.Registrations() {
+		if r.Topic != stream.TopicAnalyticsKPIUpdates {
+			continue
+		}
+		if r.Subject != want[r.Type] {
+			t.Errorf("%s: subject %s, want %q", r.Type, r.Subject, want[r.Type])
+		}
+		delete(want, r.Type)
+	}
+	if len(want) != 0 {
+		t.Errorf("not registered on %s: %v", stream.TopicAnalyticsKPIUpdates, want)
+	}
+	var kpis []sample
+	for _, smp := range samples() {
+		if smp.topic == stream.TopicAnalyticsKPIUpdates {
+			kpis = append(kpis, smp)
+		}
+	}
+	if len(kpis) != 3 {
+		t.Fatalf("%d samples on %s, want 3", len(kpis), stream.TopicAnalyticsKPIUpdates)
+	}
+	for _, smp := range kpis {
+		js, err := stream.Encode(smp.topic, org.String(), smp.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range smp.headers {
+			js.Headers[k] = v
+		}
+		m, err := s.TranscodeJSON(js)
+		if err != nil {
+			t.Fatalf("%T: %v", smp.value, err)
+		}
+		for _, other := range kpis {
+			got := reflect.TypeOf(other.value)
+			if got == reflect.TypeOf(smp.value) {
+				if _, err := decodeAsErr(s, other.value, m); err != nil {
+					t.Errorf("%T transcoded by its header does not decode: %v", smp.value, err)
+				}
+				continue
+			}
+			_, err := decodeAsErr(s, other.value, m)
+			var de *stream.DecodeError
+			if !errors.As(err, &de) || !strings.Contains(de.Reason, "cannot be read as "+got.String()) {
+				t.Errorf("%T read as %s: %v", smp.value, got, err)
+			}
+		}
+	}
+}
+
+// TestReleasedSubjectsStay: the subject of a released schema
+// (testdata/released/subjects.txt) stays in the catalogue. Moving a type
+// to another subject (a changed SubjectStrategy, a renamed record under
+// SubjectTopicRecord) is no schema change TestSchemasStayCompatible would
+// see, yet an existing registry would keep the old subject, with its
+// versions and compatibility level, and start the type afresh under the
+// new one. When a release ships a new schema, add its subject.
+func TestReleasedSubjectsStay(t *testing.T) {
+	b, err := os.ReadFile("testdata/released/subjects.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := map[string]bool{}
+	for _, s := range catalog.Schemas() {
+		subject, err := s.Subject("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		current[subject] = true
+	}
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		subject := strings.TrimSpace(line)
+		if subject == "" || strings.HasPrefix(subject, "#") {
+			continue
+		}
+		n++
+		if !current[subject] {
+			t.Errorf("subject %s was released and is no longer the catalogue's: a registered type may not change subject", subject)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no released subjects")
 	}
 }
 
