@@ -106,7 +106,7 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 		ActivityID: a.ID, Scope: scope, Category: category,
 		KgByGas:        make(map[string]decimal.Decimal, len(f.KgPerUnit)),
 		BiogenicCO2Kg:  amount.Mul(f.BiogenicCO2KgPerUnit),
-		DataQuality:    decimal.NewFromInt(int64(a.DataQuality)),
+		DataQuality:    dataQuality(a.DataQuality),
 		UncertaintyPct: ProductUncertainty(a.UncertaintyPct, f.UncertaintyPct),
 		Explanation: Explanation{
 			ActivityType: a.Type, Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, Conversions: steps, Amount: amount,
@@ -115,21 +115,48 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 		},
 	}
 	// Exact decimal sums do not depend on order, so the map is walked as it is.
+	var co2e decimal.Decimal
+	first := true
 	for gas, perUnit := range f.KgPerUnit {
 		kg := amount.Mul(perUnit)
 		r.KgByGas[gas] = kg
-		if gas == "CO2e" {
-			r.CO2eKg = r.CO2eKg.Add(kg)
-			continue
+		if gas != "CO2e" {
+			g, err := c.gwp.GWP(gas)
+			if err != nil {
+				return Result{}, &InputError{a.ID, "factor", fmt.Sprintf("factor %q: %v", f.ID, err)}
+			}
+			r.Explanation.GWPs[gas] = g
+			if g.Exponent() != 0 || !g.Equal(one) { // CO2's GWP is 1: kg×1 is kg
+				kg = kg.Mul(g)
+			}
 		}
-		g, err := c.gwp.GWP(gas)
-		if err != nil {
-			return Result{}, &InputError{a.ID, "factor", fmt.Sprintf("factor %q: %v", f.ID, err)}
+		if first {
+			co2e, first = kg, false
+		} else {
+			co2e = co2e.Add(kg)
 		}
-		r.Explanation.GWPs[gas] = g
-		r.CO2eKg = r.CO2eKg.Add(kg.Mul(g))
 	}
+	// The sum starts at the first term rather than at zero, which would
+	// rescale on every addition; adding zero at the end gives the same
+	// exponent a sum from zero has (the smallest of 0 and the terms').
+	if co2e.Exponent() > 0 {
+		co2e = decimal.Decimal{}.Add(co2e)
+	}
+	r.CO2eKg = co2e
 	return r, nil
+}
+
+// dataQualities are the data quality scores 0-5 as decimals, made once:
+// decimals are immutable, so results share them.
+var dataQualities = [...]decimal.Decimal{decimal.NewFromInt(0), decimal.NewFromInt(1), decimal.NewFromInt(2),
+	decimal.NewFromInt(3), decimal.NewFromInt(4), decimal.NewFromInt(5)}
+
+// dataQuality is score q as a decimal.
+func dataQuality(q int) decimal.Decimal {
+	if q >= 0 && q < len(dataQualities) {
+		return dataQualities[q]
+	}
+	return decimal.NewFromInt(int64(q))
 }
 
 // StationaryCombustion is scope 1 fuel combustion in boilers, furnaces and

@@ -111,7 +111,10 @@ func (a Activity) check() error {
 func amountIn(a Activity, f Factor) (decimal.Decimal, []Step, error) {
 	if a.Quantity.Unit.Dim == f.Per.Dim {
 		q, st, err := a.Quantity.To(f.Per)
-		return q.Value, withoutIdentities([]Step{st}), err
+		if st.From == st.To {
+			return q.Value, []Step{}, err // empty, not nil: explanations show "conversions": []
+		}
+		return q.Value, []Step{st}, err
 	}
 	if f.HeatContent != nil {
 		q, steps, err := f.HeatContent.Convert(a.Quantity, f.Per)

@@ -249,10 +249,13 @@ func ConversionFactor(from, to Unit) (decimal.Decimal, error) {
 		return decimal.Decimal{}, fmt.Errorf("converting %s to %s needs an exchange rate, not a unit conversion", from.Symbol, to.Symbol)
 	}
 	if from.Symbol == to.Symbol {
-		return decimal.NewFromInt(1), nil
+		return one, nil
 	}
 	return from.toBase.DivRound(to.toBase, divScale), nil
 }
+
+// one is 1, shared: decimals are immutable.
+var one = decimal.NewFromInt(1)
 
 // To converts q to unit u within its dimension.
 func (q Quantity) To(u Unit) (Quantity, Step, error) {

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -84,7 +83,7 @@ type runParams struct {
 type templates struct {
 	refs  map[string]string
 	byRef map[string]template
-	key   strings.Builder
+	key   []byte // keyOf's buffer, reused: looking a key up copies nothing
 }
 
 func newTemplates() *templates {
@@ -94,10 +93,10 @@ func newTemplates() *templates {
 // lineage returns a result's lineage, adding its template when new.
 func (t *templates) lineage(e ghg.Explanation, selection []string) lineage {
 	k := t.keyOf(e, selection)
-	ref, ok := t.refs[k]
+	ref, ok := t.refs[string(k)]
 	if !ok {
 		ref = "e" + strconv.Itoa(len(t.refs)+1)
-		t.refs[k] = ref
+		t.refs[string(k)] = ref
 		shared := e
 		shared.Quantity, shared.Amount = decimal.Decimal{}, decimal.Decimal{}
 		t.byRef[ref] = template{Explanation: shared, Selection: selection}
@@ -107,14 +106,13 @@ func (t *templates) lineage(e ghg.Explanation, selection []string) lineage {
 
 // keyOf encodes every part of an explanation but its quantity and amount,
 // each length-prefixed, so that two explanations share a template exactly
-// when those parts are equal.
-func (t *templates) keyOf(e ghg.Explanation, selection []string) string {
-	b := &t.key
-	b.Reset()
+// when those parts are equal. The key is valid until the next call.
+func (t *templates) keyOf(e ghg.Explanation, selection []string) []byte {
+	b := t.key[:0]
 	put := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
 	}
 	putMap := func(m map[string]decimal.Decimal) {
 		put(strconv.Itoa(len(m)))
@@ -148,7 +146,8 @@ func (t *templates) keyOf(e ghg.Explanation, selection []string) string {
 	for _, s := range selection {
 		put(s)
 	}
-	return b.String()
+	t.key = b
+	return b
 }
 
 // StoredExplanation is a stored result's explanation and factor-selection
@@ -236,8 +235,13 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	defer cancel()
 	chunks := make(chan store.CalculationChunk, 2)
 	var failed atomic.Bool // the store refused the run: calculate on for the report, build no more records
+	// rep is the finished report. The goroutine totals it after sending the
+	// last chunk, while the store writes that chunk, and closes chunks
+	// after: whoever sees chunks closed may read it.
+	var rep Report
 	go func() {
 		defer close(chunks)
+		defer func() { rep = f.finish() }()
 		lines := make([]Line, 0, ingestChunk)
 		for start := 0; start < len(rows); start += ingestChunk {
 			lines = lines[:0]
@@ -256,21 +260,18 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 			}
 		}
 	}()
-	var rep Report
 	saved, err := st.SaveCalculationStream(ctx, org, store.CalculationStream{Run: w.run,
 		Next: func() (store.CalculationChunk, bool, error) {
 			c, ok := <-chunks
 			return c, ok, nil
 		},
 		Complete: func(run *store.CalculationRun) {
-			rep = f.finish()
 			w.complete(run, rep, now.Add(time.Since(began)))
 		}})
 	if err != nil {
 		failed.Store(true)
 		for range chunks { // the calculation goes on to the end, for the report
 		}
-		rep = f.finish()
 	}
 	out, err := stored(ctx, st, org, rep, saved, err)
 	return rep, out, err

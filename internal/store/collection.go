@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/audit"
 	"github.com/greenlang/greenlang/internal/store/driver"
@@ -78,9 +79,10 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-func (c *Collection[T, P]) values(v P) []any {
-	m := v.RecordMeta()
-	fs := v.fields()
+func (c *Collection[T, P]) values(v P) []any { return valuesOf(v.RecordMeta(), v.fields()) }
+
+// valuesOf is a record's values in column order: its Meta's, then its fields'.
+func valuesOf(m *Meta, fs []field) []any {
 	out := make([]any, 0, 4+len(fs))
 	out = append(out, m.ID, m.OrgID, m.CreatedAt, m.UpdatedAt)
 	for _, f := range fs {
@@ -100,13 +102,16 @@ func (c *Collection[T, P]) dest(v P) []any {
 	return out
 }
 
-func (c *Collection[T, P]) prepare(v P) error {
+func (c *Collection[T, P]) prepare(v P) error { return c.prepareFields(v, v.fields()) }
+
+// prepareFields is prepare with v's fields already listed.
+func (c *Collection[T, P]) prepareFields(v P, fs []field) error {
 	if c.validate != nil {
 		if err := c.validate(v); err != nil {
 			return &Error{Code: CodeInvalidArgument, Op: fmtOp("validating", c.kind), Msg: err.Error()}
 		}
 	}
-	normalizeTimes(v.fields())
+	normalizeTimes(fs)
 	if c.beforeWrite != nil {
 		return c.beforeWrite(v)
 	}
@@ -393,14 +398,15 @@ func (b *bulk[T, P]) add(ctx context.Context, q driver.Querier, vs []T) error {
 		if s, ok := any(v).(interface{ setBatch(uuid.UUID) }); ok {
 			s.setBatch(b.res.BatchID)
 		}
-		if err := c.prepare(v); err != nil {
+		fs := v.fields() // once per row: the list is made anew each call
+		if err := c.prepareFields(v, fs); err != nil {
 			var se *Error
 			if errors.As(err, &se) {
 				se.Msg = fmt.Sprintf("row %d: %s", b.res.Inserted+int64(i)+1, se.Msg)
 			}
 			return err
 		}
-		rows[i] = c.values(v)
+		rows[i] = valuesOf(m, fs)
 	}
 	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
 	n, err := c.s.d.BulkInsert(ctx, q, table, rows)
@@ -437,9 +443,28 @@ func (b *bulk[T, P]) finish(ctx context.Context, q driver.Querier) error {
 func (b *bulk[T, P]) stop() { b.once.Do(func() { close(b.parts) }) }
 
 // derefAll replaces pointers by the values they point to (nil for nil), the
-// form bulk loaders expect.
+// form bulk loaders expect. The record fields' usual types are switched on
+// directly; reflection handles the rest.
 func derefAll(vals []any) []any {
 	for i, v := range vals {
+		var ok bool
+		switch p := v.(type) {
+		case *string:
+			vals[i], ok = deref(p), true
+		case *uuid.UUID:
+			vals[i], ok = deref(p), true
+		case *time.Time:
+			vals[i], ok = deref(p), true
+		case *decimal.Decimal:
+			vals[i], ok = deref(p), true
+		case *JSON:
+			vals[i], ok = deref(p), true
+		case *int:
+			vals[i], ok = deref(p), true
+		}
+		if ok {
+			continue
+		}
 		rv := reflect.ValueOf(v)
 		if rv.Kind() != reflect.Pointer {
 			continue
@@ -459,4 +484,12 @@ func derefAll(vals []any) []any {
 		vals[i] = e.Interface()
 	}
 	return vals
+}
+
+// deref is *p, or nil for a nil p.
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
