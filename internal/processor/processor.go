@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -142,6 +143,27 @@ func Decode[T any](m *stream.Message) (T, error) {
 		return v, Reject(err)
 	}
 	return v, err
+}
+
+// SourceID is m's event id, or its position (topic/partition/offset) when
+// it has none: what a processor derives output ids from and cites.
+func SourceID(m *stream.Message) string {
+	if m.EventID != "" {
+		return m.EventID
+	}
+	return fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)
+}
+
+// CheckDecimal refuses a decimal input with more than 18 decimal places or
+// of 1e18 or more in magnitude (looking at its digits and exponent only,
+// never expanding it): generous for every quantity a processor reads, and
+// it keeps the arithmetic's exponents bounded (shopspring/decimal panics on
+// an exponent overflow). field names the input in the error.
+func CheckDecimal(field string, v decimal.Decimal) error {
+	if v.Exponent() < -18 || int64(v.NumDigits())+int64(v.Exponent()) > 18 {
+		return fmt.Errorf("%s is out of range (at most 18 digits before and 18 after the point)", field)
+	}
+	return nil
 }
 
 // Rejectf is Reject(fmt.Errorf(...)).

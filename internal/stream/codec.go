@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -133,12 +135,37 @@ func Decode[T any](m *Message) (T, error) {
 		if errors.Is(err, io.EOF) {
 			return fail("", "empty payload")
 		}
+		if f := failingField[T](m.Value); f != "" {
+			return fail(f, "%v", err)
+		}
 		return fail("", "%v", err)
 	}
 	if dec.More() {
 		return fail("", "trailing data after the JSON value")
 	}
 	return v, nil
+}
+
+// failingField names the top-level field of a JSON object that does not
+// decode into a T on its own, for errors that name none (a field type's
+// own UnmarshalJSON, such as a decimal's, does not say which field it
+// was); "" when no single field fails. Only called on the error path.
+func failingField[T any](payload []byte) string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(payload, &obj) != nil {
+		return ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		one, err := json.Marshal(map[string]json.RawMessage{k: obj[k]})
+		if err != nil {
+			continue
+		}
+		var v T
+		if json.Unmarshal(one, &v) != nil {
+			return k
+		}
+	}
+	return ""
 }
 
 // unknownField extracts the name from encoding/json's unknown-field error.

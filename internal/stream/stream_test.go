@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/greenlang/greenlang/internal/stream"
@@ -348,4 +349,19 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	r.Register("fake", nil)
+}
+
+// A field whose own UnmarshalJSON fails (a decimal) gives an error that
+// names no field; Decode finds and names it.
+func TestDecodeNamesFieldOfCustomUnmarshaler(t *testing.T) {
+	type withDecimal struct {
+		Site string          `json:"site"`
+		Kg   decimal.Decimal `json:"kg"`
+	}
+	m := &stream.Message{Topic: stream.TopicEmissionsRaw, Offset: 7, Value: []byte(`{"site":"a","kg":"12,5"}`)}
+	_, err := stream.Decode[withDecimal](m)
+	var de *stream.DecodeError
+	if !errors.As(err, &de) || de.Field != "kg" || !strings.Contains(err.Error(), "field kg") {
+		t.Fatalf("%v (%+v), want a DecodeError naming field kg", err, de)
+	}
 }

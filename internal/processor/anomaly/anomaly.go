@@ -12,10 +12,8 @@ package anomaly
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -347,12 +345,12 @@ func (h *Handler) NewState() *State { return &State{Devices: map[string]*Device{
 func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
 	r, err := processor.Decode[Reading](m)
 	if err != nil {
-		return rejectDecode[Reading](m, err)
+		return err // a rejection naming the field when the payload is bad
 	}
 	if err := validate(&r, m); err != nil {
 		return processor.Reject(err)
 	}
-	src := sourceID(m)
+	src := processor.SourceID(m)
 	v := r.Value.Decimal
 	for _, t := range h.cfg.Thresholds {
 		if (t.DeviceType != "" && t.DeviceType != r.DeviceType) || t.Metric != r.Metric || !t.fires(v) {
@@ -494,50 +492,6 @@ func (h *Handler) emit(out *processor.Emitter, a Alert) error {
 		ID: out.ID("emissions-anomaly", a.SourceEventID, a.Rule), Payload: a, Headers: hdr})
 }
 
-// rejectDecode returns processor.Decode's error for m: a rejection of a
-// bad payload, naming the JSON field that failed when the decoder did not
-// (a decimal's own parse error names none); any other error as it is, to
-// be retried.
-func rejectDecode[T any](m *stream.Message, err error) error {
-	var rej *processor.RejectError
-	var de *stream.DecodeError
-	if !errors.As(err, &rej) || !errors.As(err, &de) || de.Field != "" {
-		return err
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(m.Value, &obj) != nil {
-		return err
-	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		one, _ := json.Marshal(map[string]json.RawMessage{k: obj[k]})
-		var v T
-		if json.Unmarshal(one, &v) != nil {
-			return processor.Reject(fmt.Errorf("field %s: %w", k, rej.Err))
-		}
-	}
-	return err
-}
-
-// inRange rejects a decimal input with more than 18 decimal places or of
-// 1e18 or more in magnitude (looking at its digits and exponent only, never
-// expanding it): generous for every quantity here, and it keeps the
-// arithmetic's exponents bounded (shopspring/decimal panics on an exponent
-// overflow).
-func inRange(field string, v decimal.Decimal) error {
-	if v.Exponent() < -18 || int64(v.NumDigits())+int64(v.Exponent()) > 18 {
-		return fmt.Errorf("%s is out of range (at most 18 digits before and 18 after the point)", field)
-	}
-	return nil
-}
-
-// sourceID is m's event id, or its position when it has none.
-func sourceID(m *stream.Message) string {
-	if m.EventID != "" {
-		return m.EventID
-	}
-	return fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)
-}
-
 // validate checks r and m's key, naming the offending field, and
 // normalizes r (canonical device type, UTC event time).
 func validate(r *Reading, m *stream.Message) error {
@@ -554,8 +508,8 @@ func validate(r *Reading, m *stream.Message) error {
 		return errors.New("metric is required")
 	case !r.Value.Valid:
 		return errors.New("value is required")
-	case inRange("value", r.Value.Decimal) != nil:
-		return inRange("value", r.Value.Decimal)
+	case processor.CheckDecimal("value", r.Value.Decimal) != nil:
+		return processor.CheckDecimal("value", r.Value.Decimal)
 	case r.Unit == "":
 		return errors.New("unit is required")
 	case r.OccurredAt.IsZero():

@@ -14,8 +14,6 @@ package kpi
 import (
 	"context"
 	"errors"
-	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -170,7 +168,7 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 		if err != nil {
 			return err // a rejection when the payload is bad
 		}
-		if err := checkOrder(o); err != nil {
+		if err := o.Validate(m.Key); err != nil {
 			return processor.Reject(err)
 		}
 		org, at = o.OrgID, o.OrderedAt
@@ -229,23 +227,6 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-
-// checkOrder names the first field of o the calculator cannot use.
-func checkOrder(o supplychain.Order) error {
-	switch {
-	case o.OrgID == uuid.Nil:
-		return errors.New("field org_id: required")
-	case o.OrderedAt.IsZero():
-		return errors.New("field ordered_at: required (the event time)")
-	case !currencyRE.MatchString(o.Currency):
-		return fmt.Errorf("field currency: %q is not an ISO 4217 code (three capital letters)", o.Currency)
-	case !o.Amount.IsPositive():
-		return fmt.Errorf("field amount: %s is not positive", o.Amount)
 	}
 	return nil
 }

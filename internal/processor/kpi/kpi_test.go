@@ -153,7 +153,7 @@ func TestKPIOrders(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("updates:\n got %q\nwant %q", got, want)
 	}
-	if len(rejected) != 3 || !strings.Contains(rejected[0], "o4: late event") || !strings.Contains(rejected[1], "field currency") || !strings.Contains(rejected[2], "field amount") {
+	if len(rejected) != 3 || !strings.Contains(rejected[0], "o4: late event") || !strings.Contains(rejected[1], `currency "eur" is not an ISO 4217 code`) || !strings.Contains(rejected[2], "amount -1 must be positive") {
 		t.Errorf("rejected %q", rejected)
 	}
 }

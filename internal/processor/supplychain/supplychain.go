@@ -20,7 +20,6 @@ package supplychain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -396,9 +395,9 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 func (h *Handler) order(st *State, m *stream.Message, out *processor.Emitter) error {
 	o, err := processor.Decode[Order](m)
 	if err != nil {
-		return rejectDecode[Order](m, err)
+		return err // a rejection naming the field when the payload is bad
 	}
-	if err := validateOrder(&o, m); err != nil {
+	if err := o.Validate(m.Key); err != nil {
 		return processor.Reject(err)
 	}
 	key := o.OrgID.String()
@@ -413,7 +412,7 @@ func (h *Handler) order(st *State, m *stream.Message, out *processor.Emitter) er
 	}
 	if esg != nil {
 		if score := esg.Score(); score.GreaterThan(h.cfg.HighRiskScore) {
-			r := RiskEvent{OrgID: o.OrgID, Rule: RuleHighRiskSupplier, Severity: SeverityCritical, SourceEventID: sourceID(m),
+			r := RiskEvent{OrgID: o.OrgID, Rule: RuleHighRiskSupplier, Severity: SeverityCritical, SourceEventID: processor.SourceID(m),
 				SupplierID: o.SupplierID, OrderID: o.OrderID, Currency: o.Currency, Observed: score, Threshold: h.cfg.HighRiskScore,
 				Unit: "esg-risk-score", ESG: esg, OccurredAt: o.OrderedAt,
 				Message: fmt.Sprintf("order %s (%s %s) from supplier %s, whose ESG risk score %s is above %s", o.OrderID, o.Amount, o.Currency, o.SupplierID, score, h.cfg.HighRiskScore)}
@@ -481,7 +480,7 @@ func (h *Handler) closeOrders(e window.Entry[OrderAcc], out *processor.Emitter) 
 func (h *Handler) shipment(st *State, m *stream.Message, out *processor.Emitter) error {
 	s, err := processor.Decode[Shipment](m)
 	if err != nil {
-		return rejectDecode[Shipment](m, err)
+		return err // a rejection naming the field when the payload is bad
 	}
 	if err := validateShipment(&s, m); err != nil {
 		return processor.Reject(err)
@@ -504,7 +503,7 @@ func (h *Handler) shipment(st *State, m *stream.Message, out *processor.Emitter)
 	}, nil); err != nil {
 		return reject(err)
 	}
-	src := sourceID(m)
+	src := processor.SourceID(m)
 	if late {
 		hours := hoursOf(s.DeliveredAt.Sub(s.PromisedAt))
 		r := RiskEvent{OrgID: s.OrgID, Rule: RuleLateShipment, Severity: SeverityWarning, SourceEventID: src, SupplierID: s.SupplierID,
@@ -566,8 +565,13 @@ func reject(err error) error {
 	return err
 }
 
-func validateOrder(o *Order, m *stream.Message) error {
-	if err := inRange("amount", o.Amount); err != nil {
+// Validate checks an order received with message key: the key must be the
+// organization id, ids, a positive amount in an ISO 4217 currency, the
+// event time and any ESG scores must be usable. The error names the field.
+// It normalizes times to UTC. The real-time KPI calculator checks orders
+// with it too.
+func (o *Order) Validate(key string) error {
+	if err := processor.CheckDecimal("amount", o.Amount); err != nil {
 		return err
 	}
 	if o.ESG != nil {
@@ -575,7 +579,7 @@ func validateOrder(o *Order, m *stream.Message) error {
 			f string
 			v decimal.Decimal
 		}{{"esg.environmental", o.ESG.Environmental}, {"esg.social", o.ESG.Social}, {"esg.governance", o.ESG.Governance}} {
-			if err := inRange(c.f, c.v); err != nil {
+			if err := processor.CheckDecimal(c.f, c.v); err != nil {
 				return err
 			}
 		}
@@ -583,8 +587,8 @@ func validateOrder(o *Order, m *stream.Message) error {
 	switch {
 	case o.OrgID == uuid.Nil:
 		return errors.New("org_id is required")
-	case m.Key != o.OrgID.String():
-		return fmt.Errorf("key %q must be the organization id %s (an organization's windows live in one partition)", m.Key, o.OrgID)
+	case key != o.OrgID.String():
+		return fmt.Errorf("key %q must be the organization id %s (an organization's windows live in one partition)", key, o.OrgID)
 	case o.OrderID == "":
 		return errors.New("order_id is required")
 	case o.SupplierID == "":
@@ -610,7 +614,7 @@ func validateShipment(s *Shipment, m *stream.Message) error {
 		f string
 		v decimal.Decimal
 	}{{"weight_kg", s.WeightKg}, {"distance_km", s.DistanceKm}, {"co2e_kg", s.CO2eKg.Decimal}} {
-		if err := inRange(c.f, c.v); err != nil {
+		if err := processor.CheckDecimal(c.f, c.v); err != nil {
 			return err
 		}
 	}
@@ -638,48 +642,4 @@ func validateShipment(s *Shipment, m *stream.Message) error {
 	}
 	s.PromisedAt, s.DeliveredAt = s.PromisedAt.UTC(), s.DeliveredAt.UTC()
 	return nil
-}
-
-// inRange rejects a decimal input with more than 18 decimal places or of
-// 1e18 or more in magnitude (looking at its digits and exponent only, never
-// expanding it): generous for every quantity here, and it keeps the
-// arithmetic's exponents bounded (shopspring/decimal panics on an exponent
-// overflow).
-func inRange(field string, v decimal.Decimal) error {
-	if v.Exponent() < -18 || int64(v.NumDigits())+int64(v.Exponent()) > 18 {
-		return fmt.Errorf("%s is out of range (at most 18 digits before and 18 after the point)", field)
-	}
-	return nil
-}
-
-// rejectDecode returns processor.Decode's error for m: a rejection of a
-// bad payload, naming the JSON field that failed when the decoder did not
-// (a decimal's own parse error names none); any other error as it is, to
-// be retried.
-func rejectDecode[T any](m *stream.Message, err error) error {
-	var rej *processor.RejectError
-	var de *stream.DecodeError
-	if !errors.As(err, &rej) || !errors.As(err, &de) || de.Field != "" {
-		return err
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(m.Value, &obj) != nil {
-		return err
-	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		one, _ := json.Marshal(map[string]json.RawMessage{k: obj[k]})
-		var v T
-		if json.Unmarshal(one, &v) != nil {
-			return processor.Reject(fmt.Errorf("field %s: %w", k, rej.Err))
-		}
-	}
-	return err
-}
-
-// sourceID is m's event id, or its position when it has none.
-func sourceID(m *stream.Message) string {
-	if m.EventID != "" {
-		return m.EventID
-	}
-	return fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)
 }
