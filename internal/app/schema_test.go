@@ -51,11 +51,7 @@ func TestServeWithSchemaRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sub, err := a.Stream().Replay(ctx, stream.TopicEmissionsCalculated, stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := replay(t, ctx, a, stream.TopicEmissionsCalculated)
 	for {
 		got, err := sub.Receive(ctx)
 		if err != nil {

@@ -39,11 +39,7 @@ func TestServeRelaysTheOutbox(t *testing.T) {
 	if _, err := a.Store().OutboxAppend(ctx, org.ID, ev); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := a.Stream().Replay(ctx, "emissions.calculated", stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := replay(t, ctx, a, "emissions.calculated")
 	m, err := sub.Receive(ctx)
 	if err != nil {
 		t.Fatalf("the outbox event did not reach the stream: %v", err)
@@ -107,20 +103,8 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 	if err := a.Stream().PublishBatch(ctx, []*stream.Message{bad, m}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := calculation.NewBuiltin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := svc.CalculateFile(strings.NewReader("id,activity_type,quantity,unit,period_start,region,scope,method\n"+
-		"boiler-1,natural_gas,50000,scf,2025-01-01,US,1,stationary_combustion\n"), calculation.Options{})
-	if err != nil || len(want.Lines) != 1 {
-		t.Fatal(err, want.Errors)
-	}
-	sub, err := a.Stream().Replay(ctx, stream.TopicEmissionsCalculated, stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	wantKg := boilerCO2e(t)
+	sub := replay(t, ctx, a, stream.TopicEmissionsCalculated)
 	for {
 		got, err := sub.Receive(ctx)
 		if err != nil {
@@ -133,8 +117,8 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.ActivityID != "boiler-1" || c.OrgID != org || !c.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
-			t.Errorf("calculated %+v, want %s kg CO2e", c, want.Lines[0].Result.CO2eKg)
+		if c.ActivityID != "boiler-1" || c.OrgID != org || !c.CO2eKg.Equal(wantKg) {
+			t.Errorf("calculated %+v, want %s kg CO2e", c, wantKg)
 		}
 		break
 	}
@@ -147,11 +131,7 @@ func TestServeCalculatesStreamedActivity(t *testing.T) {
 	if !strings.Contains(body, want0) || !strings.Contains(body, `greenlang_processor_dead_lettered_total{processor="emissions-aggregator"} 1`) {
 		t.Errorf("metrics:\n%s", grepLines(body, "greenlang_"+"stream")+"\n"+grepLines(body, "greenlang_processor"))
 	}
-	dead, err := a.Stream().Replay(ctx, stream.TopicIntegrationErrors, stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dead.Close()
+	dead := replay(t, ctx, a, stream.TopicIntegrationErrors)
 	dl, err := dead.Receive(ctx)
 	if err != nil {
 		t.Fatalf("no dead letter for the unknown organization: %v", err)
@@ -194,20 +174,8 @@ func TestServeComputesKPIs(t *testing.T) {
 	if err := a.Stream().PublishBatch(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := calculation.NewBuiltin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := svc.CalculateFile(strings.NewReader("id,activity_type,quantity,unit,period_start,region,scope,method\n"+
-		"boiler-0,natural_gas,50000,scf,2025-01-01,US,1,stationary_combustion\n"), calculation.Options{})
-	if err != nil || len(want.Lines) != 1 {
-		t.Fatal(err, want.Errors)
-	}
-	sub, err := a.Stream().Replay(ctx, stream.TopicAnalyticsKPIUpdates, stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	wantKg := boilerCO2e(t)
+	sub := replay(t, ctx, a, stream.TopicAnalyticsKPIUpdates)
 	got := map[string]kpi.Update{} // source and window -> update
 	for len(got) < 6 {
 		m, err := sub.Receive(ctx)
@@ -229,8 +197,8 @@ func TestServeComputesKPIs(t *testing.T) {
 	for name, u := range got {
 		switch u.Source {
 		case stream.TopicEmissionsCalculated:
-			if u.Activities != 1 || !u.CO2eKg.Equal(want.Lines[0].Result.CO2eKg) {
-				t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, want.Lines[0].Result.CO2eKg)
+			if u.Activities != 1 || !u.CO2eKg.Equal(wantKg) {
+				t.Errorf("%s: %d activities, %s kg CO2e; want 1 and %s", name, u.Activities, u.CO2eKg, wantKg)
 			}
 		case stream.TopicSupplyChainOrders:
 			if u.Orders != 1 || !u.SpendByCurrency["EUR"].Equal(decimal.RequireFromString("1250.40")) {
@@ -255,11 +223,7 @@ func TestServeRaisesIoTAlert(t *testing.T) {
 	if _, err := stream.Publish(ctx, a.Stream(), stream.TopicIoTSensorReadings, r.Key(), r); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := a.Stream().Replay(ctx, stream.TopicIoTAlerts, stream.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := replay(t, ctx, a, stream.TopicIoTAlerts)
 	m, err := sub.Receive(ctx)
 	if err != nil {
 		t.Fatalf("no alert on %s: %v", stream.TopicIoTAlerts, err)
@@ -271,4 +235,31 @@ func TestServeRaisesIoTAlert(t *testing.T) {
 	if al.OrgID != org || al.DeviceID != "aq-7" || al.Metric != "pm25" || al.Kind != "threshold" || !al.Value.Equal(decimal.RequireFromString("180.5")) {
 		t.Fatalf("alert %+v", al)
 	}
+}
+
+// boilerCO2e is what a file calculation gives for the boiler activity the
+// stream tests publish (50000 scf of natural gas in the US, 2025-01-01).
+func boilerCO2e(t *testing.T) decimal.Decimal {
+	t.Helper()
+	svc, err := calculation.NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := svc.CalculateFile(strings.NewReader("id,activity_type,quantity,unit,period_start,region,scope,method\n"+
+		"boiler,natural_gas,50000,scf,2025-01-01,US,1,stationary_combustion\n"), calculation.Options{})
+	if err != nil || len(want.Lines) != 1 {
+		t.Fatal(err, want.Errors)
+	}
+	return want.Lines[0].Result.CO2eKg
+}
+
+// replay reads topic from its start until the test ends.
+func replay(t *testing.T, ctx context.Context, a *app.App, topic string) *stream.Subscription {
+	t.Helper()
+	sub, err := a.Stream().Replay(ctx, topic, stream.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	return sub
 }
