@@ -29,25 +29,36 @@ func newCluster(t testing.TB) *kfake.Cluster {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	drivertest.RunConformance(t, drivertest.Harness{
-		Register: kafkastream.Register,
-		NewEnv: func(t *testing.T) drivertest.Env {
-			c := newCluster(t)
-			return drivertest.Env{URL: "kafka://" + strings.Join(c.ListenAddrs(), ","), Compact: c.Compact}
-		},
-		Compaction: drivertest.CompactionLatestOnly,
-	})
+	drivertest.RunConformance(t, kfakeHarness())
 }
 
 // TestConformanceIntegration runs the suite on the Kafka cluster at
 // GREENLANG_TEST_KAFKA_URL (kafka://host:9092), one namespace per test.
 func TestConformanceIntegration(t *testing.T) {
 	t.Parallel()
+	drivertest.RunConformance(t, brokerHarness(t, "the conformance suite"))
+}
+
+// kfakeHarness is a fresh kfake cluster per test.
+func kfakeHarness() drivertest.Harness {
+	return drivertest.Harness{
+		Register: kafkastream.Register,
+		NewEnv: func(t *testing.T) drivertest.Env {
+			c := newCluster(t)
+			return drivertest.Env{URL: "kafka://" + strings.Join(c.ListenAddrs(), ","), Compact: c.Compact}
+		},
+		Compaction: drivertest.CompactionLatestOnly,
+	}
+}
+
+// brokerHarness is the Kafka cluster at GREENLANG_TEST_KAFKA_URL (the test
+// is skipped, naming suite, when it is not set), one namespace per test.
+func brokerHarness(t *testing.T, suite string) drivertest.Harness {
 	url := os.Getenv("GREENLANG_TEST_KAFKA_URL")
 	if url == "" {
-		t.Skip("set GREENLANG_TEST_KAFKA_URL (e.g. kafka://127.0.0.1:9092) to run the conformance suite on a real Kafka cluster")
+		t.Skipf("set GREENLANG_TEST_KAFKA_URL (e.g. kafka://127.0.0.1:9092) to run %s on a real Kafka cluster", suite)
 	}
-	drivertest.RunConformance(t, drivertest.Harness{
+	return drivertest.Harness{
 		Register: kafkastream.Register,
 		NewEnv: func(t *testing.T) drivertest.Env {
 			b := make([]byte, 4)
@@ -58,5 +69,5 @@ func TestConformanceIntegration(t *testing.T) {
 		},
 		FailoverAfter: 6 * time.Second, // Kafka's default group.min.session.timeout.ms
 		Compaction:    drivertest.CompactionEventual,
-	})
+	}
 }

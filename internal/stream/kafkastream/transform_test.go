@@ -2,11 +2,8 @@ package kafkastream_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,32 +18,14 @@ import (
 
 func TestTransformConformance(t *testing.T) {
 	t.Parallel()
-	drivertest.RunTransformConformance(t, drivertest.Harness{
-		Register: kafkastream.Register,
-		NewEnv: func(t *testing.T) drivertest.Env {
-			c := newCluster(t)
-			return drivertest.Env{URL: "kafka://" + strings.Join(c.ListenAddrs(), ","), Compact: c.Compact}
-		},
-	})
+	drivertest.RunTransformConformance(t, kfakeHarness())
 }
 
 // TestTransformConformanceIntegration runs the transform suite on the Kafka
 // cluster at GREENLANG_TEST_KAFKA_URL, one namespace per test.
 func TestTransformConformanceIntegration(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("GREENLANG_TEST_KAFKA_URL")
-	if url == "" {
-		t.Skip("set GREENLANG_TEST_KAFKA_URL (e.g. kafka://127.0.0.1:9092) to run the transform suite on a real Kafka cluster")
-	}
-	drivertest.RunTransformConformance(t, drivertest.Harness{
-		Register: kafkastream.Register,
-		NewEnv: func(t *testing.T) drivertest.Env {
-			b := make([]byte, 4)
-			_, _ = rand.Read(b)
-			return drivertest.Env{URL: url, Namespace: "gltest-" + hex.EncodeToString(b)}
-		},
-		FailoverAfter: 6 * time.Second, // Kafka's default group.min.session.timeout.ms
-	})
+	drivertest.RunTransformConformance(t, brokerHarness(t, "the transform suite"))
 }
 
 // TestTransformAbortedOutputsHidden proves on kfake that the Kafka path

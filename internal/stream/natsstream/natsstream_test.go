@@ -19,13 +19,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	drivertest.RunConformance(t, drivertest.Harness{
-		Register: natsstream.Register,
-		NewEnv: func(t *testing.T) drivertest.Env {
-			return drivertest.Env{URL: "nats+embedded://" + filepath.Join(t.TempDir(), "nats")}
-		},
-		Compaction: drivertest.CompactionLatestOnly,
-	})
+	drivertest.RunConformance(t, embeddedHarness())
 }
 
 // TestConformanceIntegration runs the suite on the external NATS server at
@@ -33,9 +27,29 @@ func TestConformance(t *testing.T) {
 // streams afterwards.
 func TestConformanceIntegration(t *testing.T) {
 	t.Parallel()
+	drivertest.RunConformance(t, externalHarness(t, "the conformance suite"))
+}
+
+// embeddedHarness is a fresh embedded server per test.
+func embeddedHarness() drivertest.Harness {
+	return drivertest.Harness{
+		Register: natsstream.Register,
+		NewEnv: func(t *testing.T) drivertest.Env {
+			return drivertest.Env{URL: "nats+embedded://" + filepath.Join(t.TempDir(), "nats")}
+		},
+		Compaction: drivertest.CompactionLatestOnly,
+	}
+}
+
+// externalHarness is the external server at GREENLANG_TEST_NATS_URL (the
+// test is skipped, naming suite, when it is not set), each test in its own
+// namespace whose streams are deleted afterwards. Servers before 2.11 have
+// no consumer groups: the harness says so and group tests check the
+// refusal and skip.
+func externalHarness(t *testing.T, suite string) drivertest.Harness {
 	url := os.Getenv("GREENLANG_TEST_NATS_URL")
 	if url == "" {
-		t.Skip("set GREENLANG_TEST_NATS_URL (e.g. nats://127.0.0.1:4222, JetStream enabled) to run the conformance suite on an external NATS server")
+		t.Skipf("set GREENLANG_TEST_NATS_URL (e.g. nats://127.0.0.1:4222, JetStream enabled) to run %s on an external NATS server", suite)
 	}
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -46,7 +60,7 @@ func TestConformanceIntegration(t *testing.T) {
 		noGroups = "NATS server " + nc.ConnectedServerVersion() + " has no pinned consumers (2.11+)"
 	}
 	nc.Close()
-	drivertest.RunConformance(t, drivertest.Harness{
+	return drivertest.Harness{
 		Register:          natsstream.Register,
 		GroupsUnsupported: noGroups,
 		NewEnv: func(t *testing.T) drivertest.Env {
@@ -57,7 +71,7 @@ func TestConformanceIntegration(t *testing.T) {
 			return drivertest.Env{URL: url, Namespace: ns}
 		},
 		Compaction: drivertest.CompactionLatestOnly,
-	})
+	}
 }
 
 func deleteStreams(t *testing.T, url, prefix string) {
