@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,12 +32,23 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	if err != nil {
 		return nil, fmt.Errorf("app: factor library for the emissions aggregator: %w", err)
 	}
+	// Organizations are never deleted, so one found stays known: the
+	// aggregator asks once per organization, not once per activity. An
+	// unknown one is asked again (it may be created later).
+	var found sync.Map // uuid.UUID -> struct{}
 	known := func(ctx context.Context, org uuid.UUID) (bool, error) {
+		if _, ok := found.Load(org); ok {
+			return true, nil
+		}
 		_, err := a.st.OrganizationGet(ctx, org)
 		if store.CodeOf(err) == store.CodeNotFound {
 			return false, nil
 		}
-		return err == nil, err
+		if err != nil {
+			return false, err
+		}
+		found.Store(org, struct{}{})
+		return true, nil
 	}
 	agg, err := aggregator.New(svc, aggregator.Config{Known: known, Lateness: a.cfg.Stream.AllowedLateness})
 	if err != nil {
