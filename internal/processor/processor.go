@@ -235,7 +235,6 @@ type Runner[S any] struct {
 
 type partition[S any] struct {
 	version int64 // 0: nothing committed
-	offset  int64 // greatest applied offset; -1 none
 	state   S
 	recent  []string
 	seen    map[string]bool
@@ -245,13 +244,21 @@ type partition[S any] struct {
 	full    bool // applied has dropped offsets
 }
 
+// offset is the greatest applied offset, -1 when none: the checkpoint.
+func (ps *partition[S]) offset() int64 {
+	if len(ps.applied) == 0 {
+		return -1
+	}
+	return ps.applied[len(ps.applied)-1]
+}
+
 // done reports whether the input at offset o was applied already. Every
 // applied offset at or above applied[0] is in applied; an offset below it
 // is taken as applied once the window is full (it is older than the last
 // DedupWindow inputs), and as new before that (the window then holds every
 // applied offset). Tracking offsets, not only the greatest, keeps the
 // effect exact when the stream redelivers inputs out of offset order
-// (JetStream after a member closes, see docs/processors.md).
+// (after a member crashed, see docs/processors.md).
 func (ps *partition[S]) done(o int64) bool {
 	i, found := slices.BinarySearch(ps.applied, o)
 	if found {
@@ -312,7 +319,7 @@ func (r *Runner[S]) Run(ctx context.Context) error {
 	defer sub.Close()
 	r.log.Info("processor started", slog.String("topic", r.cfg.Topic))
 	for {
-		batch, err := r.receive(ctx, sub)
+		batch, err := sub.ReceiveBatch(ctx, r.cfg.BatchSize, r.cfg.BatchWait)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -323,12 +330,6 @@ func (r *Runner[S]) Run(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// receive takes a batch: one message, then what arrives within BatchWait
-// up to BatchSize.
-func (r *Runner[S]) receive(ctx context.Context, sub *stream.Subscription) ([]*stream.Message, error) {
-	return sub.ReceiveBatch(ctx, r.cfg.BatchSize, r.cfg.BatchWait)
 }
 
 func (r *Runner[S]) processWithRetry(ctx context.Context, batch []*stream.Message) error {
@@ -372,13 +373,13 @@ func (r *Runner[S]) load(ctx context.Context, p int32) (*partition[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := &partition[S]{offset: -1, state: r.h.NewState(), seen: map[string]bool{}}
+	ps := &partition[S]{state: r.h.NewState(), seen: map[string]bool{}}
 	if cp != nil {
 		env := envelope[S]{State: ps.state}
 		if err := json.Unmarshal(cp.State, &env); err != nil {
 			return nil, fmt.Errorf("processor %s partition %d: decoding the stored state: %w", r.cfg.Name, p, err)
 		}
-		ps.version, ps.offset, ps.state, ps.recent, ps.applied, ps.full = cp.Version, cp.Offset, env.State, env.Recent, env.Applied, env.Full
+		ps.version, ps.state, ps.recent, ps.applied, ps.full = cp.Version, env.State, env.Recent, env.Applied, env.Full
 		if len(ps.applied) == 0 {
 			// Written without offsets: everything up to the checkpoint is done.
 			ps.applied, ps.full = []int64{cp.Offset}, true
@@ -395,10 +396,9 @@ func (r *Runner[S]) applyOffset(ps *partition[S], o int64) {
 	i, _ := slices.BinarySearch(ps.applied, o)
 	ps.applied = slices.Insert(ps.applied, i, o)
 	if n := len(ps.applied) - r.window(); n > 0 {
-		ps.applied = append([]int64(nil), ps.applied[n:]...)
+		ps.applied = slices.Delete(ps.applied, 0, n) // in place: no copy per input
 		ps.full = true
 	}
-	ps.offset = ps.applied[len(ps.applied)-1]
 }
 
 func (r *Runner[S]) window() int {
@@ -448,7 +448,7 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 		if ps.done(m.Offset) {
 			skipped++
 			r.log.Debug("processor: input already applied; skipped", slog.Int("partition", int(m.Partition)),
-				slog.Int64("offset", m.Offset), slog.Int64("checkpoint", ps.offset), slog.String("event_id", m.EventID))
+				slog.Int64("offset", m.Offset), slog.Int64("checkpoint", ps.offset()), slog.String("event_id", m.EventID))
 			continue
 		}
 		id := m.EventID
@@ -493,7 +493,7 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 			if err != nil {
 				return fmt.Errorf("processor %s: encoding partition %d state: %w", r.cfg.Name, p, err)
 			}
-			c.Partitions = append(c.Partitions, store.ProcessorPartitionUpdate{Partition: p, PrevVersion: ps.version, Offset: ps.offset, State: b})
+			c.Partitions = append(c.Partitions, store.ProcessorPartitionUpdate{Partition: p, PrevVersion: ps.version, Offset: ps.offset(), State: b})
 		}
 		if err := r.cfg.Store.ProcessorCommit(ctx, c); err != nil {
 			return err

@@ -294,7 +294,7 @@ func (tr *transformer) runAcked(ctx context.Context) error {
 	defer sub.Close()
 	tr.log.Info("stream: transform started", slog.Bool("transactional", false))
 	for {
-		batch, err := tr.receive(ctx, sub)
+		batch, err := sub.ReceiveBatch(ctx, tr.cfg.BatchSize, tr.cfg.BatchWait)
 		if err != nil {
 			return tr.engineError(ctx, "receiving", err)
 		}
@@ -343,12 +343,6 @@ func (tr *transformer) runAcked(ctx context.Context) error {
 			}
 		}
 	}
-}
-
-// receive takes a batch: one message, then what arrives within BatchWait
-// up to BatchSize.
-func (tr *transformer) receive(ctx context.Context, sub *Subscription) ([]*Message, error) {
-	return sub.ReceiveBatch(ctx, tr.cfg.BatchSize, tr.cfg.BatchWait)
 }
 
 // sessionCloser lets Stream.Close close a transactional session like a
