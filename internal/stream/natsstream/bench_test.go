@@ -47,11 +47,10 @@ func BenchmarkPublishConsume(b *testing.B) {
 	drivertest.BenchPublishConsume(b, s)
 }
 
-// BenchmarkPublishConsumeRaw is the baseline: nats.go's jetstream package
-// against the same embedded engine and the same stream layout, with async
-// batch publishes and one durable pull consumer acking every message.
-func BenchmarkPublishConsumeRaw(b *testing.B) {
-	ctx := context.Background()
+// rawEngine opens an embedded engine with the benchmark topic through the
+// port (so the stream exists as the port lays it out) and returns a raw
+// jetstream client on the same connection; the engine closes when b ends.
+func rawEngine(b *testing.B) jetstream.JetStream {
 	r := stream.NewRegistry()
 	var drv *natsstream.Driver
 	r.Register("nats+embedded", func(ctx context.Context, u *urlT, o driverOptions) (driverT, error) {
@@ -61,15 +60,24 @@ func BenchmarkPublishConsumeRaw(b *testing.B) {
 		}
 		return d, err
 	})
-	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
+	s, err := r.Open(context.Background(), "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { _ = s.Close() })
 	js, err := jetstream.New(drv.Conn())
 	if err != nil {
 		b.Fatal(err)
 	}
+	return js
+}
+
+// BenchmarkPublishConsumeRaw is the baseline: nats.go's jetstream package
+// against the same embedded engine and the same stream layout, with async
+// batch publishes and one durable pull consumer acking every message.
+func BenchmarkPublishConsumeRaw(b *testing.B) {
+	ctx := context.Background()
+	js := rawEngine(b)
 	keySubjectLayout(b, js)
 	cons, err := js.CreateOrUpdateConsumer(ctx, natsstream.StreamName("bench.events"), jetstream.ConsumerConfig{
 		Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000,
@@ -98,6 +106,7 @@ func BenchmarkPublishConsumeRaw(b *testing.B) {
 				id := strconv.Itoa(i + j)
 				m := &nats.Msg{Subject: subjects[(i+j)%benchKeys], Data: payload200,
 					Header: nats.Header{stream.HeaderEventID: {id}, jetstream.MsgIDHeader: {id}}}
+				var err error
 				if fs[j], err = js.PublishMsgAsync(m); err != nil {
 					errc <- err
 					return
@@ -163,24 +172,7 @@ func BenchmarkPublishConsumeRawPartitionSubjects(b *testing.B) { rawPartitioned(
 
 func rawPartitioned(b *testing.B, partitionSubjects bool) {
 	ctx := context.Background()
-	r := stream.NewRegistry()
-	var drv *natsstream.Driver
-	r.Register("nats+embedded", func(ctx context.Context, u *urlT, o driverOptions) (driverT, error) {
-		d, err := natsstream.Open(ctx, u, o)
-		if err == nil {
-			drv = d.(*natsstream.Driver)
-		}
-		return d, err
-	})
-	s, err := r.Open(ctx, "nats+embedded://"+filepath.Join(b.TempDir(), "nats"), stream.Options{Topics: []stream.Topic{benchTopic()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	js, err := jetstream.New(drv.Conn())
-	if err != nil {
-		b.Fatal(err)
-	}
+	js := rawEngine(b)
 	filter := func(p int) string { return "bench.events." + strconv.Itoa(p) }
 	if !partitionSubjects {
 		keySubjectLayout(b, js)
@@ -229,6 +221,7 @@ func rawPartitioned(b *testing.B, partitionSubjects bool) {
 				if partitionSubjects {
 					m.Header["gl-key"] = []string{keyTokens[(i+j)%benchKeys]}
 				}
+				var err error
 				if fs[j], err = js.PublishMsgAsync(m); err != nil {
 					errc <- err
 					return
