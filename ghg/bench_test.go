@@ -22,16 +22,24 @@ func BenchmarkEngine(b *testing.B) {
 		b.Fatal(err)
 	}
 	calc := NewCalculator("AR5", ar5)
-	f := naturalGas(c)
-	acts := make([]Activity, 1024)
+	// Three fuels, as an inventory mixes them: EPA Hub 2025 Table 1
+	// natural gas, distillate fuel oil no. 2 and bituminous coal.
+	factors := []Factor{naturalGas(c),
+		{ID: "epa-2025-t1-distillate-2", ActivityType: "diesel", Per: c.MustParse("gal"), UncertaintyPct: dec("2"),
+			KgPerUnit: map[string]decimal.Decimal{"CO2": dec("10.21"), "CH4": dec("0.00041"), "N2O": dec("0.00008")}},
+		{ID: "epa-2025-t1-bituminous", ActivityType: "coal_bituminous", Per: c.MustParse("short ton"), UncertaintyPct: dec("5"),
+			KgPerUnit: map[string]decimal.Decimal{"CO2": dec("2328"), "CH4": dec("0.274"), "N2O": dec("0.04")}}}
+	acts := make([]Activity, 1023)
 	for i := range acts {
-		acts[i] = Activity{ID: "a", Type: "natural_gas", DataQuality: 2, UncertaintyPct: dec("4"),
-			Quantity: Quantity{Value: decimal.New(int64(1000+i), -1), Unit: c.MustParse("mmBtu")}}
+		f := factors[i%len(factors)]
+		acts[i] = Activity{ID: "a", Type: f.ActivityType, DataQuality: 2, UncertaintyPct: dec("4"),
+			Quantity: Quantity{Value: decimal.New(int64(1000+i), -1), Unit: f.Per}}
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := calc.StationaryCombustion(acts[i%len(acts)], f); err != nil {
+		n := i % len(acts)
+		if _, err := calc.StationaryCombustion(acts[n], factors[n%len(factors)]); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -2,7 +2,11 @@ package ghg
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"reflect"
+	"slices"
+	"sync"
 
 	"github.com/shopspring/decimal"
 )
@@ -75,6 +79,8 @@ type Calculator struct {
 	units  *Units
 	kWh    Unit
 	specs  map[string]methodSpec
+	// derived holds each factor's GWPs and CO2e per unit by factor id.
+	derived sync.Map
 }
 
 // NewCalculator returns a calculator for one GWP set.
@@ -111,39 +117,79 @@ func (c *Calculator) ActivityFactor(a Activity, f Factor, scope, category int, m
 		Explanation: Explanation{
 			ActivityType: a.Type, Quantity: a.Quantity.Value, Unit: a.Quantity.Unit.Symbol, Conversions: steps, Amount: amount,
 			Factor: f.Ref, FactorID: f.ID, FactorValues: f.KgPerUnit, GWPSet: c.gwpSet,
-			GWPs: make(map[string]decimal.Decimal, len(f.KgPerUnit)), Method: method, EngineVersion: EngineVersion,
+			Method: method, EngineVersion: EngineVersion,
 		},
 	}
-	// Exact decimal sums do not depend on order, so the map is walked as it is.
-	var co2e decimal.Decimal
-	first := true
-	for gas, perUnit := range f.KgPerUnit {
-		kg := amount.Mul(perUnit)
-		r.KgByGas[gas] = kg
-		if gas != "CO2e" {
-			g, err := c.gwp.GWP(gas)
-			if err != nil {
-				return Result{}, &InputError{a.ID, "factor", fmt.Sprintf("factor %q: %v", f.ID, err)}
-			}
-			r.Explanation.GWPs[gas] = g
-			if g.Exponent() != 0 || !g.Equal(one) { // CO2's GWP is 1: kg×1 is kg
-				kg = kg.Mul(g)
-			}
-		}
-		if first {
-			co2e, first = kg, false
-		} else {
-			co2e = co2e.Add(kg)
-		}
+	d, err := c.derive(f)
+	if err != nil {
+		return Result{}, &InputError{a.ID, "factor", err.Error()}
 	}
-	// The sum starts at the first term rather than at zero, which would
-	// rescale on every addition; adding zero at the end gives the same
-	// exponent a sum from zero has (the smallest of 0 and the terms').
+	r.Explanation.GWPs = d.gwps
+	for gas, perUnit := range f.KgPerUnit {
+		r.KgByGas[gas] = amount.Mul(perUnit)
+	}
+	// amount × Σ(kg per unit × GWP) is Σ(amount × kg per unit × GWP)
+	// exactly, exponent included: decimal products and sums are exact, a
+	// product's exponent is the sum of its factors' and a sum's the least
+	// of its terms'.
+	co2e := amount.Mul(d.co2ePerUnit)
+	// A sum from zero would have exponent at most 0: so does this.
 	if co2e.Exponent() > 0 {
 		co2e = decimal.Decimal{}.Add(co2e)
 	}
 	r.CO2eKg = co2e
 	return r, nil
+}
+
+// derived is what a calculator works out once per factor: the GWP of each
+// of its gases and its CO2e per unit in the calculator's GWP set.
+type derived struct {
+	kgPerUnit   map[string]decimal.Decimal // the factor's, to tell a factor reusing an id
+	gwps        map[string]decimal.Decimal // shared by results: never changed
+	co2ePerUnit decimal.Decimal
+}
+
+// derive returns f's GWPs and CO2e per unit, worked out on first use and
+// kept: factors are immutable once published, and a calculator meets the
+// same few factors for millions of activities.
+func (c *Calculator) derive(f Factor) (*derived, error) {
+	if v, ok := c.derived.Load(f.ID); ok {
+		d := v.(*derived)
+		if sameMap(d.kgPerUnit, f.KgPerUnit) {
+			return d, nil
+		}
+	}
+	d := &derived{kgPerUnit: f.KgPerUnit, gwps: make(map[string]decimal.Decimal, len(f.KgPerUnit))}
+	// Gases in name order, so the sum is built the same way every time
+	// (the value would not differ, being exact).
+	gases := slices.Sorted(maps.Keys(f.KgPerUnit))
+	for i, gas := range gases {
+		term := f.KgPerUnit[gas]
+		if gas != "CO2e" {
+			g, err := c.gwp.GWP(gas)
+			if err != nil {
+				return nil, fmt.Errorf("factor %q: %w", f.ID, err)
+			}
+			d.gwps[gas] = g
+			if g.Exponent() != 0 || !g.Equal(one) { // CO2's GWP is 1: kg×1 is kg
+				term = term.Mul(g)
+			}
+		}
+		// The sum starts at the first term rather than at zero, so its
+		// exponent is the least of the terms' alone.
+		if i == 0 {
+			d.co2ePerUnit = term
+		} else {
+			d.co2ePerUnit = d.co2ePerUnit.Add(term)
+		}
+	}
+	c.derived.Store(f.ID, d)
+	return d, nil
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap(a, b map[string]decimal.Decimal) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // dataQualities are the data quality scores 0-5 as decimals, made once:

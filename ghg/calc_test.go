@@ -181,3 +181,65 @@ func TestTotalsByScope(t *testing.T) {
 		t.Errorf("totals %v", got)
 	}
 }
+
+// TestCO2ePerUnitIsExact checks the CO2e a calculator works out once per
+// factor against the sum of each activity's per-gas terms: the same value
+// with the same exponent (so the same text and run hash), for quantities of
+// different exponents, a DESNZ-style CO2e part and a GWP of 1.
+func TestCO2ePerUnitIsExact(t *testing.T) {
+	c := NewUnits()
+	gwps, err := LoadGWPSets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	factors := []Factor{naturalGas(c),
+		{ID: "mixed", ActivityType: "diesel", Per: c.MustParse("L"), KgPerUnit: map[string]decimal.Decimal{
+			"CO2": dec("2.51279"), "CH4": dec("0.00026"), "N2O": dec("0.0311"), "CO2e": dec("0.5")}},
+		{ID: "whole", ActivityType: "x", Per: c.MustParse("kg"), KgPerUnit: map[string]decimal.Decimal{"CO2": dec("3E2")}}}
+	for _, set := range GWPSetIDs() {
+		g, err := gwps.Set(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calc := NewCalculator(set, g)
+		for _, f := range factors {
+			for _, q := range []string{"1", "12.5", "0.000301", "7E3", "123456789.987654321"} {
+				a := Activity{ID: "a", Type: f.ActivityType, Quantity: Quantity{Value: dec(q), Unit: f.Per}}
+				r, err := calc.ActivityFactor(a, f, 1, 0, MethodActivityFactor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := decimal.Decimal{}
+				for gas, kg := range r.KgByGas {
+					if gas != "CO2e" {
+						kg = kg.Mul(r.Explanation.GWPs[gas])
+					}
+					want = want.Add(kg)
+				}
+				if !r.CO2eKg.Equal(want) || r.CO2eKg.String() != want.String() || r.CO2eKg.Exponent() != want.Exponent() {
+					t.Errorf("%s %s × %s: CO2e %s (exponent %d), term by term %s (exponent %d)",
+						set, q, f.ID, r.CO2eKg, r.CO2eKg.Exponent(), want, want.Exponent())
+				}
+			}
+		}
+	}
+	// A different factor under an id the calculator has seen is worked
+	// out afresh, not taken for the one it met first.
+	calc := NewCalculator("AR5", hubAR5{})
+	f := factors[2]
+	a := Activity{ID: "a", Type: "x", Quantity: Quantity{Value: dec("2"), Unit: f.Per}}
+	if r, err := calc.ActivityFactor(a, f, 1, 0, MethodActivityFactor); err != nil || !r.CO2eKg.Equal(dec("600")) {
+		t.Fatalf("first: %s %v", r.CO2eKg, err)
+	}
+	f.KgPerUnit = map[string]decimal.Decimal{"CO2": dec("1"), "CH4": dec("1")}
+	if r, err := calc.ActivityFactor(a, f, 1, 0, MethodActivityFactor); err != nil || !r.CO2eKg.Equal(dec("58")) {
+		t.Fatalf("same id, new values: %s %v, want 58", r.CO2eKg, err)
+	}
+	// A gas without a GWP is refused every time, naming the factor.
+	f.KgPerUnit = map[string]decimal.Decimal{"XYZ": dec("1")}
+	for range 2 {
+		if _, err := calc.ActivityFactor(a, f, 1, 0, MethodActivityFactor); err == nil || !strings.Contains(err.Error(), `factor "whole"`) {
+			t.Fatalf("unknown gas: %v", err)
+		}
+	}
+}
