@@ -69,6 +69,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"FactorOverrides", testFactorOverrides},
 		{"Outbox", testOutbox},
 		{"ProcessorState", testProcessorState},
+		{"DeviceCredentials", testDeviceCredentials},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {
