@@ -102,6 +102,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.auditCommand(),
 		c.orgCommand(),
 		c.siteCommand(),
+		c.iotCommand(),
 		c.calcCommand(),
 		c.recalcCommand(),
 		c.totalsCommand(),

@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// iotCommand groups the IoT commands: the device registry (docs/iot.md).
+func (c *cli) iotCommand() *cobra.Command {
+	return groupCommand("iot", "IoT devices: register, list, show, rotate secrets, decommission", c.deviceCommand())
+}
+
+// deviceCommand manages an organization's devices and their MQTT
+// credentials.
+func (c *cli) deviceCommand() *cobra.Command {
+	var org, typ, serial, name, site, calibrated, due, by string
+	register := &cobra.Command{
+		Use:   "register --org ID --type TYPE --serial S [--name N] [--site CODE] [--calibrated DATE] [--calibration-due DATE]",
+		Short: "Register a device and issue its MQTT credentials (the secret is shown once)",
+		Long: "Register an IoT device of one of the eight types (" + strings.Join(store.DeviceTypes(), ", ") + ")\n" +
+			"and issue its MQTT credentials. The device connects with the printed user name and secret and\n" +
+			"publishes to its telemetry topic (docs/mqtt.md). The secret is shown once: keep it, or issue a\n" +
+			"new one with `greenlang iot device rotate-secret`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(store.DeviceTypes(), typ) {
+				return usageErrorf("--type %q: one of %s", typ, strings.Join(store.DeviceTypes(), ", "))
+			}
+			if strings.TrimSpace(serial) == "" {
+				return usageErrorf("--serial is required (unique in the organization)")
+			}
+			d := &store.Device{DeviceType: typ, Serial: strings.TrimSpace(serial), Name: name, Status: store.DeviceRegistered}
+			for _, f := range []struct {
+				flag, v string
+				dst     **time.Time
+			}{{"--calibrated", calibrated, &d.CalibratedAt}, {"--calibration-due", due, &d.CalibrationDueAt}} {
+				if f.v == "" {
+					continue
+				}
+				t, err := time.Parse(time.DateOnly, f.v)
+				if err != nil {
+					return usageErrorf("%s %q: a date as YYYY-MM-DD", f.flag, f.v)
+				}
+				*f.dst = &t
+			}
+			ctx, st, o, err := c.openOrg(cmd, org, by)
+			if err != nil {
+				return fmt.Errorf("iot device register: %w", err)
+			}
+			defer st.Close()
+			if site != "" {
+				var found *store.Site
+				if err := st.Sites().Each(ctx, o.ID, func(s *store.Site) error {
+					if s.Code == site {
+						found = s
+					}
+					return nil
+				}); err != nil {
+					return fmt.Errorf("iot device register: %w", err)
+				}
+				if found == nil {
+					return fmt.Errorf("iot device register: the organization has no site with code %q (greenlang site list)", site)
+				}
+				d.SiteID = &found.ID
+			}
+			if err := st.Devices().Create(ctx, o.ID, d); err != nil {
+				if store.CodeOf(err) == store.CodeAlreadyExists {
+					return fmt.Errorf("iot device register: the organization already has a device with serial %q", d.Serial)
+				}
+				return fmt.Errorf("iot device register: %w", err)
+			}
+			secret, _, err := st.DeviceCredentialIssue(ctx, o.ID, d.ID)
+			if err != nil {
+				return fmt.Errorf("iot device register: device %s registered, but issuing its secret failed (retry with rotate-secret): %w", d.ID, err)
+			}
+			c.printCredentials(o.ID, d.ID, secret)
+			return nil
+		},
+	}
+	fl := register.Flags()
+	fl.StringVar(&org, "org", "", "the organization's id")
+	fl.StringVar(&typ, "type", "", "device type: "+strings.Join(store.DeviceTypes(), ", "))
+	fl.StringVar(&serial, "serial", "", "the device's serial number (unique in the organization)")
+	fl.StringVar(&name, "name", "", "a name for people")
+	fl.StringVar(&site, "site", "", "the code of the site the device is at: its readings count for that site")
+	fl.StringVar(&calibrated, "calibrated", "", "date of the last calibration (YYYY-MM-DD)")
+	fl.StringVar(&due, "calibration-due", "", "date the next calibration is due (YYYY-MM-DD)")
+	byFlag(register, &by)
+
+	var listOrg, format string
+	list := &cobra.Command{
+		Use:   "list --org ID [--format table|json]",
+		Short: "List an organization's devices: id, type, serial, status, last seen, calibration due",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return usageErrorf("--format %q: table or json", format)
+			}
+			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
+			if err != nil {
+				return fmt.Errorf("iot device list: %w", err)
+			}
+			defer st.Close()
+			var all []*store.Device
+			if err := st.Devices().Each(ctx, o.ID, func(d *store.Device) error { all = append(all, d); return nil }); err != nil {
+				return fmt.Errorf("iot device list: %w", err)
+			}
+			if format == "json" {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			for _, d := range all {
+				fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.DeviceType, d.Serial, d.Status, dateTime(d.LastSeenAt), date(d.CalibrationDueAt))
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&listOrg, "org", "", "the organization's id")
+	list.Flags().StringVar(&format, "format", "table", "table or json")
+
+	var showOrg string
+	show := &cobra.Command{
+		Use:   "show --org ID DEVICE_ID",
+		Short: "Show a device and its credentials' history (never a secret)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := uuid.Parse(args[0])
+			if err != nil {
+				return usageErrorf("device id %q is not a UUID", args[0])
+			}
+			ctx, st, o, err := c.openOrg(cmd, showOrg, "")
+			if err != nil {
+				return fmt.Errorf("iot device show: %w", err)
+			}
+			defer st.Close()
+			d, err := st.Devices().Get(ctx, o.ID, id)
+			if err != nil {
+				return fmt.Errorf("iot device show: %w", err)
+			}
+			creds, err := st.DeviceCredentials(ctx, o.ID, id)
+			if err != nil {
+				return fmt.Errorf("iot device show: %w", err)
+			}
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(struct {
+				*store.Device
+				MQTTUser    string                   `json:"mqtt_user"`
+				Credentials []store.DeviceCredential `json:"credentials"`
+			}{d, MQTTUser(o.ID, id), creds})
+		},
+	}
+	show.Flags().StringVar(&showOrg, "org", "", "the organization's id")
+
+	var rotOrg, rotBy string
+	rotate := &cobra.Command{
+		Use:   "rotate-secret --org ID DEVICE_ID",
+		Short: "Issue a device a new secret, revoking the old one at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := uuid.Parse(args[0])
+			if err != nil {
+				return usageErrorf("device id %q is not a UUID", args[0])
+			}
+			ctx, st, o, err := c.openOrg(cmd, rotOrg, rotBy)
+			if err != nil {
+				return fmt.Errorf("iot device rotate-secret: %w", err)
+			}
+			defer st.Close()
+			secret, _, err := st.DeviceCredentialIssue(ctx, o.ID, id)
+			if err != nil {
+				return fmt.Errorf("iot device rotate-secret: %w", err)
+			}
+			c.printCredentials(o.ID, id, secret)
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&rotOrg, "org", "", "the organization's id")
+	byFlag(rotate, &rotBy)
+
+	var decOrg, decBy string
+	decommission := &cobra.Command{
+		Use:   "decommission --org ID DEVICE_ID",
+		Short: "Retire a device for good: its credential is revoked; its readings stay",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := uuid.Parse(args[0])
+			if err != nil {
+				return usageErrorf("device id %q is not a UUID", args[0])
+			}
+			ctx, st, o, err := c.openOrg(cmd, decOrg, decBy)
+			if err != nil {
+				return fmt.Errorf("iot device decommission: %w", err)
+			}
+			defer st.Close()
+			if err := st.DeviceDecommission(ctx, o.ID, id); err != nil {
+				return fmt.Errorf("iot device decommission: %w", err)
+			}
+			fmt.Fprintf(c.stdout, "device %s decommissioned; its credential is revoked\n", id)
+			return nil
+		},
+	}
+	decommission.Flags().StringVar(&decOrg, "org", "", "the organization's id")
+	byFlag(decommission, &decBy)
+
+	return groupCommand("device", "Register devices and manage their credentials", register, list, show, rotate, decommission)
+}
+
+// MQTTUser is the MQTT user name of a device: "<org_id>/<device_id>".
+func MQTTUser(org, device uuid.UUID) string { return org.String() + "/" + device.String() }
+
+// printCredentials prints what a device needs to connect.
+func (c *cli) printCredentials(org, device uuid.UUID, secret string) {
+	fmt.Fprintf(c.stdout, "device_id\t%s\nmqtt_user\t%s\nmqtt_secret\t%s\ntelemetry_topic\tgreenlang/v1/%s/%s/telemetry\n",
+		device, MQTTUser(org, device), secret, org, device)
+	fmt.Fprintln(c.stderr, "The secret is shown this once: store it on the device now.")
+}
+
+func dateTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func date(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.DateOnly)
+}

@@ -1,0 +1,72 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// A device is registered with its MQTT credentials (the secret printed
+// once), listed, shown without its secret, given a new secret and
+// decommissioned; bad flags are usage errors.
+func TestIoTDeviceLifecycle(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	r := run(t, nil, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
+	if r.code != 0 {
+		t.Fatalf("org create: %s", r.stderr)
+	}
+	org := strings.TrimSpace(r.stdout)
+	if r := run(t, nil, "site", "create", "--data-dir", data, "--org", org, "--code", "PLANT", "--name", "Plant"); r.code != 0 {
+		t.Fatalf("site create: %s", r.stderr)
+	}
+	r = run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "energy_meter", "--serial", "EM-1",
+		"--site", "PLANT", "--calibration-due", "2027-06-30")
+	if r.code != 0 {
+		t.Fatalf("register: %d %s", r.code, r.stderr)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		k, v, _ := strings.Cut(line, "\t")
+		fields[k] = v
+	}
+	dev, secret := fields["device_id"], fields["mqtt_secret"]
+	if dev == "" || !strings.HasPrefix(secret, "gld_") || fields["mqtt_user"] != org+"/"+dev ||
+		fields["telemetry_topic"] != "greenlang/v1/"+org+"/"+dev+"/telemetry" || !strings.Contains(r.stderr, "shown this once") {
+		t.Fatalf("register printed %q / %q", r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "iot", "device", "list", "--data-dir", data, "--org", org); r.code != 0 ||
+		!strings.Contains(r.stdout, dev+"\tenergy_meter\tEM-1\tregistered\t-\t2027-06-30") {
+		t.Errorf("list: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, nil, "iot", "device", "show", "--data-dir", data, "--org", org, dev)
+	if r.code != 0 || !strings.Contains(r.stdout, `"mqtt_user": "`+org+"/"+dev) || strings.Contains(r.stdout, secret) {
+		t.Errorf("show: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, nil, "iot", "device", "rotate-secret", "--data-dir", data, "--org", org, dev)
+	if r.code != 0 || strings.Contains(r.stdout, secret) || !strings.Contains(r.stdout, "mqtt_secret\tgld_") {
+		t.Errorf("rotate-secret: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "iot", "device", "decommission", "--data-dir", data, "--org", org, dev); r.code != 0 {
+		t.Errorf("decommission: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "iot", "device", "rotate-secret", "--data-dir", data, "--org", org, dev); r.code != 1 || !strings.Contains(r.stderr, "decommissioned") {
+		t.Errorf("rotate after decommission: %d %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"register", "--org", org, "--type", "toaster", "--serial", "X"},
+		{"register", "--org", org, "--type", "waste_bin"},
+		{"register", "--org", org, "--type", "waste_bin", "--serial", "W", "--calibrated", "yesterday"},
+		{"show", "--org", org, "not-a-uuid"},
+	} {
+		if r := run(t, nil, append([]string{"iot", "device"}, append(args, "--data-dir", data)...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage): %s", args, r.code, r.stderr)
+		}
+	}
+	if r := run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "waste_bin", "--serial", "W", "--site", "NOPE"); r.code != 1 ||
+		!strings.Contains(r.stderr, `no site with code "NOPE"`) {
+		t.Errorf("unknown site: %d %s", r.code, r.stderr)
+	}
+}
