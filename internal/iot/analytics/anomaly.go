@@ -1,0 +1,198 @@
+package analytics
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/shopspring/decimal"
+)
+
+// Defaults of AnomalyConfig.
+const (
+	DefaultAnomalyWindow     = 30
+	DefaultAnomalyMinSamples = 5
+	DefaultAnomalyThreshold  = "3.5"
+	// AnomalyScoreScale is the number of decimal places AnomalyResult.Score
+	// is rounded to. The anomalous flag is decided on the exact value.
+	AnomalyScoreScale = 4
+)
+
+// Constants of the modified z-score. 0.6745 is the 0.75 quantile of the
+// standard normal, so that 0.6745·(x − median)/MAD has the scale of a
+// z-score for normal data (Iglewicz and Hoaglin, "How to Detect and Handle
+// Outliers", ASQC Basic References in Quality Control vol. 16, 1993).
+// 1.253314 ≈ √(π/2) scales the mean absolute deviation likewise; it is used
+// when MAD is zero (the fallback IBM documents for its modified z-score).
+const (
+	madConstant    = "0.6745"
+	meanADConstant = "1.253314"
+)
+
+// AnomalyConfig configures an AnomalyDetector.
+type AnomalyConfig struct {
+	// Window is how many of a series' most recent values the median and
+	// MAD are taken over. Default DefaultAnomalyWindow (30).
+	Window int
+	// MinSamples is how many values the window must hold before a value is
+	// scored; before that results are not Ready. Default
+	// DefaultAnomalyMinSamples (5), or Window if smaller.
+	MinSamples int
+	// Threshold is the |modified z| above which a value is anomalous.
+	// Default 3.5 (Iglewicz and Hoaglin's recommendation).
+	Threshold decimal.Decimal
+}
+
+// WithDefaults returns c with unset (zero) fields set to their defaults.
+func (c AnomalyConfig) WithDefaults() AnomalyConfig {
+	if c.Window == 0 {
+		c.Window = DefaultAnomalyWindow
+	}
+	if c.MinSamples == 0 {
+		c.MinSamples = min(DefaultAnomalyMinSamples, c.Window)
+	}
+	if c.Threshold.IsZero() {
+		c.Threshold = decimal.RequireFromString(DefaultAnomalyThreshold)
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c AnomalyConfig) Validate() error {
+	switch {
+	case c.Window < 1:
+		return fmt.Errorf("analytics: anomaly config: window %d is below 1: %w", c.Window, ErrInvalidInput)
+	case c.MinSamples < 1 || c.MinSamples > c.Window:
+		return fmt.Errorf("analytics: anomaly config: min samples %d is outside [1, window %d]: %w", c.MinSamples, c.Window, ErrInvalidInput)
+	case !c.Threshold.IsPositive():
+		return fmt.Errorf("analytics: anomaly config: threshold %s is not positive: %w", c.Threshold, ErrInvalidInput)
+	}
+	return nil
+}
+
+// ScoreMethod says how an anomaly score was computed.
+type ScoreMethod string
+
+// The methods AnomalyDetector uses.
+const (
+	// ScoreMAD: 0.6745 × (x − median) / MAD, the modified z-score.
+	ScoreMAD ScoreMethod = "mad"
+	// ScoreMeanAD: (x − median) / (1.253314 × MeanAD), used when MAD = 0
+	// but the window's values are not all equal.
+	ScoreMeanAD ScoreMethod = "mean_ad"
+	// ScoreConstant: every value in the window is equal (MAD and MeanAD are
+	// zero). x equal to them scores 0; any other x is anomalous with an
+	// infinite score, reported as Infinite.
+	ScoreConstant ScoreMethod = "constant"
+)
+
+// AnomalyResult is the score of one value against its series' window.
+type AnomalyResult struct {
+	// Ready is false while the window holds fewer than MinSamples values;
+	// the other fields are then zero.
+	Ready bool
+	// Median and MAD are the window's median and median absolute deviation.
+	Median, MAD decimal.Decimal
+	// Score is the signed robust z, rounded to AnomalyScoreScale places;
+	// meaningless when Infinite.
+	Score decimal.Decimal
+	// Infinite is true when the window is constant and x differs from it.
+	Infinite bool
+	// Method says which formula gave Score.
+	Method ScoreMethod
+	// Anomalous is true when |z| > Threshold (exactly, before rounding).
+	Anomalous bool
+}
+
+// AnomalyDetector scores each value of a series against the median and MAD
+// of the series' previous Window values (the value itself excluded), then
+// adds it to the window. It keeps a window per (device, metric), is
+// deterministic for a given order of readings, and is safe for concurrent
+// use.
+type AnomalyDetector struct {
+	cfg     AnomalyConfig
+	mu      sync.Mutex
+	windows map[SeriesKey][]decimal.Decimal
+}
+
+// NewAnomalyDetector returns a detector with cfg taken WithDefaults.
+func NewAnomalyDetector(cfg AnomalyConfig) (*AnomalyDetector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &AnomalyDetector{cfg: cfg, windows: make(map[SeriesKey][]decimal.Decimal)}, nil
+}
+
+// Observe scores r.Value against its series' window and then adds it to
+// the window, dropping the oldest value when the window is full.
+func (d *AnomalyDetector) Observe(r Reading) AnomalyResult {
+	key := SeriesKey{r.Device, r.Metric}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.windows[key]
+	var res AnomalyResult
+	if len(w) >= d.cfg.MinSamples {
+		res = RobustScore(w, r.Value, d.cfg.Threshold)
+	}
+	if len(w) == d.cfg.Window {
+		w = append(w[:0], w[1:]...)
+	}
+	d.windows[key] = append(w, r.Value)
+	return res
+}
+
+// RobustScore scores x against window with the modified z-score of
+// Iglewicz and Hoaglin, z = 0.6745 × (x − median) / MAD, where MAD is the
+// median of |w − median|, and flags |z| > threshold. When MAD is zero it
+// falls back to z = (x − median) / (1.253314 × MeanAD), MeanAD the mean of
+// |w − median|; when that is zero too (a constant window), x equal to the
+// median scores 0 and any other x is anomalous with an infinite score. An
+// empty window gives a result that is not Ready.
+func RobustScore(window []decimal.Decimal, x, threshold decimal.Decimal) AnomalyResult {
+	if len(window) == 0 {
+		return AnomalyResult{}
+	}
+	med := median(window)
+	devs := make([]decimal.Decimal, len(window))
+	sumDev := decimal.Zero
+	for i, v := range window {
+		devs[i] = v.Sub(med).Abs()
+		sumDev = sumDev.Add(devs[i])
+	}
+	mad := median(devs)
+	diff := x.Sub(med)
+	res := AnomalyResult{Ready: true, Median: med, MAD: mad}
+	switch {
+	case mad.IsPositive():
+		// z = c·diff/MAD; |z| > t ⇔ |c·diff| > t·MAD.
+		c := decimal.RequireFromString(madConstant)
+		res.Method = ScoreMAD
+		res.Score = c.Mul(diff).DivRound(mad, AnomalyScoreScale)
+		res.Anomalous = c.Mul(diff).Abs().GreaterThan(threshold.Mul(mad))
+	case sumDev.IsPositive():
+		// z = diff / (k · sum/n) = n·diff / (k·sum).
+		k := decimal.RequireFromString(meanADConstant)
+		n := decimal.NewFromInt(int64(len(window)))
+		res.Method = ScoreMeanAD
+		res.Score = n.Mul(diff).DivRound(k.Mul(sumDev), AnomalyScoreScale)
+		res.Anomalous = n.Mul(diff).Abs().GreaterThan(threshold.Mul(k).Mul(sumDev))
+	default:
+		res.Method = ScoreConstant
+		res.Infinite = !diff.IsZero()
+		res.Anomalous = res.Infinite
+	}
+	return res
+}
+
+// median returns the median of vs (mean of the two middle values for an
+// even count, exact since halving a decimal terminates).
+func median(vs []decimal.Decimal) decimal.Decimal {
+	s := slices.Clone(vs)
+	slices.SortFunc(s, func(a, b decimal.Decimal) int { return a.Cmp(b) })
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return s[n/2-1].Add(s[n/2]).Mul(decimal.RequireFromString("0.5"))
+}
