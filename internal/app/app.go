@@ -22,6 +22,7 @@ import (
 
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/httpapi"
+	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/store"
@@ -76,6 +77,12 @@ type App struct {
 	relay    *outbox.Relay
 	stopRel  context.CancelFunc
 	relDone  chan struct{} // closed when the outbox relay and the processors return
+	mqtt     mqtt.Transport
+	// stopIngest ends the IoT ingest, which then stores what it accepted;
+	// ingestDone is closed when it has.
+	stopIngest  context.CancelFunc
+	ingestDone  chan struct{}
+	stopHandler context.CancelFunc // ends the MQTT handler's waits
 }
 
 // New checks cfg and returns an App that has not touched the disk or the
@@ -126,11 +133,19 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 
+	// The first maintenance runs before anything writes: on PostgreSQL it
+	// attaches this month's partitions, and a write racing an ATTACH can be
+	// routed by the old partition map into the DEFAULT partition, whose
+	// constraint then refuses it ("violates partition constraint").
+	a.maintainOnce(ctx)
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMain, a.mainDone = cancel, make(chan struct{})
 	go a.maintain(mctx, a.mainDone)
 
 	if err := a.startStream(ctx); err != nil {
+		return err
+	}
+	if err := a.startIoT(ctx); err != nil {
 		return err
 	}
 	return a.startHTTP()
@@ -277,21 +292,26 @@ func (a *App) maintain(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(a.cfg.MaintenanceInterval)
 	defer t.Stop()
 	for {
-		start := time.Now()
-		err := a.st.Maintain(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			a.log.Error("store maintenance failed", slog.Any("err", err))
-		default:
-			a.log.Debug("store maintenance done", slog.Duration("duration", time.Since(start)))
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		a.maintainOnce(ctx)
+	}
+}
+
+// maintainOnce runs the store's maintenance, logging a failure: the next
+// round tries again.
+func (a *App) maintainOnce(ctx context.Context) {
+	start := time.Now()
+	err := a.st.Maintain(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		a.log.Error("store maintenance failed", slog.Any("err", err))
+	default:
+		a.log.Debug("store maintenance done", slog.Duration("duration", time.Since(start)))
 	}
 }
 
@@ -353,6 +373,17 @@ func (a *App) Addr() string {
 	return a.ln.Addr().String()
 }
 
+// MQTTAddr is the embedded MQTT broker's TCP address once started ("" with
+// an external broker or none).
+func (a *App) MQTTAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e, ok := a.mqtt.(*mqtt.Embedded); ok {
+		return e.Addr()
+	}
+	return ""
+}
+
 // Store is the open relational store; nil before Start.
 func (a *App) Store() *store.Store {
 	a.mu.Lock()
@@ -391,6 +422,12 @@ func (a *App) stopLocked(ctx context.Context) error {
 			}
 		}
 		<-a.served
+	}
+
+	// Devices stop being read before the stream closes: the ingest
+	// publishes what it stores.
+	if err := a.stopIoT(ctx); err != nil {
+		errs = append(errs, err)
 	}
 
 	if a.stopMain != nil {

@@ -37,6 +37,7 @@ func testConfig(t *testing.T) config.Config {
 	return config.Config{
 		DataDir: filepath.Join(t.TempDir(), "data"),
 		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:0"},
+		MQTT:    config.MQTTConfig{URL: "mqtt+embedded://127.0.0.1:0"},
 	}.WithDefaults()
 }
 

@@ -388,7 +388,7 @@ func TestServe(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		defer pw.Close()
-		done <- cli.Run(ctx, []string{"serve", "--migrate", "--http-addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data")},
+		done <- cli.Run(ctx, []string{"serve", "--migrate", "--http-addr", "127.0.0.1:0", "--mqtt-url", "mqtt+embedded://127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data")},
 			nil, &stdout, pw)
 	}()
 

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,8 @@ type Config struct {
 	Store StoreConfig `yaml:"store"`
 	// Stream chooses the event stream.
 	Stream StreamConfig `yaml:"stream"`
+	// MQTT chooses the MQTT transport devices publish to.
+	MQTT MQTTConfig `yaml:"mqtt"`
 	// SecretKey seals credentials at rest: 32 bytes as 64 hex characters or
 	// base64. Default none: the server then uses <data_dir>/secret.key,
 	// generating it on first start.
@@ -94,6 +97,37 @@ type StreamConfig struct {
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 }
 
+// MQTTConfig chooses the MQTT transport and tunes the IoT ingest
+// (docs/mqtt.md, docs/iot.md).
+type MQTTConfig struct {
+	// URL is mqtt+embedded://host:port (a broker inside the process),
+	// tcp://host:1883 or ssl://host:8883 (an external broker the platform
+	// subscribes to), or "off" (no IoT ingest). Default
+	// "mqtt+embedded://127.0.0.1:1883".
+	URL string `yaml:"url"`
+	// TLSCertFile and TLSKeyFile (PEM) turn on the embedded broker's TLS
+	// listener on TLSAddr. Default none.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSAddr is the embedded broker's TLS listener. Default
+	// "127.0.0.1:8883".
+	TLSAddr string `yaml:"tls_addr"`
+	// ShareGroup is the shared-subscription group several greenlang
+	// processes split an external broker's messages in. Default "greenlang".
+	ShareGroup string `yaml:"share_group"`
+	// ClientID is this process's client id on an external broker: stable
+	// across restarts, so its persistent session survives them. Default
+	// "greenlang-" and the host name (set when the transport opens).
+	ClientID string `yaml:"client_id"`
+	// BatchSize is the most readings stored in one transaction. Default 1000.
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval is the longest a reading waits for its batch. Default 50ms.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// QueueDepth bounds the messages accepted and not yet stored; when it
+	// is full the ingest stops reading (back-pressure). Default 10000.
+	QueueDepth int `yaml:"queue_depth"`
+}
+
 // LogConfig configures logging.
 type LogConfig struct {
 	// Level is debug, info, warn or error. Default "info".
@@ -111,6 +145,14 @@ const (
 	DefaultLogFormat           = "json"
 	DefaultMaintenanceInterval = time.Hour
 	DefaultAllowedLateness     = time.Minute
+	DefaultMQTTURL             = "mqtt+embedded://127.0.0.1:1883"
+	DefaultMQTTTLSAddr         = "127.0.0.1:8883"
+	DefaultMQTTShareGroup      = "greenlang"
+	DefaultMQTTBatchSize       = 1000
+	DefaultMQTTFlushInterval   = 50 * time.Millisecond
+	DefaultMQTTQueueDepth      = 10000
+	// MQTTOff turns the MQTT transport and the IoT ingest off.
+	MQTTOff = "off"
 	// SecretKeyFile is the key file's name inside DataDir, used when no
 	// secret key is configured.
 	SecretKeyFile = "secret.key"
@@ -137,6 +179,24 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Stream.AllowedLateness == 0 {
 		c.Stream.AllowedLateness = DefaultAllowedLateness
+	}
+	if c.MQTT.URL == "" {
+		c.MQTT.URL = DefaultMQTTURL
+	}
+	if c.MQTT.TLSAddr == "" {
+		c.MQTT.TLSAddr = DefaultMQTTTLSAddr
+	}
+	if c.MQTT.ShareGroup == "" {
+		c.MQTT.ShareGroup = DefaultMQTTShareGroup
+	}
+	if c.MQTT.BatchSize == 0 {
+		c.MQTT.BatchSize = DefaultMQTTBatchSize
+	}
+	if c.MQTT.FlushInterval == 0 {
+		c.MQTT.FlushInterval = DefaultMQTTFlushInterval
+	}
+	if c.MQTT.QueueDepth == 0 {
+		c.MQTT.QueueDepth = DefaultMQTTQueueDepth
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
@@ -205,6 +265,19 @@ func (c Config) Validate() error {
 		} else if u, _ := url.Parse(c.Stream.SchemaRegistryURL); u.Scheme != "http" && u.Scheme != "https" {
 			add("stream.schema_registry_url: scheme %q is not http or https", u.Scheme)
 		}
+	}
+	if c.MQTT.URL != MQTTOff {
+		if err := checkURL(c.MQTT.URL, "mqtt+embedded", "tcp", "ssl"); err != nil {
+			add("mqtt.url: %v", err)
+		} else if u, _ := url.Parse(c.MQTT.URL); !slices.Contains([]string{"mqtt+embedded", "tcp", "ssl", "mqtt", "mqtts"}, u.Scheme) {
+			add("mqtt.url: scheme %q is not mqtt+embedded, tcp, ssl, mqtt or mqtts (or the URL \"off\")", u.Scheme)
+		}
+	}
+	if (c.MQTT.TLSCertFile == "") != (c.MQTT.TLSKeyFile == "") {
+		add("mqtt.tls_cert_file and mqtt.tls_key_file go together")
+	}
+	if c.MQTT.BatchSize < 0 || c.MQTT.QueueDepth < 0 || c.MQTT.FlushInterval < 0 {
+		add("mqtt.batch_size, mqtt.queue_depth and mqtt.flush_interval must be positive")
 	}
 	if c.Stream.AllowedLateness < 0 {
 		add("stream.allowed_lateness must not be negative, got %s", c.Stream.AllowedLateness)
@@ -301,6 +374,7 @@ func (c Config) Redacted() Config {
 	c.Store.AdminURL = RedactURL(c.Store.AdminURL)
 	c.Stream.URL = RedactURL(c.Stream.URL)
 	c.Stream.SchemaRegistryURL = RedactURL(c.Stream.SchemaRegistryURL)
+	c.MQTT.URL = RedactURL(c.MQTT.URL)
 	return c
 }
 

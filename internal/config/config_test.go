@@ -36,10 +36,12 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Config{
-		DataDir:             "./greenlang-data",
-		HTTP:                config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second},
-		Store:               config.StoreConfig{URL: "sqlite://./greenlang-data/greenlang.db"},
-		Stream:              config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream", AllowedLateness: time.Minute},
+		DataDir: "./greenlang-data",
+		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second},
+		Store:   config.StoreConfig{URL: "sqlite://./greenlang-data/greenlang.db"},
+		Stream:  config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream", AllowedLateness: time.Minute},
+		MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,
+			FlushInterval: 50 * time.Millisecond, QueueDepth: 10000},
 		Log:                 config.LogConfig{Level: "info", Format: "json"},
 		MaintenanceInterval: time.Hour,
 	}
@@ -70,10 +72,12 @@ maintenance_interval: 10m
 			name: "file over defaults",
 			check: func(t *testing.T, c config.Config) {
 				want := config.Config{
-					DataDir:             "/from/file",
-					HTTP:                config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second},
-					Store:               config.StoreConfig{URL: "sqlite:///from/file/greenlang.db"},
-					Stream:              config.StreamConfig{URL: "nats+embedded:///from/file/jetstream", AllowedLateness: time.Minute},
+					DataDir: "/from/file",
+					HTTP:    config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second},
+					Store:   config.StoreConfig{URL: "sqlite:///from/file/greenlang.db"},
+					Stream:  config.StreamConfig{URL: "nats+embedded:///from/file/jetstream", AllowedLateness: time.Minute},
+					MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,
+						FlushInterval: 50 * time.Millisecond, QueueDepth: 10000},
 					Log:                 config.LogConfig{Level: "debug", Format: "text"},
 					MaintenanceInterval: 10 * time.Minute,
 				}
@@ -429,6 +433,11 @@ func TestValidate(t *testing.T) {
 		{"schema registry", func(c *config.Config) { c.Stream.SchemaRegistryURL = "https://u:p@registry.example:8081" }, ""},
 		{"schema registry not http", func(c *config.Config) { c.Stream.SchemaRegistryURL = "kafka://registry:8081" },
 			`config: stream.schema_registry_url: scheme "kafka" is not http or https`},
+		{"mqtt off", func(c *config.Config) { c.MQTT.URL = "off" }, ""},
+		{"mqtt external", func(c *config.Config) { c.MQTT.URL = "ssl://u:p@broker:8883" }, ""},
+		{"mqtt bad scheme", func(c *config.Config) { c.MQTT.URL = "http://broker" },
+			`config: mqtt.url: scheme "http" is not mqtt+embedded, tcp, ssl, mqtt or mqtts (or the URL "off")`},
+		{"mqtt half tls", func(c *config.Config) { c.MQTT.TLSCertFile = "c.pem" }, "config: mqtt.tls_cert_file and mqtt.tls_key_file go together"},
 		{"negative lateness", func(c *config.Config) { c.Stream.AllowedLateness = -time.Second }, "config: stream.allowed_lateness must not be negative, got -1s"},
 		{"several problems on one line", func(c *config.Config) { c.Log.Level, c.Log.Format = "x", "y" },
 			`config: log.level "x" is not one of debug, info, warn, error; log.format "y" is not one of json, text`},

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -74,6 +75,16 @@ func Settings() []Setting {
 			return nil
 		}
 	}
+	integer := func(field func(*Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid integer %q", v)
+			}
+			*field(c) = n
+			return nil
+		}
+	}
 	return []Setting{
 		{Key: "data_dir", Flag: "data-dir", Usage: "directory for embedded engines' files (default " + DefaultDataDir + ")",
 			set: str(func(c *Config) *string { return &c.DataDir })},
@@ -90,6 +101,16 @@ func Settings() []Setting {
 		{Key: "stream.namespace", set: str(func(c *Config) *string { return &c.Stream.Namespace })},
 		{Key: "stream.schema_registry_url", Secret: true, set: str(func(c *Config) *string { return &c.Stream.SchemaRegistryURL })},
 		{Key: "stream.allowed_lateness", set: dur(func(c *Config) *time.Duration { return &c.Stream.AllowedLateness })},
+		{Key: "mqtt.url", Flag: "mqtt-url", Usage: "MQTT transport: mqtt+embedded://host:port, tcp://…, ssl://… or off (default " + DefaultMQTTURL + ")", Secret: true,
+			set: str(func(c *Config) *string { return &c.MQTT.URL })},
+		{Key: "mqtt.tls_cert_file", set: str(func(c *Config) *string { return &c.MQTT.TLSCertFile })},
+		{Key: "mqtt.tls_key_file", set: str(func(c *Config) *string { return &c.MQTT.TLSKeyFile })},
+		{Key: "mqtt.tls_addr", set: str(func(c *Config) *string { return &c.MQTT.TLSAddr })},
+		{Key: "mqtt.share_group", set: str(func(c *Config) *string { return &c.MQTT.ShareGroup })},
+		{Key: "mqtt.client_id", set: str(func(c *Config) *string { return &c.MQTT.ClientID })},
+		{Key: "mqtt.batch_size", set: integer(func(c *Config) *int { return &c.MQTT.BatchSize })},
+		{Key: "mqtt.flush_interval", set: dur(func(c *Config) *time.Duration { return &c.MQTT.FlushInterval })},
+		{Key: "mqtt.queue_depth", set: integer(func(c *Config) *int { return &c.MQTT.QueueDepth })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })

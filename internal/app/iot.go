@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/iot"
+	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/mqtt"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// startIoT starts the IoT ingest and the MQTT transport feeding it
+// (docs/iot.md, docs/mqtt.md), unless mqtt.url is off.
+func (a *App) startIoT(ctx context.Context) error {
+	if a.cfg.MQTT.URL == config.MQTTOff {
+		a.log.Info("mqtt is off: no IoT ingest")
+		return nil
+	}
+	cat, err := telemetry.LoadCatalogue()
+	if err != nil {
+		return fmt.Errorf("app: device-type catalogue: %w", err)
+	}
+	in, err := iot.New(a.st, a.stream, cat, a.log, a.reg, iot.Config{BatchSize: a.cfg.MQTT.BatchSize,
+		FlushInterval: a.cfg.MQTT.FlushInterval, QueueDepth: a.cfg.MQTT.QueueDepth})
+	if err != nil {
+		return err
+	}
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopIngest, a.ingestDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.ingestDone)
+		if err := in.Run(ictx); err != nil {
+			a.log.Error("iot ingest stopped", slog.Any("err", err))
+		}
+	}()
+	// The handler has its own context, ended first at stop, so that no
+	// message waits in it (for a full queue, or to retry) while the
+	// transport closes.
+	hctx, hcancel := context.WithCancel(ictx)
+	a.stopHandler = hcancel
+	t, err := mqtt.Open(ctx, a.cfg.MQTT.URL, mqtt.Options{
+		Handler:       ingestHandler(hctx, in, a.log),
+		Logger:        a.log,
+		Authenticator: deviceAuthenticator(a.st),
+		TLSCertFile:   a.cfg.MQTT.TLSCertFile,
+		TLSKeyFile:    a.cfg.MQTT.TLSKeyFile,
+		TLSAddr:       a.cfg.MQTT.TLSAddr,
+		ClientID:      a.cfg.MQTT.ClientID,
+		ShareGroup:    a.cfg.MQTT.ShareGroup,
+	})
+	if err != nil {
+		return err
+	}
+	if err := t.Start(ctx); err != nil {
+		hint := ""
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = " (another broker holds the port: set mqtt.url to a free one, e.g. mqtt+embedded://127.0.0.1:1884, or to that broker, e.g. tcp://127.0.0.1:1883)"
+		}
+		return fmt.Errorf("app: starting MQTT (%s): %w%s", config.RedactURL(a.cfg.MQTT.URL), err, hint)
+	}
+	a.mqtt = t
+	a.log.Info("mqtt ready", slog.String("url", config.RedactURL(a.cfg.MQTT.URL)))
+	return nil
+}
+
+// stopIoT stops taking messages, closes the MQTT transport, then lets the
+// ingest store what it accepted. What was not taken stays unacknowledged,
+// so devices (or the external broker) deliver it again.
+func (a *App) stopIoT(ctx context.Context) error {
+	var errs []error
+	if a.stopHandler != nil {
+		a.stopHandler()
+	}
+	if a.mqtt != nil {
+		if err := a.mqtt.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: closing MQTT: %w", err))
+		}
+	}
+	if a.stopIngest != nil {
+		a.stopIngest()
+		<-a.ingestDone
+	}
+	return errors.Join(errs...)
+}
+
+// ingestHandler hands MQTT messages to the ingest. A message the ingest
+// cannot take yet (the store cannot say whether its device exists) is
+// offered again with backoff until it is taken or the platform stops; it
+// is never acknowledged untaken.
+func ingestHandler(ctx context.Context, in *iot.Ingest, log *slog.Logger) mqtt.Handler {
+	return mqtt.HandlerFunc(func(m mqtt.Message, ack func()) {
+		msg := iot.Message{Org: m.Org, Device: m.Device, Kind: string(m.Kind), Topic: m.Topic, Payload: m.Payload, Received: m.Received}
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+			err := in.Submit(ctx, msg, ack)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			log.Warn("iot: message not taken yet; retrying", "topic", m.Topic, "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+}
+
+// deviceAuthenticator checks a device's CONNECT: the user name is
+// "<org_id>/<device_id>", the password the secret it was issued.
+func deviceAuthenticator(st *store.Store) mqtt.Authenticator {
+	return mqtt.AuthenticatorFunc(func(ctx context.Context, _, username string, password []byte) (mqtt.Identity, error) {
+		orgS, devS, ok := strings.Cut(username, "/")
+		org, err1 := uuid.Parse(orgS)
+		dev, err2 := uuid.Parse(devS)
+		if !ok || err1 != nil || err2 != nil {
+			return mqtt.Identity{}, fmt.Errorf("user name %q is not <org_id>/<device_id>", username)
+		}
+		d, err := st.DeviceAuthenticate(ctx, org, dev, string(password))
+		if err != nil {
+			return mqtt.Identity{}, err
+		}
+		return mqtt.Identity{Org: org.String(), Device: d.ID.String()}, nil
+	})
+}

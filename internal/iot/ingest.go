@@ -1,0 +1,447 @@
+// Package iot is the IoT domain service: it turns device telemetry arriving
+// over MQTT (internal/mqtt) into stored sensor readings, events on
+// iot.sensor-readings and dead letters, with bounded buffering and
+// acknowledgement only once a reading is durable (docs/iot.md).
+package iot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/processor/anomaly"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/stream"
+)
+
+// Config tunes the ingest. Zero values take the defaults.
+type Config struct {
+	// BatchSize is the most readings written in one store transaction
+	// (default 1000).
+	BatchSize int
+	// FlushInterval is the longest a reading waits for its batch to fill
+	// (default 50 ms).
+	FlushInterval time.Duration
+	// QueueDepth bounds the messages accepted and not yet stored (default
+	// 10,000). When it is full, Submit blocks: the broker stops reading
+	// from the devices (back-pressure) instead of memory growing.
+	QueueDepth int
+	// DeviceCacheTTL is how long a device's type, site and status are
+	// kept before they are read again (default 1 minute).
+	DeviceCacheTTL time.Duration
+	// Limits are the payload parser's (telemetry.Limits); zero values take
+	// its defaults.
+	Limits telemetry.Limits
+}
+
+func (c Config) withDefaults() Config {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 50 * time.Millisecond
+	}
+	if c.QueueDepth <= 0 {
+		c.QueueDepth = 10000
+	}
+	if c.DeviceCacheTTL <= 0 {
+		c.DeviceCacheTTL = time.Minute
+	}
+	return c
+}
+
+// Message kinds, the last part of a device topic (docs/mqtt.md).
+const (
+	KindTelemetry      = "telemetry"
+	KindStatus         = "status"
+	KindCommandResults = "command-results"
+)
+
+// Message is one MQTT message from a device, as the transport parsed its
+// topic.
+type Message struct {
+	Org, Device string // from the topic: the organization and device ids
+	Kind        string // telemetry, status or command-results
+	Topic       string // the MQTT topic, for dead letters and logs
+	Payload     []byte
+	Received    time.Time
+}
+
+// Ingest turns device messages into stored readings. It is safe for
+// concurrent use; Run must be running for Submit to make progress.
+type Ingest struct {
+	cfg    Config
+	st     *store.Store
+	stream *stream.Stream // nil: readings are stored only
+	cat    *telemetry.Catalogue
+	log    *slog.Logger
+	now    func() time.Time
+	m      *metrics
+
+	queue chan *pending
+
+	mu      sync.Mutex
+	devices map[deviceKey]cachedDevice
+}
+
+type deviceKey struct{ org, device uuid.UUID }
+
+type cachedDevice struct {
+	d       *store.Device // nil: not registered
+	fetched time.Time
+}
+
+// pending is one accepted message waiting for its batch: its good
+// readings, and the acknowledgement to send once they are durable.
+type pending struct {
+	org      uuid.UUID
+	device   *store.Device
+	readings []store.SensorReading
+	seen     time.Time // the message's arrival
+	ack      func()
+}
+
+// New returns an ingest writing to st, publishing readings and dead letters
+// to s when s is not nil. reg may be nil.
+func New(st *store.Store, s *stream.Stream, cat *telemetry.Catalogue, log *slog.Logger, reg prometheus.Registerer, cfg Config) (*Ingest, error) {
+	if st == nil || cat == nil {
+		return nil, errors.New("iot: ingest needs a store and a device-type catalogue")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Ingest{cfg: cfg, st: st, stream: s, cat: cat, log: log, now: time.Now, m: m,
+		queue: make(chan *pending, cfg.QueueDepth), devices: map[deviceKey]cachedDevice{}}, nil
+}
+
+// Submit takes one device message. It parses and checks the payload at
+// once: readings it refuses are counted, logged with the device and
+// reason and dead-lettered (the good readings of the same message are
+// kept). It returns once the message is queued, blocking while the queue
+// is full; ack is called when every good reading of the message is stored
+// (and published), or at once when it had none. An error means the
+// message was not taken (ctx ended, or the store could not say whether the
+// device exists): it is not acknowledged, so the broker delivers it again.
+func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
+	in.m.messages.Inc()
+	if msg.Kind != KindTelemetry {
+		// Status and command results are not readings; the device
+		// registry's concern.
+		ack()
+		return nil
+	}
+	org, err1 := uuid.Parse(msg.Org)
+	dev, err2 := uuid.Parse(msg.Device)
+	if err1 != nil || err2 != nil {
+		return in.refuseWhole(ctx, msg, ack, "topic", fmt.Sprintf("topic %q does not name an organization and a device by id", msg.Topic))
+	}
+	d, err := in.device(ctx, org, dev)
+	if err != nil {
+		return err
+	}
+	if d == nil {
+		return in.refuseWhole(ctx, msg, ack, "unknown_device", fmt.Sprintf("device %s is not registered in organization %s", dev, org))
+	}
+	received := msg.Received
+	if received.IsZero() {
+		received = in.now()
+	}
+	batch, err := in.cat.Parse(d.DeviceType, msg.Payload, received, in.cfg.Limits)
+	if err != nil {
+		return in.refuseWhole(ctx, msg, ack, "payload", err.Error())
+	}
+	if len(batch.Rejected) > 0 {
+		reasons := make([]string, len(batch.Rejected))
+		for i, r := range batch.Rejected {
+			reasons[i] = r.String()
+			in.m.rejected.WithLabelValues("reading").Inc()
+		}
+		in.log.Warn("iot: readings rejected", "org", org, "device", dev, "device_type", d.DeviceType, "rejected", len(batch.Rejected),
+			"kept", len(batch.Readings), "reasons", strings.Join(reasons, "; "))
+		if err := in.deadLetter(ctx, msg, strings.Join(reasons, "; ")); err != nil {
+			return err
+		}
+	}
+	if len(batch.Readings) == 0 {
+		ack()
+		return nil
+	}
+	p := &pending{org: org, device: d, seen: received, ack: ack, readings: make([]store.SensorReading, len(batch.Readings))}
+	for i, r := range batch.Readings {
+		p.readings[i] = store.SensorReading{DeviceID: dev, Metric: r.Metric, Time: r.Time, Value: r.Value, Unit: r.Unit, ReceivedAt: received}
+	}
+	select {
+	case in.queue <- p:
+		in.m.depth.Inc()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refuseWhole counts, logs and dead-letters a message none of which can
+// be used, then acknowledges it: sending it again would not help.
+func (in *Ingest) refuseWhole(ctx context.Context, msg Message, ack func(), reason, detail string) error {
+	in.m.rejected.WithLabelValues(reason).Inc()
+	in.log.Warn("iot: message rejected", "topic", msg.Topic, "org", msg.Org, "device", msg.Device, "reason", detail)
+	if err := in.deadLetter(ctx, msg, detail); err != nil {
+		return err
+	}
+	ack()
+	return nil
+}
+
+// deadLetter publishes msg's payload, as received, to integration.errors
+// with the reason. Its event id is derived from the topic and payload, so
+// a message delivered twice leaves one dead letter.
+func (in *Ingest) deadLetter(ctx context.Context, msg Message, reason string) error {
+	if in.stream == nil {
+		return nil
+	}
+	h := sha256.New()
+	h.Write([]byte(msg.Topic))
+	h.Write([]byte{0})
+	h.Write(msg.Payload)
+	id := "mqtt." + hex.EncodeToString(h.Sum(nil))[:32] + ".dlq"
+	dl := &stream.Message{Topic: stream.TopicIntegrationErrors, Key: msg.Org + "/" + msg.Device, Value: msg.Payload, EventID: id,
+		Headers: map[string]string{stream.HeaderDLQReason: reason, stream.HeaderDLQTopic: "mqtt:" + msg.Topic}}
+	if err := in.stream.Publish(ctx, dl); err != nil {
+		return fmt.Errorf("iot: dead-lettering a message of %s: %w", msg.Topic, err)
+	}
+	in.m.deadLetters.Inc()
+	return nil
+}
+
+// device returns a registered device, nil when org has no such device.
+func (in *Ingest) device(ctx context.Context, org, id uuid.UUID) (*store.Device, error) {
+	k := deviceKey{org, id}
+	now := in.now()
+	in.mu.Lock()
+	c, ok := in.devices[k]
+	in.mu.Unlock()
+	if ok && now.Sub(c.fetched) < in.cfg.DeviceCacheTTL {
+		return c.d, nil
+	}
+	d, err := in.st.Devices().Get(ctx, org, id)
+	switch {
+	case store.CodeOf(err) == store.CodeNotFound:
+		d = nil
+	case err != nil:
+		return nil, fmt.Errorf("iot: looking up device %s: %w", id, err)
+	}
+	if d != nil && d.Status == store.DeviceDecommissioned {
+		d = nil
+	}
+	in.mu.Lock()
+	in.devices[k] = cachedDevice{d: d, fetched: now}
+	in.mu.Unlock()
+	return d, nil
+}
+
+// Run writes queued readings in batches until ctx ends, then writes what
+// is queued and returns. A batch the store cannot take is retried with
+// backoff (its messages stay unacknowledged meanwhile), never dropped.
+func (in *Ingest) Run(ctx context.Context) error {
+	var (
+		batch []*pending
+		n     int
+		timer = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	flush := func(ctx context.Context) {
+		if len(batch) > 0 {
+			in.flush(ctx, batch)
+		}
+		batch, n = batch[:0], 0
+	}
+	for {
+		select {
+		case p := <-in.queue:
+			in.m.depth.Dec()
+			if len(batch) == 0 {
+				timer.Reset(in.cfg.FlushInterval)
+			}
+			batch = append(batch, p)
+			n += len(p.readings)
+			if n >= in.cfg.BatchSize {
+				timer.Stop()
+				flush(ctx)
+			}
+		case <-timer.C:
+			flush(ctx)
+		case <-ctx.Done():
+			// Write what is queued on a fresh context, bounded, so a
+			// clean shutdown loses nothing it already accepted.
+			drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+		more:
+			for {
+				select {
+				case p := <-in.queue:
+					in.m.depth.Dec()
+					batch = append(batch, p)
+				default:
+					break more
+				}
+			}
+			flush(drain)
+			return nil
+		}
+	}
+}
+
+// flush stores, publishes and acknowledges one batch, retrying while the
+// store or the stream is unavailable.
+func (in *Ingest) flush(ctx context.Context, batch []*pending) {
+	start := time.Now()
+	byOrg := map[uuid.UUID][]store.SensorReading{}
+	seen := map[uuid.UUID]map[uuid.UUID]time.Time{}
+	var events []*stream.Message
+	for _, p := range batch {
+		byOrg[p.org] = append(byOrg[p.org], p.readings...)
+		if seen[p.org] == nil {
+			seen[p.org] = map[uuid.UUID]time.Time{}
+		}
+		if p.seen.After(seen[p.org][p.device.ID]) {
+			seen[p.org][p.device.ID] = p.seen
+		}
+		if in.stream != nil {
+			for _, r := range p.readings {
+				if m, err := readingEvent(p.org, p.device, r); err == nil {
+					events = append(events, m)
+				}
+			}
+		}
+	}
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		err := in.write(ctx, byOrg, events)
+		if err == nil {
+			break
+		}
+		in.m.flushErrors.Inc()
+		in.log.Error("iot: storing readings failed; retrying", "readings", countReadings(batch), "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			// Shutting down: the messages stay unacknowledged, and the
+			// broker delivers them again to the next process.
+			return
+		}
+	}
+	for org, s := range seen {
+		if err := in.st.DevicesSeen(ctx, org, s); err != nil {
+			in.log.Warn("iot: recording when devices were last seen", "org", org, "err", err)
+		}
+	}
+	for _, p := range batch {
+		p.ack()
+	}
+	in.m.flushSeconds.Observe(time.Since(start).Seconds())
+}
+
+// write stores each organization's readings (readings stored before, by a
+// delivery whose acknowledgement was lost, are kept once) and publishes
+// them all; publishing again is harmless, the event ids being derived from
+// the reading.
+func (in *Ingest) write(ctx context.Context, byOrg map[uuid.UUID][]store.SensorReading, events []*stream.Message) error {
+	for org, rs := range byOrg {
+		if len(rs) == 0 {
+			continue
+		}
+		res, err := in.st.SensorReadingsInsert(ctx, org, rs)
+		if err != nil {
+			return err
+		}
+		byOrg[org] = nil // stored: a retry of the batch skips it
+		in.m.stored.Add(float64(res.Inserted))
+		in.m.duplicates.Add(float64(int64(len(rs)) - res.Inserted))
+	}
+	if len(events) > 0 {
+		if err := in.stream.PublishBatch(ctx, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readingEvent is a stored reading as an iot.sensor-readings event for
+// the stream processors. Its event id is the reading's identity, so a
+// reading published twice is one event to consumers.
+func readingEvent(org uuid.UUID, d *store.Device, r store.SensorReading) (*stream.Message, error) {
+	ev := anomaly.Reading{OrgID: org, DeviceID: d.ID.String(), DeviceType: d.DeviceType, Metric: r.Metric, Unit: r.Unit,
+		OccurredAt: r.Time}
+	ev.Value.Decimal, ev.Value.Valid = r.Value, true
+	m, err := stream.Encode(stream.TopicIoTSensorReadings, ev.Key(), ev)
+	if err != nil {
+		return nil, err
+	}
+	m.EventID = "reading." + d.ID.String() + "." + r.Metric + "." + strconv.FormatInt(r.Time.UnixMicro(), 10)
+	return m, nil
+}
+
+func countReadings(batch []*pending) int {
+	n := 0
+	for _, p := range batch {
+		n += len(p.readings)
+	}
+	return n
+}
+
+type metrics struct {
+	messages     prometheus.Counter
+	stored       prometheus.Counter
+	duplicates   prometheus.Counter
+	rejected     *prometheus.CounterVec
+	deadLetters  prometheus.Counter
+	dropped      prometheus.Counter
+	flushErrors  prometheus.Counter
+	depth        prometheus.Gauge
+	flushSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_messages_total",
+			Help: "Device messages received over MQTT."}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_stored_total",
+			Help: "Sensor readings stored (new ones; a redelivered reading is counted in duplicates)."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_duplicate_total",
+			Help: "Sensor readings already stored (same device, metric and time), kept once."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "greenlang_iot_rejected_total",
+			Help: "Readings or whole messages rejected, by reason (reading, payload, unknown_device, topic)."}, []string{"reason"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_dead_letters_total",
+			Help: "Rejected messages published to integration.errors."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_dropped_total",
+			Help: "Accepted readings lost without being stored or dead-lettered. The ingest never drops: this stays 0, and an alert on it is a bug report."}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_flush_errors_total",
+			Help: "Batches the store or stream refused for now (retried)."}),
+		depth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "greenlang_iot_queue_depth",
+			Help: "Accepted messages waiting to be stored."}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "greenlang_iot_flush_seconds",
+			Help: "Time to store, publish and acknowledge one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.messages, m.stored, m.duplicates, m.rejected, m.deadLetters, m.dropped, m.flushErrors, m.depth, m.flushSeconds} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("iot: registering metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
