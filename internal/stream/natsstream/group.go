@@ -562,10 +562,35 @@ func (s *groupSub) release(prs []*partRun, abandon bool) {
 	if len(prs) == 0 {
 		return
 	}
-	for _, pr := range prs {
+	// Pause each partition's consumer before unsubscribing: a delivery the
+	// server sends to a pull request of ours after we unsubscribe is lost in
+	// flight and comes back only after the ack wait, behind newer messages
+	// the next holder has had meanwhile. Paused, the server sends nothing
+	// more; what it sent before the pause is answered reaches us (we are
+	// still subscribed) and is naked below in order. The pause ends (resume
+	// below, or by itself after FailoverAfter if we die) before anyone else
+	// may pull the partition.
+	pctx, pcancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+	defer pcancel()
+	paused := make([]bool, len(prs))
+	for i, pr := range prs {
 		pr.revoke()
+		if _, err := s.st.PauseConsumer(pctx, s.consumerName(pr.p), time.Now().Add(s.p.FailoverAfter)); err != nil {
+			s.d.log.Debug("nats: pausing a partition consumer", "group", s.p.Group, "partition", pr.p, "err", err)
+		} else {
+			paused[i] = true
+		}
 		pr.it.Drain()
 	}
+	defer func() {
+		for i, pr := range prs {
+			if paused[i] {
+				if _, err := s.st.ResumeConsumer(pctx, s.consumerName(pr.p)); err != nil {
+					s.d.log.Debug("nats: resuming a partition consumer", "group", s.p.Group, "partition", pr.p, "err", err)
+				}
+			}
+		}
+	}()
 	deadline := time.NewTimer(s.p.FailoverAfter)
 	defer deadline.Stop()
 	for _, pr := range prs {
