@@ -82,7 +82,8 @@ type App struct {
 	// ingestDone is closed when it has.
 	stopIngest  context.CancelFunc
 	ingestDone  chan struct{}
-	stopHandler context.CancelFunc // ends the MQTT handler's waits
+	stopHandler context.CancelFunc // ends the MQTT handler's waits and the Commander
+	cmdDone     chan struct{}      // closed when the Commander returns
 }
 
 // New checks cfg and returns an App that has not touched the disk or the

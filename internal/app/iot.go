@@ -47,8 +47,9 @@ func (a *App) startIoT(ctx context.Context) error {
 	// transport closes.
 	hctx, hcancel := context.WithCancel(ictx)
 	a.stopHandler = hcancel
+	var cmdr *iot.Commander // set before the transport starts
 	t, err := mqtt.Open(ctx, a.cfg.MQTT.URL, mqtt.Options{
-		Handler:       ingestHandler(hctx, in, a.log),
+		Handler:       ingestHandler(hctx, in, func() *iot.Commander { return cmdr }, a.log),
 		Logger:        a.log,
 		Authenticator: deviceAuthenticator(a.st),
 		TLSCertFile:   a.cfg.MQTT.TLSCertFile,
@@ -60,6 +61,10 @@ func (a *App) startIoT(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Device commands (docs/iot-commands.md) go out through the transport.
+	if cmdr, err = iot.NewCommander(a.st, t, a.log, iot.CommanderConfig{}); err != nil {
+		return err
+	}
 	if err := t.Start(ctx); err != nil {
 		hint := ""
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -68,6 +73,11 @@ func (a *App) startIoT(ctx context.Context) error {
 		return fmt.Errorf("app: starting MQTT (%s): %w%s", config.RedactURL(a.cfg.MQTT.URL), err, hint)
 	}
 	a.mqtt = t
+	a.cmdDone = make(chan struct{})
+	go func() {
+		defer close(a.cmdDone)
+		_ = cmdr.Run(hctx)
+	}()
 	a.log.Info("mqtt ready", slog.String("url", config.RedactURL(a.cfg.MQTT.URL)))
 	return nil
 }
@@ -79,6 +89,9 @@ func (a *App) stopIoT(ctx context.Context) error {
 	var errs []error
 	if a.stopHandler != nil {
 		a.stopHandler()
+	}
+	if a.cmdDone != nil {
+		<-a.cmdDone
 	}
 	if a.mqtt != nil {
 		if err := a.mqtt.Close(ctx); err != nil {
@@ -92,15 +105,33 @@ func (a *App) stopIoT(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ingestHandler hands MQTT messages to the ingest. A message the ingest
-// cannot take yet (the store cannot say whether its device exists) is
-// offered again with backoff until it is taken or the platform stops; it
-// is never acknowledged untaken.
-func ingestHandler(ctx context.Context, in *iot.Ingest, log *slog.Logger) mqtt.Handler {
+// ingestHandler hands MQTT messages to the ingest, and command results to
+// the Commander. A message that cannot be taken yet (the store cannot say
+// whether its device exists, or is down) is offered again with backoff
+// until it is taken or the platform stops; it is never acknowledged
+// untaken. A command result that can never be applied is dead-lettered
+// and acknowledged.
+func ingestHandler(ctx context.Context, in *iot.Ingest, cmdr func() *iot.Commander, log *slog.Logger) mqtt.Handler {
 	return mqtt.HandlerFunc(func(m mqtt.Message, ack func()) {
 		msg := iot.Message{Org: m.Org, Device: m.Device, Kind: string(m.Kind), Topic: m.Topic, Payload: m.Payload, Received: m.Received}
+		take := func() error { return in.Submit(ctx, msg, ack) }
+		if m.Kind == mqtt.KindCommandResults {
+			take = func() error {
+				err := cmdr().HandleResult(ctx, m.Org, m.Device, m.Payload)
+				if errors.Is(err, iot.ErrResultRejected) {
+					if err := in.Refuse(ctx, msg, "command_result", err.Error()); err != nil {
+						return err
+					}
+					err = nil
+				}
+				if err == nil {
+					ack()
+				}
+				return err
+			}
+		}
 		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
-			err := in.Submit(ctx, msg, ack)
+			err := take()
 			if err == nil || ctx.Err() != nil {
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,80 @@ func TestServeIngestsMQTTExternalRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.Disconnect(&paho.Disconnect{})
+}
+
+// serve sends a queued command to its device over the embedded broker and
+// records the device's result; a reading out of range becomes a stored
+// alert.
+func TestServeDeviceCommandsAndAlerts(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, testConfig(t), app.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	st := a.Store()
+	org := drivertest.NewOrg(t, st).ID
+	d := &store.Device{DeviceType: "air_quality", Serial: "AQ-1"}
+	if err := st.Devices().Create(ctx, org, d); err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := st.DeviceCredentialIssue(ctx, org, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", a.MQTTAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *paho.Publish, 1)
+	dev := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) { got <- pr.Packet; return true, nil }}})
+	if _, err := dev.Connect(ctx, &paho.Connect{ClientID: "aq-1", CleanStart: true, KeepAlive: 30, UsernameFlag: true, PasswordFlag: true,
+		Username: org.String() + "/" + d.ID.String(), Password: []byte(secret)}); err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Disconnect(&paho.Disconnect{})
+	base := "greenlang/v1/" + org.String() + "/" + d.ID.String()
+	if _, err := dev.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: base + "/commands", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := st.DeviceCommandCreate(ctx, org, store.DeviceCommandCreateParams{DeviceID: d.ID, Kind: "configure", Payload: store.JSON(`{"interval_s":60}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if !strings.Contains(string(p.Payload), cmd.ID.String()) || !strings.Contains(string(p.Payload), `"interval_s":60`) {
+			t.Fatalf("command received: %s", p.Payload)
+		}
+	case <-ctx.Done():
+		t.Fatal("the device received no command")
+	}
+	result := `{"id":"` + cmd.ID.String() + `","status":"succeeded","progress_pct":100,"message":"applied"}`
+	if _, err := dev.Publish(ctx, &paho.Publish{Topic: base + "/command-results", QoS: 1, Payload: []byte(result)}); err != nil {
+		t.Fatal(err)
+	}
+	// The PUBACK came after the result was applied.
+	if c, err := st.DeviceCommandGet(ctx, org, cmd.ID); err != nil || c.Status != "succeeded" {
+		t.Fatalf("command after its result: %+v %v", c, err)
+	}
+
+	// PM2.5 at 180 µg/m³ breaks the built-in threshold: an open alert.
+	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	if _, err := dev.Publish(ctx, &paho.Publish{Topic: base + "/telemetry", QoS: 1, Payload: []byte(`{"time":"` + ts + `","metrics":{"pm25":180.5}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		als, err := st.AlertsList(ctx, org, store.AlertFilter{Status: "open"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(als) == 1 && als[0].Metric == "pm25" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no open pm25 alert stored: %+v", als)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

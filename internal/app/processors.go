@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
+	"github.com/greenlang/greenlang/internal/processor/alertsink"
 	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/kpi"
 	"github.com/greenlang/greenlang/internal/processor/supplychain"
@@ -67,15 +69,43 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	if err != nil {
 		return nil, err
 	}
+	sink, err := alertsink.New(alertsink.Config{Known: known})
+	if err != nil {
+		return nil, err
+	}
+	cfg := func(name, topic string) processor.Config { return processor.Config{Name: name, Topic: topic} }
+	// Sensor readings come by the thousand per second from the IoT
+	// ingest: their consumers commit in larger batches, so a checkpoint
+	// (the whole partition state) is written per thousand readings rather
+	// than per hundred.
+	readings := func(c processor.Config) processor.Config {
+		if c.Topic == stream.TopicIoTSensorReadings {
+			c.BatchSize, c.BatchWait, c.DedupWindow = 1000, 200*time.Millisecond, 4096
+		}
+		return c
+	}
 	adds := []func() (running, error){
-		func() (running, error) { return addProcessor(a, s, aggregator.Name, stream.TopicEmissionsRaw, agg) },
-		func() (running, error) { return addProcessor(a, s, anomaly.Name, stream.TopicIoTSensorReadings, det) },
+		func() (running, error) {
+			return addProcessor(a, s, cfg(aggregator.Name, stream.TopicEmissionsRaw), agg)
+		},
+		func() (running, error) {
+			return addProcessor(a, s, readings(cfg(anomaly.Name, stream.TopicIoTSensorReadings)), det)
+		},
 	}
 	for _, in := range kpi.Inputs() {
-		adds = append(adds, func() (running, error) { return addProcessor(a, s, in.Name, in.Topic, kpis) })
+		adds = append(adds, func() (running, error) { return addProcessor(a, s, cfg(in.Name, in.Topic), kpis) })
 	}
 	for _, in := range supplychain.Inputs() {
-		adds = append(adds, func() (running, error) { return addProcessor(a, s, in.Name, in.Topic, sc) })
+		adds = append(adds, func() (running, error) { return addProcessor(a, s, cfg(in.Name, in.Topic), sc) })
+	}
+	// The alert sink writes alerts in its checkpoint's transaction, through
+	// its own store wrapper (alertsink.NewStore).
+	for _, in := range alertsink.Inputs() {
+		adds = append(adds, func() (running, error) {
+			c := readings(cfg(in.Name, in.Topic))
+			c.Store = alertsink.NewStore(a.st)
+			return addProcessor(a, s, c, sink)
+		})
 	}
 	var out []running
 	for _, add := range adds {
@@ -88,10 +118,16 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	return out, nil
 }
 
-// addProcessor makes the runner of handler h, consumer group name on
-// topic, and registers its metrics.
-func addProcessor[S any](a *App, s *stream.Stream, name, topic string, h processor.Handler[S]) (running, error) {
-	r, err := processor.New(processor.Config{Name: name, Topic: topic, Store: a.st, Stream: s, Logger: a.log}, h)
+// addProcessor makes the runner of handler h, consumer group cfg.Name on
+// cfg.Topic, and registers its metrics. The store defaults to the app's;
+// the stream and logger are the app's.
+func addProcessor[S any](a *App, s *stream.Stream, cfg processor.Config, h processor.Handler[S]) (running, error) {
+	name, topic := cfg.Name, cfg.Topic
+	if cfg.Store == nil {
+		cfg.Store = a.st
+	}
+	cfg.Stream, cfg.Logger = s, a.log
+	r, err := processor.New(cfg, h)
 	if err != nil {
 		return running{}, err
 	}

@@ -22,7 +22,8 @@ import (
 
 // iotCommand groups the IoT commands: the device registry (docs/iot.md).
 func (c *cli) iotCommand() *cobra.Command {
-	return groupCommand("iot", "IoT devices and their telemetry: the device registry and the simulator", c.deviceCommand(), c.simulateCommand())
+	subs := append([]*cobra.Command{c.deviceCommand(), c.simulateCommand(), c.alertsCommand()}, c.commandCommands()...)
+	return groupCommand("iot", "IoT devices and their telemetry: the device registry, alerts, commands and firmware campaigns, the simulator", subs...)
 }
 
 // deviceCommand manages an organization's devices and their MQTT

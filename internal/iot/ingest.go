@@ -141,8 +141,8 @@ func New(st *store.Store, s *stream.Stream, cat *telemetry.Catalogue, log *slog.
 func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
 	in.m.messages.Inc()
 	if msg.Kind != KindTelemetry {
-		// Status and command results are not readings; the device
-		// registry's concern.
+		// Status messages are not readings; command results go to the
+		// Commander (the app routes them there before the ingest).
 		ack()
 		return nil
 	}
@@ -195,12 +195,19 @@ func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
 	}
 }
 
-// refuseWhole counts, logs and dead-letters a message none of which can
-// be used, then acknowledges it: sending it again would not help.
-func (in *Ingest) refuseWhole(ctx context.Context, msg Message, ack func(), reason, detail string) error {
+// Refuse counts, logs and dead-letters a message none of which can be
+// used (reason is the counter's label, detail what is wrong), without
+// acknowledging it: the caller does, since sending it again would not
+// help. It fails only when the dead letter cannot be published.
+func (in *Ingest) Refuse(ctx context.Context, msg Message, reason, detail string) error {
 	in.m.rejected.WithLabelValues(reason).Inc()
 	in.log.Warn("iot: message rejected", "topic", msg.Topic, "org", msg.Org, "device", msg.Device, "reason", detail)
-	if err := in.deadLetter(ctx, msg, detail); err != nil {
+	return in.deadLetter(ctx, msg, detail)
+}
+
+// refuseWhole refuses a message (see Refuse) and acknowledges it.
+func (in *Ingest) refuseWhole(ctx context.Context, msg Message, ack func(), reason, detail string) error {
+	if err := in.Refuse(ctx, msg, reason, detail); err != nil {
 		return err
 	}
 	ack()
@@ -424,7 +431,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_duplicate_total",
 			Help: "Sensor readings already stored (same device, metric and time), kept once."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "greenlang_iot_rejected_total",
-			Help: "Readings or whole messages rejected, by reason (reading, payload, unknown_device, topic)."}, []string{"reason"}),
+			Help: "Readings or whole messages rejected, by reason (reading, payload, unknown_device, topic, command_result)."}, []string{"reason"}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_dead_letters_total",
 			Help: "Rejected messages published to integration.errors."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_dropped_total",

@@ -143,7 +143,12 @@ func scanProcessorState(rows driver.Rows) ([]ProcessorCheckpoint, error) {
 // checkpoint and processes the batch again. An event whose id is already
 // in the outbox is skipped (a replayed output), not an error.
 func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
-	const op = "store: committing processor state"
+	return s.processorCommit(ctx, "store: committing processor state", c, nil)
+}
+
+// processorCommit is ProcessorCommit, with ops (alert writes: see
+// ProcessorCommitAlerts) applied in the same transaction.
+func (s *Store) processorCommit(ctx context.Context, op string, c ProcessorCommit, ops []AlertOp) error {
 	if !processorNameRE.MatchString(c.Processor) {
 		return errorf(CodeInvalidArgument, op, "processor %q: want a lowercase name", c.Processor)
 	}
@@ -157,9 +162,6 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 		}
 		seen[p.Partition] = true
 	}
-	// Group the events by organization, keeping their order within each.
-	var orgs []uuid.UUID
-	byOrg := map[uuid.UUID][]OutboxEvent{}
 	for i, e := range c.Events {
 		if e.OrgID == uuid.Nil {
 			return errorf(CodeInvalidArgument, op, "event %d: an organization is required", i)
@@ -167,13 +169,9 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 		if e.Event.ID == uuid.Nil {
 			return errorf(CodeInvalidArgument, op, "event %d: a (deterministic) event id is required", i)
 		}
-		if err := validateOutboxEvent(op, i, &e.Event); err != nil {
+		if err := validateOutboxEvent(op, i, &c.Events[i].Event); err != nil {
 			return err
 		}
-		if _, ok := byOrg[e.OrgID]; !ok {
-			orgs = append(orgs, e.OrgID)
-		}
-		byOrg[e.OrgID] = append(byOrg[e.OrgID], e.Event)
 	}
 	rs, _ := s.d.(driver.RowSecurity)
 	return s.systemTx(ctx, op, false, func(q driver.Querier) error {
@@ -204,26 +202,39 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 					c.Processor, p.Partition, p.PrevVersion)
 			}
 		}
-		for _, org := range orgs {
-			if rs != nil {
-				// The outbox's tenant policy checks every row against the
-				// transaction's organization: set it for this group.
-				if err := rs.SetTenant(ctx, q, org); err != nil {
-					return err
-				}
+		// The outbox's and the alerts' tenant policies check every row
+		// against the transaction's organization: set it as it changes.
+		tenant := uuid.Nil
+		setTenant := func(org uuid.UUID) error {
+			if rs == nil || org == tenant {
+				return nil
 			}
-			for i := range byOrg[org] {
-				if err := s.insertProcessorEvent(ctx, q, org, &byOrg[org][i], now); err != nil {
-					return err
-				}
-			}
+			tenant = org
+			return rs.SetTenant(ctx, q, org)
 		}
-		if rs != nil && len(orgs) > 0 {
-			if err := rs.SetTenant(ctx, q, uuid.Nil); err != nil {
+		for i := range c.Events {
+			if err := setTenant(c.Events[i].OrgID); err != nil {
+				return err
+			}
+			if err := s.insertProcessorEvent(ctx, q, c.Events[i].OrgID, &c.Events[i].Event, now); err != nil {
 				return err
 			}
 		}
-		return nil
+		for i := range ops {
+			if err := setTenant(ops[i].org()); err != nil {
+				return err
+			}
+			var err error
+			if ops[i].Raise != nil {
+				_, err = s.alertRaiseIn(ctx, q, ops[i].Raise)
+			} else {
+				_, err = s.alertObserveIn(ctx, q, ops[i].Observe)
+			}
+			if err != nil {
+				return fmt.Errorf("alert write %d of organization %s: %w", i, ops[i].org(), err)
+			}
+		}
+		return setTenant(uuid.Nil)
 	})
 }
 

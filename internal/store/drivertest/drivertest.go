@@ -70,6 +70,8 @@ func RunConformance(t *testing.T, h Harness) {
 		{"Outbox", testOutbox},
 		{"ProcessorState", testProcessorState},
 		{"DeviceCredentials", testDeviceCredentials},
+		{"Alerts", testAlerts},
+		{"DeviceCommands", testDeviceCommands},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	for _, tc := range tests {
