@@ -93,7 +93,16 @@ type Ingest struct {
 
 	mu      sync.Mutex
 	devices map[deviceKey]cachedDevice
+
+	// lastSeen is the last_seen_at each device was last given (Run's
+	// goroutine only): it is written again only when it moves by
+	// seenResolution, not at every batch.
+	lastSeen map[uuid.UUID]time.Time
 }
+
+// seenResolution is how far a device's last_seen_at may lag: the ingest
+// rewrites it at most once per this much newer traffic.
+const seenResolution = 30 * time.Second
 
 type deviceKey struct{ org, device uuid.UUID }
 
@@ -127,7 +136,7 @@ func New(st *store.Store, s *stream.Stream, cat *telemetry.Catalogue, log *slog.
 	}
 	cfg = cfg.withDefaults()
 	return &Ingest{cfg: cfg, st: st, stream: s, cat: cat, log: log, now: time.Now, m: m,
-		queue: make(chan *pending, cfg.QueueDepth), devices: map[deviceKey]cachedDevice{}}, nil
+		queue: make(chan *pending, cfg.QueueDepth), devices: map[deviceKey]cachedDevice{}, lastSeen: map[uuid.UUID]time.Time{}}, nil
 }
 
 // Submit takes one device message. It parses and checks the payload at
@@ -322,11 +331,13 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 	var events []*stream.Message
 	for _, p := range batch {
 		byOrg[p.org] = append(byOrg[p.org], p.readings...)
-		if seen[p.org] == nil {
-			seen[p.org] = map[uuid.UUID]time.Time{}
-		}
-		if p.seen.After(seen[p.org][p.device.ID]) {
-			seen[p.org][p.device.ID] = p.seen
+		if last, ok := in.lastSeen[p.device.ID]; !ok || p.seen.Sub(last) >= seenResolution {
+			if seen[p.org] == nil {
+				seen[p.org] = map[uuid.UUID]time.Time{}
+			}
+			if p.seen.After(seen[p.org][p.device.ID]) {
+				seen[p.org][p.device.ID] = p.seen
+			}
 		}
 		if in.stream != nil {
 			for _, r := range p.readings {
@@ -354,6 +365,10 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 	for org, s := range seen {
 		if err := in.st.DevicesSeen(ctx, org, s); err != nil {
 			in.log.Warn("iot: recording when devices were last seen", "org", org, "err", err)
+			continue
+		}
+		for id, t := range s {
+			in.lastSeen[id] = t
 		}
 	}
 	for _, p := range batch {

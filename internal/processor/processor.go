@@ -418,7 +418,11 @@ func (r *Runner[S]) remember(ps *partition[S], id string) {
 		for _, old := range ps.recent[:over] {
 			delete(ps.seen, old)
 		}
-		ps.recent = append([]string(nil), ps.recent[over:]...)
+		// Reslice, not copy: copying the window on every input once it is
+		// full cost O(window) per input. append reallocates (copying only
+		// the live ids) when the backing array fills, so this is amortized
+		// O(1) and the dropped prefix is freed then.
+		ps.recent = ps.recent[over:]
 	}
 }
 

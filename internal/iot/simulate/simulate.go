@@ -60,6 +60,9 @@ type Stats struct {
 	Sent, Acked, Failed int64
 	// Latencies of acknowledged publishes (QoS 1), in order of completion.
 	Latencies []time.Duration
+	// Elapsed is the time from the first publish to the last
+	// acknowledgement (connecting is not counted).
+	Elapsed time.Duration
 }
 
 // Progress is called about once a second while Run runs.
@@ -177,7 +180,7 @@ func Run(ctx context.Context, cfg Config, progress Progress) (Stats, error) {
 		select {
 		case <-done:
 			s := snapshot()
-			s.Latencies = st.Latencies
+			s.Latencies, s.Elapsed = st.Latencies, time.Since(start)
 			if progress != nil {
 				progress(s, time.Since(start))
 			}

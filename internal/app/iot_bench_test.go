@@ -1,0 +1,367 @@
+package app_test
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/internal/app"
+	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/iot/simulate"
+	"github.com/greenlang/greenlang/internal/mqtt"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/store/drivertest"
+	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
+)
+
+// IoT benchmarks (docs/iot.md, "Performance"): messages per second from
+// the simulator's publish to readings committed in the store, beside the
+// broker's own throughput with a bare subscriber and the store's bulk
+// insert, read as ratios from one run:
+//
+//	GREENLANG_TEST_POSTGRES_URL=… go test ./internal/app -run '^$' -bench 'IoT' -benchtime 3x
+//
+// Every message is an energy meter's (5 readings), from benchDevices
+// devices with one connection each.
+const (
+	benchDevices  = 200
+	benchMessages = 20000
+	benchReadings = 5 // per energy-meter message
+)
+
+// iotBenchConfig is serve's configuration for the benchmarks: quiet logs,
+// the embedded broker on a free port.
+func iotBenchConfig(b *testing.B) config.Config {
+	return config.Config{
+		DataDir: filepath.Join(b.TempDir(), "data"),
+		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:0"},
+		MQTT:    config.MQTTConfig{URL: "mqtt+embedded://127.0.0.1:0"},
+	}.WithDefaults()
+}
+
+func startBenchApp(b *testing.B, cfg config.Config, reg *prometheus.Registry) *app.App {
+	b.Helper()
+	a, err := app.New(cfg, nil, app.Options{Migrate: true, Registry: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Stop(context.Background()) })
+	return a
+}
+
+func benchDevicesIn(b *testing.B, st *store.Store, org uuid.UUID) []simulate.Device {
+	b.Helper()
+	var out []simulate.Device
+	for range benchDevices {
+		d := &store.Device{DeviceType: "energy_meter", Serial: "EM-" + uuid.NewString()[:12]}
+		if err := st.Devices().Create(context.Background(), org, d); err != nil {
+			b.Fatal(err)
+		}
+		secret, _, err := st.DeviceCredentialIssue(context.Background(), org, d.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, simulate.Device{Org: org.String(), ID: d.ID.String(), Type: d.DeviceType, User: org.String() + "/" + d.ID.String(), Secret: secret})
+	}
+	return out
+}
+
+// storedTotal reads the ingest's stored-readings counter.
+func storedTotal(b *testing.B, reg *prometheus.Registry) float64 {
+	b.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "greenlang_iot_readings_stored_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// BenchmarkIoTEmbeddedSQLite is the default installation: the embedded
+// broker and SQLite. A message is acknowledged once stored, so the
+// simulator's acknowledged rate is the committed rate.
+func BenchmarkIoTEmbeddedSQLite(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	a := startBenchApp(b, iotBenchConfig(b), reg)
+	benchEmbedded(b, a)
+}
+
+// BenchmarkIoTEmbeddedPostgres is the embedded broker with PostgreSQL.
+func BenchmarkIoTEmbeddedPostgres(b *testing.B) {
+	db := pgtest.New(b, "greenlang_iot_bench")
+	cfg := iotBenchConfig(b)
+	cfg.Store.URL, cfg.Store.AdminURL = db.AppURL, db.AdminURL
+	a := startBenchApp(b, cfg, prometheus.NewRegistry())
+	benchEmbedded(b, a)
+}
+
+func benchEmbedded(b *testing.B, a *app.App) {
+	org := drivertest.NewOrg(b, a.Store()).ID
+	devs := benchDevicesIn(b, a.Store(), org)
+	broker := "tcp://" + a.MQTTAddr()
+	var rate []float64
+	for b.Loop() {
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		rate = append(rate, float64(st.Acked)/st.Elapsed.Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
+	// Latency at half the measured rate: publish to PUBACK, which the
+	// embedded broker sends once the reading is committed.
+	st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages / 2,
+		Rate: median(rate) / 2, QoS: 1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(percentile(st.Latencies, 0.99).Seconds()*1000, "p99-ms@half")
+	b.ReportMetric(percentile(st.Latencies, 0.5).Seconds()*1000, "p50-ms@half")
+}
+
+// BenchmarkIoTBrokerBaselineEmbedded is the embedded broker with a bare
+// subscriber: the same transport, a handler that acknowledges at once and
+// does nothing else, the same simulator load.
+func BenchmarkIoTBrokerBaselineEmbedded(b *testing.B) {
+	auth := mqtt.AuthenticatorFunc(func(_ context.Context, _, username string, _ []byte) (mqtt.Identity, error) {
+		org, dev, _ := strings.Cut(username, "/")
+		return mqtt.Identity{Org: org, Device: dev}, nil
+	})
+	var got atomic.Int64
+	t, err := mqtt.Open(context.Background(), "mqtt+embedded://127.0.0.1:0", mqtt.Options{Authenticator: auth,
+		Handler: mqtt.HandlerFunc(func(_ mqtt.Message, ack func()) { got.Add(1); ack() })})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := t.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = t.Close(context.Background()) })
+	org := uuid.NewString()
+	devs := make([]simulate.Device, benchDevices)
+	for i := range devs {
+		id := uuid.NewString()
+		devs[i] = simulate.Device{Org: org, ID: id, Type: "energy_meter", User: org + "/" + id, Secret: "x"}
+	}
+	broker := "tcp://" + t.(*mqtt.Embedded).Addr()
+	var rate []float64
+	for b.Loop() {
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		rate = append(rate, float64(st.Acked)/st.Elapsed.Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
+}
+
+// benchMosquitto starts a private Mosquitto (the mosquitto binary on
+// PATH) whose per-client queue is unbounded: the machine's broker keeps
+// Mosquitto's default max_queued_messages of 1000 and drops QoS 1
+// messages beyond it for a subscriber that falls behind (docs/mqtt.md), so
+// a burst of 20,000 would lose messages before they reach any subscriber.
+func benchMosquitto(b *testing.B) string {
+	b.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		b.Skip("no mosquitto binary on PATH")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(b.TempDir(), "mosquitto.conf")
+	if err := os.WriteFile(conf, []byte("listener "+port+" 127.0.0.1\nallow_anonymous true\npersistence false\n"+
+		"max_queued_messages 0\nmax_inflight_messages 0\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("mosquitto did not listen on %s", addr)
+		}
+	}
+	return "tcp://" + addr
+}
+
+// BenchmarkIoTMosquittoPostgres is the scaled-out path: devices publish to
+// a real Mosquitto (benchMosquitto), serve reads through its shared
+// subscription and stores into PostgreSQL. Mosquitto acknowledges the
+// devices itself, so the rate is messages over the time until every
+// reading is committed.
+func BenchmarkIoTMosquittoPostgres(b *testing.B) {
+	mqttURL := benchMosquitto(b)
+	db := pgtest.New(b, "greenlang_iot_bench")
+	cfg := iotBenchConfig(b)
+	cfg.Store.URL, cfg.Store.AdminURL = db.AppURL, db.AdminURL
+	cfg.MQTT.URL = mqttURL
+	cfg.MQTT.ClientID = "greenlang-bench-" + uuid.NewString()[:8]
+	cfg.MQTT.ShareGroup = "glbench" + uuid.NewString()[:8]
+	reg := prometheus.NewRegistry()
+	a := startBenchApp(b, cfg, reg)
+	org := drivertest.NewOrg(b, a.Store()).ID
+	devs := benchDevicesIn(b, a.Store(), org)
+	var rate []float64
+	for b.Loop() {
+		before := storedTotal(b, reg)
+		start := time.Now()
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: mqttURL, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		// The simulator's connections are counted here, unlike on the
+		// embedded path; at 200 connections they take a few ms.
+		want := before + benchMessages*benchReadings
+		for storedTotal(b, reg) < want {
+			time.Sleep(2 * time.Millisecond)
+		}
+		rate = append(rate, benchMessages/time.Since(start).Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
+}
+
+// BenchmarkIoTBrokerBaselineMosquitto is Mosquitto with a bare subscriber
+// (paho, QoS 1, no processing): messages over the time until it has
+// received them all.
+func BenchmarkIoTBrokerBaselineMosquitto(b *testing.B) {
+	mqttURL := benchMosquitto(b)
+	u, err := url.Parse(mqttURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var got atomic.Int64
+	org := uuid.NewString()
+	sub := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(paho.PublishReceived) (bool, error) { got.Add(1); return true, nil }}})
+	if _, err := sub.Connect(context.Background(), &paho.Connect{ClientID: "bare-" + org[:8], CleanStart: true, KeepAlive: 30}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sub.Disconnect(&paho.Disconnect{}) })
+	if _, err := sub.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "greenlang/v1/" + org + "/+/telemetry", QoS: 1}}}); err != nil {
+		b.Fatal(err)
+	}
+	devs := make([]simulate.Device, benchDevices)
+	for i := range devs {
+		devs[i] = simulate.Device{Org: org, ID: uuid.NewString(), Type: "energy_meter"}
+	}
+	var rate []float64
+	for b.Loop() {
+		before := got.Load()
+		start := time.Now()
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: mqttURL, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		for got.Load() < before+benchMessages {
+			time.Sleep(time.Millisecond)
+		}
+		rate = append(rate, benchMessages/time.Since(start).Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
+}
+
+// BenchmarkIoTStoreBaselineSQLite and ...Postgres are the store's bulk
+// insert alone: the same readings (benchMessages × 5), in batches of the
+// ingest's size, with no broker and no parsing.
+func BenchmarkIoTStoreBaselineSQLite(b *testing.B) {
+	a := startBenchApp(b, iotBenchConfig(b), prometheus.NewRegistry())
+	benchStoreBaseline(b, a.Store())
+}
+
+func BenchmarkIoTStoreBaselinePostgres(b *testing.B) {
+	db := pgtest.New(b, "greenlang_iot_bench")
+	cfg := iotBenchConfig(b)
+	cfg.Store.URL, cfg.Store.AdminURL = db.AppURL, db.AdminURL
+	a := startBenchApp(b, cfg, prometheus.NewRegistry())
+	benchStoreBaseline(b, a.Store())
+}
+
+func benchStoreBaseline(b *testing.B, st *store.Store) {
+	org := drivertest.NewOrg(b, st).ID
+	devs := benchDevicesIn(b, st, org)
+	metrics := []string{"energy_kwh_total", "power_kw", "power_factor", "voltage_v", "current_a"}
+	base := time.Now().UTC().Truncate(time.Second)
+	var rate []float64
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		batches := make([][]store.SensorReading, 0, benchMessages*benchReadings/config.DefaultMQTTBatchSize)
+		var cur []store.SensorReading
+		for i := range benchMessages {
+			d := uuid.MustParse(devs[i%len(devs)].ID)
+			ts := base.Add(time.Duration(round*benchMessages+i) * time.Millisecond)
+			for k, m := range metrics {
+				cur = append(cur, store.SensorReading{DeviceID: d, Metric: m, Time: ts, Value: decimal.New(int64(1000+i+k), -1), Unit: "kWh"})
+			}
+			if len(cur) >= config.DefaultMQTTBatchSize {
+				batches, cur = append(batches, cur), nil
+			}
+		}
+		if len(cur) > 0 {
+			batches = append(batches, cur)
+		}
+		round++
+		b.StartTimer()
+		start := time.Now()
+		for _, batch := range batches {
+			if _, err := st.SensorReadingsInsert(context.Background(), org, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rate = append(rate, benchMessages/time.Since(start).Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
