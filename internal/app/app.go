@@ -83,7 +83,7 @@ type App struct {
 	stopIngest  context.CancelFunc
 	ingestDone  chan struct{}
 	stopHandler context.CancelFunc // ends the MQTT handler's waits and the Commander
-	cmdDone     chan struct{}      // closed when the Commander returns
+	cmdDone     chan struct{}      // closed when the Commander and the roll-up return
 }
 
 // New checks cfg and returns an App that has not touched the disk or the

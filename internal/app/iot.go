@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
@@ -73,13 +75,58 @@ func (a *App) startIoT(ctx context.Context) error {
 		return fmt.Errorf("app: starting MQTT (%s): %w%s", config.RedactURL(a.cfg.MQTT.URL), err, hint)
 	}
 	a.mqtt = t
+	svc, err := calculation.NewWithStored(ctx, a.st)
+	if err != nil {
+		return fmt.Errorf("app: factor library for the IoT roll-up: %w", err)
+	}
+	rollup := iot.NewRollup(a.st, svc, a.log)
 	a.cmdDone = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = cmdr.Run(hctx) })
+	wg.Go(func() { a.rollupLoop(hctx, rollup) })
 	go func() {
-		defer close(a.cmdDone)
-		_ = cmdr.Run(hctx)
+		wg.Wait()
+		close(a.cmdDone)
 	}()
 	a.log.Info("mqtt ready", slog.String("url", config.RedactURL(a.cfg.MQTT.URL)))
 	return nil
+}
+
+// rollupGrace is how long after an hour ends its readings are rolled up
+// into activity data: readings arriving later are not counted.
+const rollupGrace = 5 * time.Minute
+
+// rollupLoop rolls every organization's meter readings up into activity
+// data (iot.Rollup): at start the last 24 completed hours (a device's hour
+// is stored once, so hours rolled up before are skipped), then each hour
+// the one that ended rollupGrace ago.
+func (a *App) rollupLoop(ctx context.Context, r *iot.Rollup) {
+	roll := func(hour time.Time) {
+		orgs, err := a.st.OrganizationIDs(ctx)
+		if err != nil {
+			a.log.Warn("iot: roll-up: listing organizations", slog.Any("err", err))
+			return
+		}
+		for _, org := range orgs {
+			if _, err := r.Hour(ctx, org, hour); err != nil && ctx.Err() == nil {
+				a.log.Warn("iot: roll-up failed; the next run retries it", slog.Any("org", org), slog.Time("hour", hour), slog.Any("err", err))
+			}
+		}
+	}
+	last := time.Now().Add(-rollupGrace).UTC().Truncate(time.Hour).Add(-time.Hour) // the latest hour past its grace
+	for h := last.Add(-23 * time.Hour); !h.After(last) && ctx.Err() == nil; h = h.Add(time.Hour) {
+		roll(h)
+	}
+	for {
+		next := last.Add(2*time.Hour + rollupGrace)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		last = last.Add(time.Hour)
+		roll(last)
+	}
 }
 
 // stopIoT stops taking messages, closes the MQTT transport, then lets the

@@ -15,14 +15,16 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/simulate"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
 // iotCommand groups the IoT commands: the device registry (docs/iot.md).
 func (c *cli) iotCommand() *cobra.Command {
-	subs := append([]*cobra.Command{c.deviceCommand(), c.simulateCommand(), c.alertsCommand()}, c.commandCommands()...)
+	subs := append([]*cobra.Command{c.deviceCommand(), c.simulateCommand(), c.alertsCommand(), c.rollupCommand()}, c.commandCommands()...)
 	return groupCommand("iot", "IoT devices and their telemetry: the device registry, alerts, commands and firmware campaigns, the simulator", subs...)
 }
 
@@ -389,4 +391,60 @@ func simDevices(ctx context.Context, st *store.Store, org uuid.UUID, n int, kind
 		out = append(out, simulate.Device{Org: org.String(), ID: d.ID.String(), Type: typ, User: MQTTUser(org, d.ID), Secret: secret})
 	}
 	return out, nil
+}
+
+// rollupCommand rolls meter readings up into activity data by hand
+// (serve does it every hour; docs/iot.md).
+func (c *cli) rollupCommand() *cobra.Command {
+	var org, hourS, by string
+	var hours int
+	cmd := &cobra.Command{
+		Use:   "rollup --org ID --hour 2026-12-01T10 [--hours N]",
+		Short: "Turn hours of energy-meter and vehicle-fuel readings into calculated activity data",
+		Long: "Roll an organization's register readings of one or more hours up into activity records and calculated\n" +
+			"emissions: energy meters' kWh as scope 2 electricity of their site, vehicle trackers' fuel as scope 1\n" +
+			"mobile combustion. A device's hour is stored once; hours rolled up before are reported and skipped.\n" +
+			"greenlang serve does this every hour for the hour that ended 5 minutes earlier.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hour, err := time.Parse("2006-01-02T15", strings.TrimSuffix(hourS, "Z"))
+			if err != nil {
+				return usageErrorf("--hour %q: an hour as 2026-12-01T10 (UTC)", hourS)
+			}
+			if hours < 1 || hours > 24*31 {
+				return usageErrorf("--hours %d: 1 to 744", hours)
+			}
+			ctx, st, o, err := c.openOrg(cmd, org, by)
+			if err != nil {
+				return fmt.Errorf("iot rollup: %w", err)
+			}
+			defer st.Close()
+			svc, err := calculation.NewWithStored(ctx, st)
+			if err != nil {
+				return fmt.Errorf("iot rollup: %w", err)
+			}
+			r := iot.NewRollup(st, svc, nil)
+			for i := range hours {
+				h := hour.Add(time.Duration(i) * time.Hour)
+				res, err := r.Hour(ctx, o.ID, h)
+				if err != nil {
+					return fmt.Errorf("iot rollup: %w", err)
+				}
+				note := ""
+				if res.AlreadyStored {
+					note = " (some or all devices rolled up before: skipped)"
+				}
+				fmt.Fprintf(c.stdout, "%s\t%d activities%s\n", h.Format("2006-01-02T15Z"), res.Activities, note)
+				for _, s := range res.Skipped {
+					fmt.Fprintf(c.stderr, "%s: %s\n", h.Format("2006-01-02T15Z"), s)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&org, "org", "", "the organization's id")
+	cmd.Flags().StringVar(&hourS, "hour", "", "the first hour, UTC, as 2026-12-01T10")
+	cmd.Flags().IntVar(&hours, "hours", 1, "how many hours from --hour")
+	byFlag(cmd, &by)
+	return cmd
 }

@@ -70,3 +70,27 @@ func TestIoTDeviceLifecycle(t *testing.T) {
 		t.Errorf("unknown site: %d %s", r.code, r.stderr)
 	}
 }
+
+// iot rollup runs hour by hour; an hour without readings stores nothing;
+// a malformed hour is a usage error.
+func TestIoTRollupCommand(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	r := run(t, nil, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
+	if r.code != 0 {
+		t.Fatalf("org create: %s", r.stderr)
+	}
+	org := strings.TrimSpace(r.stdout)
+	r = run(t, nil, "iot", "rollup", "--data-dir", data, "--org", org, "--hour", "2025-06-01T10", "--hours", "2")
+	if r.code != 0 || r.stdout != "2025-06-01T10Z\t0 activities\n2025-06-01T11Z\t0 activities\n" {
+		t.Errorf("rollup: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"--hour", "yesterday"}, {"--hour", "2025-06-01T10", "--hours", "0"}} {
+		if r := run(t, nil, append([]string{"iot", "rollup", "--data-dir", data, "--org", org}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
+		}
+	}
+}

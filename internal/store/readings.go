@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,4 +113,64 @@ func appendReading(b []byte, r *SensorReading) []byte {
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(r.Quality), 10)
 	return append(b, '\n')
+}
+
+// SensorReadingLast is the latest reading of one device's metric strictly
+// before t; CodeNotFound when there is none. A register's last reading
+// before an hour is the baseline of that hour's consumption.
+func (s *Store) SensorReadingLast(ctx context.Context, org, device uuid.UUID, metric string, before time.Time) (SensorReading, error) {
+	const op = "store: reading the last sensor reading"
+	var r SensorReading
+	err := s.tenantTx(ctx, op, org, true, func(tx driver.Querier) error {
+		err := tx.QueryRow(ctx, `SELECT org_id, device_id, metric, ts, value, unit, quality, received_at
+			FROM iot.sensor_readings WHERE org_id = $1 AND device_id = $2 AND metric = $3 AND ts < $4
+			ORDER BY ts DESC LIMIT 1`, org, device, metric, before.UTC()).Scan(&r.OrgID, &r.DeviceID, &r.Metric, &r.Time, &r.Value, &r.Unit, &r.Quality, &r.ReceivedAt)
+		if s.d.IsNoRows(err) {
+			return errorf(CodeNotFound, op, "no %s reading of device %s before %s", metric, device, before.UTC().Format(time.RFC3339))
+		}
+		return err
+	})
+	return r, err
+}
+
+// ActivityOriginRefsStored reports which of refs are the origin_ref of an
+// activity record of org with period_start in [from, to): how a producer
+// of activity records with deterministic references (the IoT roll-up's
+// iot:<device>:<metric>:<hour>) avoids storing one twice. The period
+// bounds keep the query to the partitions concerned.
+func (s *Store) ActivityOriginRefsStored(ctx context.Context, org uuid.UUID, from, to time.Time, refs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.tenantTx(ctx, "store: looking up activity records by origin reference", org, true, func(q driver.Querier) error {
+		for start := 0; start < len(refs); start += 500 {
+			chunk := refs[start:min(start+500, len(refs))]
+			args := []any{org, from.UTC(), to.UTC()}
+			var in strings.Builder
+			for i, r := range chunk {
+				if i > 0 {
+					in.WriteString(", ")
+				}
+				args = append(args, r)
+				in.WriteString("$" + strconv.Itoa(len(args)))
+			}
+			rows, err := q.Query(ctx, `SELECT origin_ref FROM emissions.activity_records
+				WHERE org_id = $1 AND period_start >= $2 AND period_start < $3 AND origin_ref IN (`+in.String()+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var r string
+				if err := rows.Scan(&r); err != nil {
+					rows.Close()
+					return err
+				}
+				out[r] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -130,7 +130,17 @@ func testSensorReadings(t *testing.T, s *store.Store, _ Admin) {
 	if len(got) != 15 || !got[0].Value.IsZero() || !got[14].Value.Equal(decimal.New(14, -3)) || !got[3].Time.Equal(start.Add(3*time.Second)) {
 		t.Errorf("read %d readings: first %+v", len(got), got[0])
 	}
+	// The last reading before a time: a register's baseline.
+	last, err := s.SensorReadingLast(ctx, f.org.ID, f.device.ID, "energy_kwh", start.Add(10*time.Second))
+	must(t, err)
+	if !last.Time.Equal(start.Add(9*time.Second)) || !last.Value.Equal(decimal.New(9, -3)) {
+		t.Errorf("last before +10s: %+v", last)
+	}
+	_, err = s.SensorReadingLast(ctx, f.org.ID, f.device.ID, "energy_kwh", start)
+	wantCode(t, err, store.CodeNotFound, "no reading before the first")
 	other := NewOrg(t, s)
+	_, err = s.SensorReadingLast(ctx, other.ID, f.device.ID, "energy_kwh", start.Add(time.Hour))
+	wantCode(t, err, store.CodeNotFound, "another tenant's last reading")
 	got, err = s.SensorReadings(ctx, other.ID, store.SensorReadingsQuery{DeviceID: f.device.ID, Metric: "energy_kwh", From: start, To: start.Add(time.Hour)})
 	must(t, err)
 	if len(got) != 0 {

@@ -1,0 +1,206 @@
+package iot
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/iot/analytics"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// meterActivity says what one register of a device type becomes in the
+// inventory (docs/iot.md, "Readings become activity data").
+type meterActivity struct {
+	deviceType, metric string
+	activityType, unit string
+	scope, method      string
+}
+
+// meterActivities are the registers the hourly roll-up turns into
+// activity data: energy meters' kWh as scope 2 electricity (location-based
+// by the site's grid region, market-based beside it), vehicle trackers'
+// fuel as scope 1 mobile combustion of diesel (EPA Hub Table 2).
+func meterActivities() []meterActivity {
+	return []meterActivity{
+		{deviceType: "energy_meter", metric: "energy_kwh_total", activityType: "electricity", unit: "kWh", scope: "2"},
+		{deviceType: "vehicle_tracker", metric: "fuel_l_total", activityType: "mobile/diesel_fuel", unit: "L", scope: "1", method: "mobile_combustion_fuel"},
+	}
+}
+
+// RollupResult is what one hour's roll-up did.
+type RollupResult struct {
+	Hour       time.Time
+	Activities int // activity records stored (0 when the hour had none or was stored before)
+	// AlreadyStored: some or all of the hour's devices were rolled up
+	// before; they were not stored again.
+	AlreadyStored bool
+	// Skipped names devices left out, with why (no site, no baseline).
+	Skipped []string
+	RunID   uuid.UUID
+}
+
+// Rollup turns an hour of stored register readings into activity records
+// and calculated emissions, one calculation run per organization and
+// hour, so the inventory follows live data.
+type Rollup struct {
+	st   *store.Store
+	calc *calculation.Service
+	log  *slog.Logger
+}
+
+// NewRollup returns a roll-up storing through st and calculating with
+// calc.
+func NewRollup(st *store.Store, calc *calculation.Service, log *slog.Logger) *Rollup {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Rollup{st: st, calc: calc, log: log}
+}
+
+// Hour rolls up org's readings of [hour, hour+1h) (hour is truncated to
+// the hour, UTC). For each energy meter and vehicle tracker at a site, the
+// register's increase over the hour (from its last reading before the
+// hour, through rollovers and resets: analytics.RegisterTracker) becomes
+// one activity of the site, dated to the hour's day and identified as
+// iot:<device>:<metric>:<hour>. The hour's activities are calculated and
+// stored as one run. A device's hour is stored once: rolling the hour up
+// again stores nothing for the devices already rolled up (readings that
+// arrived later are not counted; restating them is a recalculation's
+// job) and says so.
+func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (RollupResult, error) {
+	hour = hour.UTC().Truncate(time.Hour)
+	res := RollupResult{Hour: hour}
+	sites := map[uuid.UUID]string{}
+	if err := r.st.Sites().Each(ctx, org, func(s *store.Site) error { sites[s.ID] = s.Code; return nil }); err != nil {
+		return res, err
+	}
+	var devices []*store.Device
+	if err := r.st.Devices().Each(ctx, org, func(d *store.Device) error { devices = append(devices, d); return nil }); err != nil {
+		return res, err
+	}
+	type row struct{ id, activityType, amount, unit, site, scope, method string }
+	var rows []row
+	for _, ma := range meterActivities() {
+		for _, d := range devices {
+			if d.DeviceType != ma.deviceType {
+				continue
+			}
+			amount, ok, err := r.increase(ctx, org, d.ID, ma.metric, hour)
+			if err != nil {
+				return res, err
+			}
+			if !ok || !amount.IsPositive() {
+				continue
+			}
+			code := ""
+			if d.SiteID != nil {
+				code = sites[*d.SiteID]
+			}
+			if code == "" {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: not at a site with a code (its readings cannot be attributed)", d.DeviceType, d.ID))
+				continue
+			}
+			rows = append(rows, row{id: fmt.Sprintf("iot:%s:%s:%s", d.ID, ma.metric, hour.Format("2006-01-02T15Z")),
+				activityType: ma.activityType, amount: amount.String(), unit: ma.unit, site: code, scope: ma.scope, method: ma.method})
+		}
+	}
+	if len(rows) == 0 {
+		return res, nil
+	}
+	// A device's hour is rolled up once: readings that arrive after it was
+	// (late, or a re-run) do not store a second activity for it.
+	ids := make([]string, len(rows))
+	for i, x := range rows {
+		ids[i] = x.id
+	}
+	day := hour.Truncate(24 * time.Hour)
+	done, err := r.st.ActivityOriginRefsStored(ctx, org, day, day.Add(24*time.Hour), ids)
+	if err != nil {
+		return res, err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"id", "activity_type", "quantity", "unit", "period_start", "site", "scope", "method", "data_quality"})
+	n := 0
+	for _, x := range rows {
+		if done[x.id] {
+			res.AlreadyStored = true
+			continue
+		}
+		// Data quality 1: metered, the best the GHG Protocol's scale has.
+		_ = w.Write([]string{x.id, x.activityType, x.amount, x.unit, hour.Format(time.DateOnly), x.site, x.scope, x.method, "1"})
+		n++
+	}
+	w.Flush()
+	if n == 0 {
+		return res, nil
+	}
+	rep, stored, err := r.calc.Ingest(ctx, r.st, org, &buf, calculation.Options{}, time.Now())
+	switch {
+	case errors.Is(err, calculation.ErrAlreadyStored):
+		res.AlreadyStored = true
+		return res, nil
+	case err != nil:
+		return res, fmt.Errorf("iot: rolling up %s: %w", hour.Format(time.RFC3339), err)
+	}
+	for _, e := range rep.Errors {
+		res.Skipped = append(res.Skipped, e.Error())
+	}
+	res.Activities, res.RunID = int(stored.Activities), stored.RunID
+	r.log.Info("iot: hour rolled up into activity data", "org", org, "hour", hour, "activities", res.Activities, "run", stored.RunID)
+	return res, nil
+}
+
+// increase is a register's increase over [hour, hour+1h): from its last
+// reading before the hour to its last in the hour. ok is false when the
+// register has no reading in the hour or none before it (a first reading
+// has nothing to count from).
+func (r *Rollup) increase(ctx context.Context, org, device uuid.UUID, metric string, hour time.Time) (decimal.Decimal, bool, error) {
+	tr, err := analytics.NewRegisterTracker(analytics.RegisterConfig{})
+	if err != nil {
+		return decimal.Decimal{}, false, err
+	}
+	base, err := r.st.SensorReadingLast(ctx, org, device, metric, hour)
+	switch {
+	case store.CodeOf(err) == store.CodeNotFound:
+	case err != nil:
+		return decimal.Decimal{}, false, err
+	default:
+		if _, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: base.Value, Time: base.Time}); err != nil {
+			return decimal.Decimal{}, false, err
+		}
+	}
+	var sum decimal.Decimal
+	counted := false
+	from, end := hour, hour.Add(time.Hour)
+	for {
+		const page = 10000
+		rs, err := r.st.SensorReadings(ctx, org, store.SensorReadingsQuery{DeviceID: device, Metric: metric, From: from, To: end, Limit: page})
+		if err != nil {
+			return decimal.Decimal{}, false, err
+		}
+		for _, x := range rs {
+			d, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: x.Value, Time: x.Time})
+			if err != nil {
+				return decimal.Decimal{}, false, err
+			}
+			if d.HasDelta() {
+				sum, counted = sum.Add(d.Value), true
+			}
+		}
+		if len(rs) < page {
+			break
+		}
+		from = rs[len(rs)-1].Time.Add(time.Microsecond)
+	}
+	return sum, counted, nil
+}

@@ -1,0 +1,102 @@
+package iot_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/iot"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// An hour of register readings becomes activity data: the energy meter's
+// kWh increase (from its last reading before the hour) as scope 2
+// electricity of its site, the vehicle's fuel (through a register reset)
+// as scope 1 mobile combustion; rolling the hour up again stores nothing;
+// a device at no site is reported, not guessed.
+func TestRollupHour(t *testing.T) {
+	processortest.Engines(t, "greenlang_iot_rollup", func(t *testing.T, open processortest.StoreOpener) {
+		ctx := context.Background()
+		org := uuid.New()
+		env := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org}, Country: "US"})
+		st := env.Store
+		site := &store.Site{Code: "PLANT", Name: "Plant", Country: "US", Region: "US-CAMX", Active: true}
+		if err := st.Sites().Create(ctx, org, site); err != nil {
+			t.Fatal(err)
+		}
+		meter := &store.Device{DeviceType: "energy_meter", Serial: "EM-1", SiteID: &site.ID}
+		truck := &store.Device{DeviceType: "vehicle_tracker", Serial: "VT-1", SiteID: &site.ID}
+		stray := &store.Device{DeviceType: "energy_meter", Serial: "EM-2"}
+		for _, d := range []*store.Device{meter, truck, stray} {
+			if err := st.Devices().Create(ctx, org, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hour := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+		r := func(d *store.Device, metric string, at time.Duration, v string) store.SensorReading {
+			return store.SensorReading{DeviceID: d.ID, Metric: metric, Time: hour.Add(at), Value: decimal.RequireFromString(v)}
+		}
+		readings := []store.SensorReading{
+			r(meter, "energy_kwh_total", -time.Minute, "1000"), // the baseline
+			r(meter, "energy_kwh_total", 15*time.Minute, "1010"),
+			r(meter, "energy_kwh_total", 45*time.Minute, "1025.5"),
+			r(meter, "energy_kwh_total", 61*time.Minute, "1100"), // the next hour's
+			r(truck, "fuel_l_total", 5*time.Minute, "500"),       // first ever: counts from here
+			r(truck, "fuel_l_total", 20*time.Minute, "512"),
+			r(truck, "fuel_l_total", 30*time.Minute, "3"), // reset (tracker replaced): 3 more litres
+			r(stray, "energy_kwh_total", -time.Minute, "1"),
+			r(stray, "energy_kwh_total", time.Minute, "2"),
+		}
+		if _, err := st.SensorReadingsInsert(ctx, org, readings); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ru := iot.NewRollup(st, calc, processortest.Logger(t))
+		res, err := ru.Hour(ctx, org, hour.Add(7*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Activities != 2 || res.AlreadyStored || len(res.Skipped) != 1 || !res.Hour.Equal(hour) {
+			t.Fatalf("roll-up %+v", res)
+		}
+		want := map[string]string{"electricity": "25.5", "mobile/diesel_fuel": "15"}
+		n := 0
+		if err := st.ActivityRecords().Each(ctx, org, func(a *store.ActivityRecord) error {
+			n++
+			if q, ok := want[a.ActivityType]; !ok || !a.Quantity.Equal(decimal.RequireFromString(q)) || a.SiteID == nil || *a.SiteID != site.ID {
+				t.Errorf("activity %s %s %s at %v", a.ActivityType, a.Quantity, a.Unit, a.SiteID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("%d activity records", n)
+		}
+		again, err := ru.Hour(ctx, org, hour)
+		if err != nil || !again.AlreadyStored || again.Activities != 0 {
+			t.Fatalf("second roll-up of the hour: %+v %v", again, err)
+		}
+		// A late reading changes the hour's input, but a device's hour is
+		// stored once: nothing more.
+		if _, err := st.SensorReadingsInsert(ctx, org, []store.SensorReading{r(meter, "energy_kwh_total", 50*time.Minute, "1030")}); err != nil {
+			t.Fatal(err)
+		}
+		late, err := ru.Hour(ctx, org, hour)
+		if err != nil || !late.AlreadyStored || late.Activities != 0 {
+			t.Fatalf("roll-up after a late reading: %+v %v", late, err)
+		}
+		// An hour without readings stores nothing.
+		if res, err := ru.Hour(ctx, org, hour.Add(-5*time.Hour)); err != nil || res.Activities != 0 || res.AlreadyStored {
+			t.Fatalf("an empty hour: %+v %v", res, err)
+		}
+	})
+}
