@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +27,7 @@ import (
 
 // iotCommand groups the IoT commands: the device registry (docs/iot.md).
 func (c *cli) iotCommand() *cobra.Command {
-	subs := append([]*cobra.Command{c.deviceCommand(), c.simulateCommand(), c.alertsCommand(), c.rollupCommand()}, c.commandCommands()...)
+	subs := append([]*cobra.Command{c.deviceCommand(), c.simulateCommand(), c.alertsCommand(), c.rollupCommand(), c.readingsCommand()}, c.commandCommands()...)
 	return groupCommand("iot", "IoT devices and their telemetry: the device registry, alerts, commands and firmware campaigns, the simulator", subs...)
 }
 
@@ -447,4 +450,110 @@ func (c *cli) rollupCommand() *cobra.Command {
 	cmd.Flags().IntVar(&hours, "hours", 1, "how many hours from --hour")
 	byFlag(cmd, &by)
 	return cmd
+}
+
+// readingsCommand lists a device's stored readings of one metric, or their
+// hourly aggregates.
+func (c *cli) readingsCommand() *cobra.Command {
+	var org, device, metric, fromS, toS, format string
+	var hourly bool
+	cmd := &cobra.Command{
+		Use:   "readings --org ID --device ID --metric M --from T --to T [--hourly] [--format table|csv|json]",
+		Short: "List a device's stored readings of one metric, or their hourly min, max, mean and count",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "csv" && format != "json" {
+				return usageErrorf("--format %q: table, csv or json", format)
+			}
+			dev, err := uuid.Parse(device)
+			if err != nil {
+				return usageErrorf("--device %q is not a device id", device)
+			}
+			if metric == "" {
+				return usageErrorf("--metric is required (e.g. energy_kwh_total)")
+			}
+			var span [2]time.Time
+			for i, f := range []struct{ flag, v string }{{"--from", fromS}, {"--to", toS}} {
+				t, err := parseInstant(f.v)
+				if err != nil {
+					return usageErrorf("%s %q: RFC 3339 (2026-12-01T10:00:00Z) or a date (2026-12-01)", f.flag, f.v)
+				}
+				span[i] = t
+			}
+			if !span[0].Before(span[1]) {
+				return usageErrorf("--from must be before --to")
+			}
+			ctx, st, o, err := c.openOrg(cmd, org, "")
+			if err != nil {
+				return fmt.Errorf("iot readings: %w", err)
+			}
+			defer st.Close()
+			var rows [][]string
+			var header []string
+			if hourly {
+				aggs, err := iot.HourlyAggregates(ctx, st, o.ID, dev, metric, span[0], span[1])
+				if err != nil {
+					return fmt.Errorf("iot readings: %w", err)
+				}
+				header = []string{"hour", "count", "min", "max", "mean"}
+				for _, a := range aggs {
+					rows = append(rows, []string{a.Hour.Format(time.RFC3339), strconv.FormatInt(a.Count, 10), a.Min.String(), a.Max.String(), a.Mean().String()})
+				}
+			} else {
+				header = []string{"time", "value", "unit"}
+				err := iot.EachReading(ctx, st, o.ID, dev, metric, span[0], span[1], func(r store.SensorReading) error {
+					rows = append(rows, []string{r.Time.UTC().Format(time.RFC3339Nano), r.Value.String(), r.Unit})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("iot readings: %w", err)
+				}
+			}
+			return writeRows(c.stdout, format, header, rows)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&org, "org", "", "the organization's id")
+	fl.StringVar(&device, "device", "", "the device's id")
+	fl.StringVar(&metric, "metric", "", "the metric, e.g. energy_kwh_total (docs/iot-payloads.md)")
+	fl.StringVar(&fromS, "from", "", "start, inclusive: RFC 3339 or a date (UTC)")
+	fl.StringVar(&toS, "to", "", "end, exclusive: RFC 3339 or a date (UTC)")
+	fl.BoolVar(&hourly, "hourly", false, "hourly minimum, maximum, mean and count instead of the readings")
+	fl.StringVar(&format, "format", "table", "table, csv or json")
+	return cmd
+}
+
+// parseInstant reads an RFC 3339 time or a date (midnight UTC).
+func parseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+// writeRows prints rows as tab-separated text, CSV or a JSON array of
+// objects keyed by header.
+func writeRows(w io.Writer, format string, header []string, rows [][]string) error {
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write(header)
+		_ = cw.WriteAll(rows)
+		return cw.Error()
+	case "json":
+		out := make([]map[string]string, len(rows))
+		for i, r := range rows {
+			out[i] = map[string]string{}
+			for j, h := range header {
+				out[i][h] = r[j]
+			}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	return nil
 }

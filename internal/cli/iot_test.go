@@ -88,6 +88,19 @@ func TestIoTRollupCommand(t *testing.T) {
 	if r.code != 0 || r.stdout != "2025-06-01T10Z\t0 activities\n2025-06-01T11Z\t0 activities\n" {
 		t.Errorf("rollup: %d %q %s", r.code, r.stdout, r.stderr)
 	}
+	r = run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "temp_humidity", "--serial", "TH-1")
+	dev, _, _ := strings.Cut(strings.TrimPrefix(r.stdout, "device_id\t"), "\n")
+	if r := run(t, nil, "iot", "readings", "--data-dir", data, "--org", org, "--device", dev, "--metric", "temperature_c",
+		"--from", "2025-06-01", "--to", "2025-06-02", "--hourly", "--format", "csv"); r.code != 0 || r.stdout != "hour,count,min,max,mean\n" {
+		t.Errorf("readings --hourly: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"--device", "x", "--metric", "m", "--from", "2025-06-01", "--to", "2025-06-02"},
+		{"--device", dev, "--metric", "m", "--from", "2025-06-02", "--to", "2025-06-01"},
+		{"--device", dev, "--from", "2025-06-01", "--to", "2025-06-02"}} {
+		if r := run(t, nil, append([]string{"iot", "readings", "--data-dir", data, "--org", org}, args...)...); r.code != 2 {
+			t.Errorf("readings %v: exit %d, want 2: %s", args, r.code, r.stderr)
+		}
+	}
 	for _, args := range [][]string{{"--hour", "yesterday"}, {"--hour", "2025-06-01T10", "--hours", "0"}} {
 		if r := run(t, nil, append([]string{"iot", "rollup", "--data-dir", data, "--org", org}, args...)...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)

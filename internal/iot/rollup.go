@@ -181,26 +181,18 @@ func (r *Rollup) increase(ctx context.Context, org, device uuid.UUID, metric str
 	}
 	var sum decimal.Decimal
 	counted := false
-	from, end := hour, hour.Add(time.Hour)
-	for {
-		const page = 10000
-		rs, err := r.st.SensorReadings(ctx, org, store.SensorReadingsQuery{DeviceID: device, Metric: metric, From: from, To: end, Limit: page})
+	err = EachReading(ctx, r.st, org, device, metric, hour, hour.Add(time.Hour), func(x store.SensorReading) error {
+		d, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: x.Value, Time: x.Time})
 		if err != nil {
-			return decimal.Decimal{}, false, err
+			return err
 		}
-		for _, x := range rs {
-			d, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: x.Value, Time: x.Time})
-			if err != nil {
-				return decimal.Decimal{}, false, err
-			}
-			if d.HasDelta() {
-				sum, counted = sum.Add(d.Value), true
-			}
+		if d.HasDelta() {
+			sum, counted = sum.Add(d.Value), true
 		}
-		if len(rs) < page {
-			break
-		}
-		from = rs[len(rs)-1].Time.Add(time.Microsecond)
+		return nil
+	})
+	if err != nil {
+		return decimal.Decimal{}, false, err
 	}
 	return sum, counted, nil
 }

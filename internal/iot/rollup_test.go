@@ -100,3 +100,38 @@ func TestRollupHour(t *testing.T) {
 		}
 	})
 }
+
+// Hourly aggregates come from the stored readings in exact decimals, the
+// same on both engines; hours without readings are absent.
+func TestHourlyAggregates(t *testing.T) {
+	processortest.Engines(t, "greenlang_iot_hourly", func(t *testing.T, open processortest.StoreOpener) {
+		ctx := context.Background()
+		org := uuid.New()
+		st := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org}}).Store
+		d := &store.Device{DeviceType: "temp_humidity", Serial: "TH-1"}
+		if err := st.Devices().Create(ctx, org, d); err != nil {
+			t.Fatal(err)
+		}
+		h := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+		var rs []store.SensorReading
+		for i, v := range []string{"20.1", "20.3", "19.9", "21.05"} { // three in 10:00, one in 12:00
+			at := h.Add(time.Duration(i) * 10 * time.Minute)
+			if i == 3 {
+				at = h.Add(2*time.Hour + time.Minute)
+			}
+			rs = append(rs, store.SensorReading{DeviceID: d.ID, Metric: "temperature_c", Time: at, Value: decimal.RequireFromString(v)})
+		}
+		if _, err := st.SensorReadingsInsert(ctx, org, rs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := iot.HourlyAggregates(ctx, st, org, d.ID, "temperature_c", h, h.Add(3*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !got[0].Hour.Equal(h) || got[0].Count != 3 || !got[0].Min.Equal(decimal.RequireFromString("19.9")) ||
+			!got[0].Max.Equal(decimal.RequireFromString("20.3")) || !got[0].Mean().Equal(decimal.RequireFromString("20.1")) ||
+			!got[1].Hour.Equal(h.Add(2*time.Hour)) || got[1].Count != 1 {
+			t.Fatalf("hourly %+v", got)
+		}
+	})
+}
