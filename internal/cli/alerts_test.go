@@ -17,18 +17,13 @@ import (
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
 
-// runWithAlerts runs the CLI with alertsCommand under the iot group (where
-// the lead wires it), returning stdout and the error.
-func runWithAlerts(t *testing.T, args ...string) (string, error) {
+// runCLI runs the command line in-process for internal tests, returning
+// stdout and the error (not an exit code).
+func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	c := &cli{stdout: &out, stderr: &errb}
 	root := c.rootCommand()
-	for _, sub := range root.Commands() {
-		if sub.Name() == "iot" {
-			sub.AddCommand(c.alertsCommand())
-		}
-	}
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -42,10 +37,10 @@ func runWithAlerts(t *testing.T, args ...string) (string, error) {
 func TestIoTAlerts(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	if _, err := runWithAlerts(t, "migrate", "up", "--data-dir", data); err != nil {
+	if _, err := runCLI(t, "migrate", "up", "--data-dir", data); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runWithAlerts(t, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
+	out, err := runCLI(t, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,28 +65,28 @@ func TestIoTAlerts(t *testing.T) {
 	}
 	st.Close()
 
-	out, err = runWithAlerts(t, "iot", "alerts", "--data-dir", data, "--org", org.String())
+	out, err = runCLI(t, "iot", "alerts", "--data-dir", data, "--org", org.String())
 	if err != nil || !strings.Contains(out, a.ID.String()+"\topen\twarning\tpm25-unhealthy\taq-1\tpm25\t70\t2x\t") {
 		t.Fatalf("list: %v %q", err, out)
 	}
-	out, err = runWithAlerts(t, "iot", "alerts", "ack", "--data-dir", data, "--org", org.String(), a.ID.String())
+	out, err = runCLI(t, "iot", "alerts", "ack", "--data-dir", data, "--org", org.String(), a.ID.String())
 	if err != nil || !strings.Contains(out, "\tacknowledged\t") {
 		t.Fatalf("ack: %v %q", err, out)
 	}
-	if out, err := runWithAlerts(t, "iot", "alerts", "--data-dir", data, "--org", org.String()); err != nil || out != "" {
+	if out, err := runCLI(t, "iot", "alerts", "--data-dir", data, "--org", org.String()); err != nil || out != "" {
 		t.Errorf("open after ack: %v %q", err, out)
 	}
-	out, err = runWithAlerts(t, "iot", "alerts", "--data-dir", data, "--org", org.String(), "--status", "all", "--format", "json")
+	out, err = runCLI(t, "iot", "alerts", "--data-dir", data, "--org", org.String(), "--status", "all", "--format", "json")
 	if err != nil || !strings.Contains(out, `"occurrences": 2`) || !strings.Contains(out, `"status": "acknowledged"`) {
 		t.Errorf("json: %v %s", err, out)
 	}
-	if out, err := runWithAlerts(t, "iot", "alerts", "--data-dir", data, "--org", org.String(), "--status", "all", "--device", uuid.NewString()); err != nil || out != "" {
+	if out, err := runCLI(t, "iot", "alerts", "--data-dir", data, "--org", org.String(), "--status", "all", "--device", uuid.NewString()); err != nil || out != "" {
 		t.Errorf("another device: %v %q", err, out)
 	}
 	for _, args := range [][]string{
 		{"--status", "closed"}, {"--format", "xml"}, {"--device", "aq-1"},
 	} {
-		_, err := runWithAlerts(t, append([]string{"iot", "alerts", "--data-dir", data, "--org", org.String()}, args...)...)
+		_, err := runCLI(t, append([]string{"iot", "alerts", "--data-dir", data, "--org", org.String()}, args...)...)
 		var ue usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("%v: got %v, want a usage error", args, err)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -14,29 +13,6 @@ import (
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
 )
-
-// runWithCommands runs the command line with the device-command commands
-// under the iot group, adding them when the tree does not have them yet.
-// It returns stdout and the error, not an exit code.
-func runWithCommands(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli{stdout: &out, stderr: &errb}
-	root := c.rootCommand()
-	for _, sub := range root.Commands() {
-		if sub.Name() != "iot" {
-			continue
-		}
-		if cmd, _, err := sub.Find([]string{"configure"}); err != nil || cmd == sub {
-			sub.AddCommand(c.commandCommands()...)
-		}
-	}
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	_, err := root.ExecuteContextC(t.Context())
-	return out.String(), err
-}
 
 func fieldsOf(out string) map[string]string {
 	m := map[string]string{}
@@ -55,7 +31,7 @@ func TestDeviceCommandsCLI(t *testing.T) {
 	data := t.TempDir()
 	mustRun := func(args ...string) string {
 		t.Helper()
-		out, err := runWithCommands(t, append(args, "--data-dir", data)...)
+		out, err := runCLI(t, append(args, "--data-dir", data)...)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
@@ -126,17 +102,17 @@ func TestDeviceCommandsCLI(t *testing.T) {
 		{"iot", "firmware", "campaign", "create", "--org", org, "--type", "energy_meter", "--url", "u", "--sha256", hash},
 		{"iot", "commands", "list", "--org", org, "--device", "x"},
 	} {
-		_, err := runWithCommands(t, append(args, "--data-dir", data)...)
+		_, err := runCLI(t, append(args, "--data-dir", data)...)
 		var ue usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
-	_, err = runWithCommands(t, "iot", "configure", "--data-dir", data, "--org", org, uuid.NewString(), "--set", "a=1")
+	_, err = runCLI(t, "iot", "configure", "--data-dir", data, "--org", org, uuid.NewString(), "--set", "a=1")
 	if err == nil || !strings.Contains(err.Error(), "is not registered in this organization") {
 		t.Errorf("configure of an unknown device: %v", err)
 	}
-	_, err = runWithCommands(t, "iot", "firmware", "campaign", "create", "--data-dir", data, "--org", org, "--type", "solar_panel",
+	_, err = runCLI(t, "iot", "firmware", "campaign", "create", "--data-dir", data, "--org", org, "--type", "solar_panel",
 		"--version", "1", "--url", "u", "--sha256", hash)
 	if err == nil || !strings.Contains(err.Error(), "no registered or active solar_panel devices") {
 		t.Errorf("campaign with no devices: %v", err)

@@ -108,37 +108,13 @@ func (c *cli) deviceCommand() *cobra.Command {
 	fl.StringVar(&due, "calibration-due", "", "date the next calibration is due (YYYY-MM-DD)")
 	byFlag(register, &by)
 
-	var listOrg, format string
-	list := &cobra.Command{
-		Use:   "list --org ID [--format table|json]",
-		Short: "List an organization's devices: id, type, serial, status, last seen, calibration due",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return usageErrorf("--format %q: table or json", format)
-			}
-			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
-			if err != nil {
-				return fmt.Errorf("iot device list: %w", err)
-			}
-			defer st.Close()
-			var all []*store.Device
-			if err := st.Devices().Each(ctx, o.ID, func(d *store.Device) error { all = append(all, d); return nil }); err != nil {
-				return fmt.Errorf("iot device list: %w", err)
-			}
-			if format == "json" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(all)
-			}
-			for _, d := range all {
-				fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.DeviceType, d.Serial, d.Status, dateTime(d.LastSeenAt), date(d.CalibrationDueAt))
-			}
-			return nil
+	list := listCommand(c, "iot device list", "List an organization's devices: id, type, serial, status, last seen, calibration due",
+		func(ctx context.Context, st *store.Store, org uuid.UUID, fn func(*store.Device) error) error {
+			return st.Devices().Each(ctx, org, fn)
 		},
-	}
-	list.Flags().StringVar(&listOrg, "org", "", "the organization's id")
-	list.Flags().StringVar(&format, "format", "table", "table or json")
+		func(d *store.Device) []string {
+			return []string{d.ID.String(), d.DeviceType, d.Serial, d.Status, dateTime(d.LastSeenAt), date(d.CalibrationDueAt)}
+		})
 
 	var showOrg string
 	show := &cobra.Command{

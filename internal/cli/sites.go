@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/greenlang/greenlang/internal/store"
@@ -55,36 +57,50 @@ func (c *cli) siteCommand() *cobra.Command {
 	fl.StringVar(&address, "address", "", "postal address")
 	byFlag(create, &by)
 
-	var listOrg, format string
-	list := &cobra.Command{
+	list := listCommand(c, "site list", "List an organization's sites: code, name, type, country, region, id",
+		func(ctx context.Context, st *store.Store, org uuid.UUID, fn func(*store.Site) error) error {
+			return st.Sites().Each(ctx, org, fn)
+		},
+		func(s *store.Site) []string {
+			return []string{s.Code, s.Name, s.SiteType, s.Country, s.Region, s.ID.String()}
+		})
+	return groupCommand("site", "Create and list an organization's sites (facilities)", create, list)
+}
+
+// listCommand is "list --org ID [--format table|json]": an organization's
+// records from each, one tab-separated row per record, or all as JSON.
+func listCommand[T any](c *cli, name, short string, each func(ctx context.Context, st *store.Store, org uuid.UUID, fn func(T) error) error,
+	row func(T) []string) *cobra.Command {
+	var org, format string
+	cmd := &cobra.Command{
 		Use:   "list --org ID [--format table|json]",
-		Short: "List an organization's sites: code, name, type, country, region, id",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
 				return usageErrorf("--format %q: table or json", format)
 			}
-			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
+			ctx, st, o, err := c.openOrg(cmd, org, "")
 			if err != nil {
-				return fmt.Errorf("site list: %w", err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			defer st.Close()
-			var all []*store.Site
-			if err := st.Sites().Each(ctx, o.ID, func(s *store.Site) error { all = append(all, s); return nil }); err != nil {
-				return fmt.Errorf("site list: %w", err)
+			all := []T{}
+			if err := each(ctx, st, o.ID, func(v T) error { all = append(all, v); return nil }); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			if format == "json" {
 				enc := json.NewEncoder(c.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(all)
 			}
-			for _, s := range all {
-				fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Code, s.Name, s.SiteType, s.Country, s.Region, s.ID)
+			for _, v := range all {
+				fmt.Fprintln(c.stdout, strings.Join(row(v), "\t"))
 			}
 			return nil
 		},
 	}
-	list.Flags().StringVar(&listOrg, "org", "", "the organization's id")
-	list.Flags().StringVar(&format, "format", "table", "table or json")
-	return groupCommand("site", "Create and list an organization's sites (facilities)", create, list)
+	cmd.Flags().StringVar(&org, "org", "", "the organization's id")
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
 }

@@ -211,34 +211,27 @@ func alertsWhere(ctx context.Context, q driver.Querier, org uuid.UUID, cond stri
 
 // AlertGet reads one alert of org.
 func (s *Store) AlertGet(ctx context.Context, org, id uuid.UUID) (*AlertDetail, error) {
-	const op = "store: reading an alert"
-	var out *AlertDetail
-	err := s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
-		as, err := alertsWhere(ctx, q, org, "id = $2", id)
-		if err != nil {
-			return err
-		}
-		if len(as) == 0 {
-			return errorf(CodeNotFound, op, "alert %s is not in this organization", id)
-		}
-		out = &as[0]
-		return nil
-	})
-	return out, err
+	return s.alertOne(ctx, "store: reading an alert", org, "id = $2", id, fmt.Sprintf("alert %s is not in this organization", id))
 }
 
 // AlertOpenByKey returns org's alert with dedup key that is not resolved
 // (open or acknowledged); CodeNotFound when there is none.
 func (s *Store) AlertOpenByKey(ctx context.Context, org uuid.UUID, key string) (*AlertDetail, error) {
-	const op = "store: reading an open alert"
+	return s.alertOne(ctx, "store: reading an open alert", org, "dedup_key = $2 AND status <> 'resolved'", key,
+		fmt.Sprintf("no open alert with key %q in this organization", key))
+}
+
+// alertOne reads the first of org's alerts matching where (with arg as
+// $2); CodeNotFound with notFound when none does.
+func (s *Store) alertOne(ctx context.Context, op string, org uuid.UUID, where string, arg any, notFound string) (*AlertDetail, error) {
 	var out *AlertDetail
 	err := s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
-		as, err := alertsWhere(ctx, q, org, "dedup_key = $2 AND status <> 'resolved'", key)
+		as, err := alertsWhere(ctx, q, org, where, arg)
 		if err != nil {
 			return err
 		}
 		if len(as) == 0 {
-			return errorf(CodeNotFound, op, "no open alert with key %q in this organization", key)
+			return errorf(CodeNotFound, op, "%s", notFound)
 		}
 		out = &as[0]
 		return nil
