@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,8 +32,18 @@ func (a *App) startIoT(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: device-type catalogue: %w", err)
 	}
+	var rules *iot.EdgeRules
+	if f := a.cfg.MQTT.EdgeRulesFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("app: mqtt.edge_rules_file: %w", err)
+		}
+		if rules, err = iot.ParseEdgeRules(b, cat); err != nil {
+			return fmt.Errorf("app: mqtt.edge_rules_file %s: %w", f, err)
+		}
+	}
 	in, err := iot.New(a.st, a.stream, cat, a.log, a.reg, iot.Config{BatchSize: a.cfg.MQTT.BatchSize,
-		FlushInterval: a.cfg.MQTT.FlushInterval, QueueDepth: a.cfg.MQTT.QueueDepth})
+		FlushInterval: a.cfg.MQTT.FlushInterval, QueueDepth: a.cfg.MQTT.QueueDepth, EdgeRules: rules})
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,9 @@ type MQTTConfig struct {
 	// QueueDepth bounds the messages accepted and not yet stored; when it
 	// is full the ingest stops reading (back-pressure). Default 10000.
 	QueueDepth int `yaml:"queue_depth"`
+	// EdgeRulesFile is a JSON file of edge rules applied to readings
+	// before they are stored (docs/iot.md). Default none.
+	EdgeRulesFile string `yaml:"edge_rules_file"`
 }
 
 // LogConfig configures logging.

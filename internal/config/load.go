@@ -111,6 +111,7 @@ func Settings() []Setting {
 		{Key: "mqtt.batch_size", set: integer(func(c *Config) *int { return &c.MQTT.BatchSize })},
 		{Key: "mqtt.flush_interval", set: dur(func(c *Config) *time.Duration { return &c.MQTT.FlushInterval })},
 		{Key: "mqtt.queue_depth", set: integer(func(c *Config) *int { return &c.MQTT.QueueDepth })},
+		{Key: "mqtt.edge_rules_file", set: str(func(c *Config) *string { return &c.MQTT.EdgeRulesFile })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })

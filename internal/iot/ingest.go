@@ -43,6 +43,9 @@ type Config struct {
 	// Limits are the payload parser's (telemetry.Limits); zero values take
 	// its defaults.
 	Limits telemetry.Limits
+	// EdgeRules filter and transform readings before they are stored
+	// (ParseEdgeRules); nil: none.
+	EdgeRules *EdgeRules
 }
 
 func (c Config) withDefaults() Config {
@@ -185,6 +188,13 @@ func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
 			"kept", len(batch.Readings), "reasons", strings.Join(reasons, "; "))
 		if err := in.deadLetter(ctx, msg, strings.Join(reasons, "; ")); err != nil {
 			return err
+		}
+	}
+	if in.cfg.EdgeRules != nil {
+		var dropped map[string]int
+		batch.Readings, dropped = in.cfg.EdgeRules.Apply(d.DeviceType, dev.String(), batch.Readings)
+		for rule, n := range dropped {
+			in.m.edgeDropped.WithLabelValues(rule).Add(float64(n))
 		}
 	}
 	if len(batch.Readings) == 0 {
@@ -432,6 +442,7 @@ type metrics struct {
 	rejected     *prometheus.CounterVec
 	deadLetters  prometheus.Counter
 	dropped      prometheus.Counter
+	edgeDropped  *prometheus.CounterVec
 	flushErrors  prometheus.Counter
 	depth        prometheus.Gauge
 	flushSeconds prometheus.Histogram
@@ -451,6 +462,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Rejected messages published to integration.errors."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_dropped_total",
 			Help: "Accepted readings lost without being stored or dead-lettered. The ingest never drops: this stays 0, and an alert on it is a bug report."}),
+		edgeDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "greenlang_iot_edge_filtered_total",
+			Help: "Readings an edge rule filtered out (drop or downsample), by rule: by design, not lost."}, []string{"rule"}),
 		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_flush_errors_total",
 			Help: "Batches the store or stream refused for now (retried)."}),
 		depth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "greenlang_iot_queue_depth",
@@ -459,7 +472,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Time to store, publish and acknowledge one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.messages, m.stored, m.duplicates, m.rejected, m.deadLetters, m.dropped, m.flushErrors, m.depth, m.flushSeconds} {
+		for _, c := range []prometheus.Collector{m.messages, m.stored, m.duplicates, m.rejected, m.deadLetters, m.dropped, m.edgeDropped, m.flushErrors, m.depth, m.flushSeconds} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("iot: registering metrics: %w", err)
 			}
