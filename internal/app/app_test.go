@@ -242,6 +242,12 @@ func TestStartErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, prefix: "app: secret key file "},
+		{name: "bad edge rules", mutate: func(c *config.Config) {
+			c.MQTT.EdgeRulesFile = filepath.Join(t.TempDir(), "rules.json")
+			if err := os.WriteFile(c.MQTT.EdgeRulesFile, []byte(`[{"name": "x", "action": "explode"}]`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, prefix: "app: mqtt.edge_rules_file "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
