@@ -548,3 +548,23 @@ func (s *Store) ProcessorCommitAlerts(ctx context.Context, c ProcessorCommit, op
 	}
 	return s.processorCommit(ctx, op, c, ops)
 }
+
+// openAlertKeys are the (device, metric) pairs of org's alerts that are
+// not resolved.
+func openAlertKeys(ctx context.Context, q driver.Querier, org uuid.UUID) (map[[2]string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT device_ref, metric FROM iot.alerts
+		WHERE org_id = $1 AND status <> 'resolved' AND dedup_key IS NOT NULL`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, err
+		}
+		keys[k] = true
+	}
+	return keys, rows.Err()
+}

@@ -220,14 +220,32 @@ func (s *Store) processorCommit(ctx context.Context, op string, c ProcessorCommi
 				return err
 			}
 		}
+		// Most readings observed concern no open alert: each
+		// organization's open (device, metric) pairs are read once per
+		// commit, and only observations of those go to the alerts.
+		open := map[uuid.UUID]map[[2]string]bool{}
 		for i := range ops {
-			if err := setTenant(ops[i].org()); err != nil {
+			org := ops[i].org()
+			if err := setTenant(org); err != nil {
 				return err
 			}
 			var err error
 			if ops[i].Raise != nil {
 				_, err = s.alertRaiseIn(ctx, q, ops[i].Raise)
+				if keys := open[org]; keys != nil {
+					keys[[2]string{ops[i].Raise.DeviceRef, ops[i].Raise.Metric}] = true
+				}
 			} else {
+				keys, ok := open[org]
+				if !ok {
+					if keys, err = openAlertKeys(ctx, q, org); err != nil {
+						return err
+					}
+					open[org] = keys
+				}
+				if !keys[[2]string{ops[i].Observe.DeviceRef, ops[i].Observe.Metric}] {
+					continue
+				}
 				_, err = s.alertObserveIn(ctx, q, ops[i].Observe)
 			}
 			if err != nil {
