@@ -20,7 +20,7 @@ var tenantTables = []string{
 	"emissions.emission_sources", "emissions.activity_records", "emissions.calculation_runs", "emissions.calculated_emissions",
 	"supply_chain.suppliers", "supply_chain.products", "supply_chain.purchase_orders", "supply_chain.purchase_order_lines",
 	"csrd.data_points", "audit.log", "integration.erp_connections", "integration.sync_jobs",
-	"iot.devices", "iot.sensor_readings", "iot.alerts", "iot.device_credentials", "analytics.kpi_definitions", "analytics.kpi_values",
+	"iot.devices", "iot.sensor_readings", "iot.alerts", "iot.device_credentials", "iot.device_commands", "iot.firmware_campaigns", "analytics.kpi_definitions", "analytics.kpi_values",
 }
 
 // appConn is a raw connection as the application role: what an injected or
