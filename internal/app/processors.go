@@ -60,7 +60,9 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	if err != nil {
 		return nil, err
 	}
-	det, err := anomaly.New(anomaly.Config{Lateness: a.cfg.Stream.AllowedLateness})
+	// serve scores with the robust (median/MAD) z-score: one spike in a
+	// window does not hide the next.
+	det, err := anomaly.New(anomaly.Config{Lateness: a.cfg.Stream.AllowedLateness, Robust: true})
 	if err != nil {
 		return nil, err
 	}

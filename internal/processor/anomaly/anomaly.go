@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/greenlang/greenlang/internal/iot/analytics"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -47,6 +48,9 @@ const (
 	KindThreshold   = "threshold"
 	KindStatistical = "statistical"
 	RuleZScore      = "zscore"
+	// RuleRobustZScore is the statistical rule with Config.Robust: the
+	// modified z-score 0.6745·(x − median)/MAD (Iglewicz and Hoaglin).
+	RuleRobustZScore = "robust-zscore"
 )
 
 // Reading is the payload of an iot.sensor-readings event (JSON, schema 1):
@@ -170,8 +174,13 @@ type Config struct {
 	// rule applies. Default 10; at least 2 and at most Window.
 	WarmUp int
 	// ZScore is the z-score a reading must exceed (in absolute value) to be
-	// anomalous. Default 3.
+	// anomalous. Default 3, or 3.5 with Robust.
 	ZScore decimal.Decimal
+	// Robust scores with the modified z-score over the window's median and
+	// median absolute deviation (analytics.RobustScore) instead of its mean
+	// and standard deviation: one wild reading in the window does not
+	// blind the rule. A window whose values are all equal scores nothing.
+	Robust bool
 	// Lateness is how long a reading waits for older ones of its series:
 	// a series' readings enter the baseline in event-time order once one
 	// Lateness newer has arrived. Default 1 minute.
@@ -197,6 +206,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ZScore.IsZero() {
 		c.ZScore = decimal.NewFromInt(3)
+		if c.Robust {
+			c.ZScore = decimal.RequireFromString("3.5")
+		}
 	}
 	if c.Lateness == 0 {
 		c.Lateness = time.Minute
@@ -427,6 +439,9 @@ func (h *Handler) score(s *Series, p Pending) (Alert, bool) {
 	if n < h.cfg.WarmUp {
 		return Alert{}, false
 	}
+	if h.cfg.Robust {
+		return h.robustScore(s, p)
+	}
 	var sum, sq decimal.Decimal
 	for _, pt := range s.Window {
 		sum = sum.Add(pt.Value)
@@ -449,6 +464,35 @@ func (h *Handler) score(s *Series, p Pending) (Alert, bool) {
 	a.Evidence = Evidence{Readings: n, From: s.Window[0].At, To: s.Window[n-1].At}
 	a.Message = fmt.Sprintf("%s %s %s is %s standard deviations from the mean %s of the last %d readings (limit %s)",
 		p.Reading.Metric, x, p.Reading.Unit, z.Abs(), mean, n, k)
+	return a, true
+}
+
+// robustScore is score with the modified z-score (Config.Robust). The
+// alert's Expected is the window's median and StdDev its MAD (or, when
+// the MAD is zero, 1.253314 × the mean absolute deviation, the fallback
+// analytics.RobustScore documents).
+func (h *Handler) robustScore(s *Series, p Pending) (Alert, bool) {
+	n := len(s.Window)
+	w := make([]decimal.Decimal, n)
+	for i, pt := range s.Window {
+		w[i] = pt.Value
+	}
+	x := p.Reading.Value.Decimal
+	k := h.cfg.ZScore
+	res := analytics.RobustScore(w, x, k)
+	if !res.Anomalous || res.Method == analytics.ScoreConstant {
+		return Alert{}, false
+	}
+	med, z := res.Median, res.Score.Round(3)
+	spread := res.MAD
+	if res.Method == analytics.ScoreMeanAD && !z.IsZero() {
+		spread = x.Sub(med).DivRound(res.Score, 6).Abs()
+	}
+	a := h.alert(p.EventID, p.Reading, KindStatistical, RuleRobustZScore, SeverityWarning)
+	a.Expected, a.StdDev, a.ZScore, a.ZThreshold = &med, &spread, &z, &k
+	a.Evidence = Evidence{Readings: n, From: s.Window[0].At, To: s.Window[n-1].At}
+	a.Message = fmt.Sprintf("%s %s %s has a robust z-score of %s against the median %s of the last %d readings (limit %s)",
+		p.Reading.Metric, x, p.Reading.Unit, z.Abs(), med, n, k)
 	return a, true
 }
 

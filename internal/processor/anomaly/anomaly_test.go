@@ -394,3 +394,37 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+// With Robust, the rule scores against the window's median and MAD, so a
+// spike already in the window does not hide the next anomaly: 11.5 after
+// ten readings around 10 and one 40 has z = 0.6745 × 1.5 / 0.15 = 6.745
+// (median 10, MAD 0.15), while the mean and standard deviation (13 and
+// about 9) would give |z| < 1. A window of equal values scores nothing.
+func TestRobustZScore(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t, anomaly.Config{Window: 10, WarmUp: 10, Robust: true, Thresholds: []anomaly.Threshold{}})
+	var in []*stream.Message
+	for i, v := range []string{"10", "10.2", "9.8", "10.1", "9.9", "10", "10.3", "9.7", "10", "40"} {
+		in = append(in, reading(t, fmt.Sprintf("r%02d", i), "em-1", "energy_meter", "energy_kwh", float64(i), v))
+	}
+	in = append(in,
+		reading(t, "r10", "em-1", "energy_meter", "energy_kwh", 10, "11.5"),
+		reading(t, "r11", "em-1", "energy_meter", "energy_kwh", 11, "10"))
+	for i := range 12 {
+		in = append(in, reading(t, fmt.Sprintf("c%02d", i), "wf-1", "water_flow", "flow_l_min", float64(i), []string{"5", "5", "5", "5", "5", "5", "5", "5", "5", "5", "6", "5"}[i]))
+	}
+	got, rejected := run(t, h, in)
+	if len(rejected) != 0 {
+		t.Fatalf("rejected %v", rejected)
+	}
+	want := []string{
+		"in=11 iot.alerts statistical/robust-zscore warning energy_meter src=r10 em-1/energy_kwh=11.5 mean=10 sd=0.15 z=6.745 k=3.5 evidence=10[0,9] emissions",
+		"in=11 emissions.anomalies statistical/robust-zscore warning energy_meter src=r10 em-1/energy_kwh=11.5 mean=10 sd=0.15 z=6.745 k=3.5 evidence=10[0,9] emissions",
+	}
+	if g := strs(got); !reflect.DeepEqual(g, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+	if m := got[0].alert.Message; m != "energy_kwh 11.5 u has a robust z-score of 6.745 against the median 10 of the last 10 readings (limit 3.5)" {
+		t.Errorf("message %q", m)
+	}
+}
