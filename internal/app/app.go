@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/mqtt"
@@ -78,6 +79,7 @@ type App struct {
 	stopRel  context.CancelFunc
 	relDone  chan struct{} // closed when the outbox relay and the processors return
 	mqtt     mqtt.Transport
+	calc     *calculation.Service // see calculation
 	// stopIngest ends the IoT ingest, which then stores what it accepted;
 	// ingestDone is closed when it has.
 	stopIngest  context.CancelFunc

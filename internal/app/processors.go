@@ -26,13 +26,27 @@ type running struct {
 	run  func(ctx context.Context) error
 }
 
+// calculation is the calculation service (the built-in factor library and
+// the store's published sets) the aggregator and the IoT roll-up share:
+// loaded once, at the first call.
+func (a *App) calculation(ctx context.Context) (*calculation.Service, error) {
+	if a.calc == nil {
+		svc, err := calculation.NewWithStored(ctx, a.st)
+		if err != nil {
+			return nil, fmt.Errorf("app: factor library: %w", err)
+		}
+		a.calc = svc
+	}
+	return a.calc, nil
+}
+
 // processors builds every stream processor serve runs (docs/processors.md),
 // each a consumer group on its input topic with its counters and lag as
 // metrics.
 func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, error) {
-	svc, err := calculation.NewWithStored(ctx, a.st)
+	svc, err := a.calculation(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("app: factor library for the emissions aggregator: %w", err)
+		return nil, err
 	}
 	// Organizations are never deleted, so one found stays known: the
 	// aggregator asks once per organization, not once per activity. An
@@ -101,14 +115,8 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	for _, in := range supplychain.Inputs() {
 		adds = append(adds, func() (running, error) { return addProcessor(a, s, cfg(in.Name, in.Topic), sc) })
 	}
-	// The alert sink writes alerts in its checkpoint's transaction, through
-	// its own store wrapper (alertsink.NewStore).
 	for _, in := range alertsink.Inputs() {
-		adds = append(adds, func() (running, error) {
-			c := readings(cfg(in.Name, in.Topic))
-			c.Store = alertsink.NewStore(a.st)
-			return addProcessor(a, s, c, sink)
-		})
+		adds = append(adds, func() (running, error) { return addProcessor(a, s, readings(cfg(in.Name, in.Topic)), sink) })
 	}
 	var out []running
 	for _, add := range adds {
@@ -122,14 +130,11 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 }
 
 // addProcessor makes the runner of handler h, consumer group cfg.Name on
-// cfg.Topic, and registers its metrics. The store defaults to the app's;
-// the stream and logger are the app's.
+// cfg.Topic, and registers its metrics. The store, stream and logger are
+// the app's.
 func addProcessor[S any](a *App, s *stream.Stream, cfg processor.Config, h processor.Handler[S]) (running, error) {
 	name, topic := cfg.Name, cfg.Topic
-	if cfg.Store == nil {
-		cfg.Store = a.st
-	}
-	cfg.Stream, cfg.Logger = s, a.log
+	cfg.Store, cfg.Stream, cfg.Logger = a.st, s, a.log
 	r, err := processor.New(cfg, h)
 	if err != nil {
 		return running{}, err

@@ -81,9 +81,18 @@ type Output struct {
 
 // Emitter collects the outputs of one input message.
 type Emitter struct {
-	name string
-	outs []store.ProcessorEvent
+	name   string
+	outs   []store.ProcessorEvent
+	alerts []store.AlertOp
 }
+
+// Alert queues an alert write for the batch's commit
+// (store.ProcessorCommit.Alerts): applied in the checkpoint's transaction,
+// so exactly once per input.
+func (e *Emitter) Alert(op store.AlertOp) { e.alerts = append(e.alerts, op) }
+
+// Alerts are the alert writes queued so far (for tests of a Handler).
+func (e *Emitter) Alerts() []store.AlertOp { return e.alerts }
 
 // ID derives a deterministic event id from the processor's name and parts
 // (the input event id, or a window's key and start).
@@ -143,6 +152,13 @@ func Decode[T any](m *stream.Message) (T, error) {
 		return v, Reject(err)
 	}
 	return v, err
+}
+
+// DeadLetterID is the event id of processor name's dead letter of input m:
+// derived from the input, so a redelivered input's dead letter is a
+// duplicate consumers drop.
+func DeadLetterID(name string, m *stream.Message) uuid.UUID {
+	return EventID(name, "dead-letter", SourceID(m))
 }
 
 // SourceID is m's event id, or its position (topic/partition/offset) when
@@ -396,7 +412,10 @@ func (r *Runner[S]) applyOffset(ps *partition[S], o int64) {
 	i, _ := slices.BinarySearch(ps.applied, o)
 	ps.applied = slices.Insert(ps.applied, i, o)
 	if n := len(ps.applied) - r.window(); n > 0 {
-		ps.applied = slices.Delete(ps.applied, 0, n) // in place: no copy per input
+		// Reslice, not delete: slices.Delete moves the whole window on
+		// every input once it is full. Insert reallocates (copying the
+		// live offsets only) when the backing array fills.
+		ps.applied = ps.applied[n:]
 		ps.full = true
 	}
 }
@@ -439,6 +458,7 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 		}
 	}()
 	var outs []store.ProcessorEvent
+	var alerts []store.AlertOp
 	var dead []*stream.Message
 	changed := map[int32]*partition[S]{}
 	var order []int32
@@ -471,6 +491,7 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 				return fmt.Errorf("processor %s: %s partition %d offset %d: %w", r.cfg.Name, m.Topic, m.Partition, m.Offset, herr)
 			default:
 				outs = append(outs, em.outs...)
+				alerts = append(alerts, em.alerts...)
 				applied++
 			}
 			r.remember(ps, id)
@@ -490,7 +511,7 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 		}
 	}
 	if len(order) > 0 {
-		c := store.ProcessorCommit{Processor: r.cfg.Name, Events: outs}
+		c := store.ProcessorCommit{Processor: r.cfg.Name, Events: outs, Alerts: alerts}
 		for _, p := range order {
 			ps := changed[p]
 			b, err := json.Marshal(envelope[S]{State: ps.state, Recent: ps.recent, Applied: ps.applied, Full: ps.full})
@@ -546,12 +567,8 @@ func (r *Runner[S]) deadLetter(m *stream.Message, reason error) *stream.Message 
 	h[stream.HeaderDLQPartition] = strconv.Itoa(int(m.Partition))
 	h[stream.HeaderDLQOffset] = strconv.FormatInt(m.Offset, 10)
 	h[stream.HeaderDLQGroup] = r.cfg.Name
-	src := m.EventID
-	if src == "" {
-		src = fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)
-	}
 	return &stream.Message{Topic: stream.TopicIntegrationErrors, Key: m.Key, Value: m.Value, Headers: h,
-		EventID: EventID(r.cfg.Name, "dead-letter", src).String()}
+		EventID: DeadLetterID(r.cfg.Name, m).String()}
 }
 
 // NewEmitter returns an emitter for processor name, to drive a Handler

@@ -120,8 +120,8 @@ type AlertObserveParams struct {
 // AlertOp is one alert write of a processor commit: exactly one of Raise
 // and Observe is set.
 type AlertOp struct {
-	Raise   *AlertRaiseParams   `json:"raise,omitempty"`
-	Observe *AlertObserveParams `json:"observe,omitempty"`
+	Raise   *AlertRaiseParams
+	Observe *AlertObserveParams
 }
 
 func (o *AlertOp) org() uuid.UUID {
@@ -522,31 +522,6 @@ func (s *Store) alertUpdateIn(ctx context.Context, q driver.Querier, old, a *Ale
 		return fmt.Errorf("updating alert %s: %d rows changed", a.ID, n)
 	}
 	return s.appendAudit(ctx, q, a.OrgID, audit.ActionUpdate, "alert", a.ID.String(), old, a)
-}
-
-// ProcessorCommitAlerts is ProcessorCommit with alert writes: in one
-// transaction, c's checkpoints (fenced by version as ProcessorCommit
-// does), c's output events into the outbox, and ops in order, each under
-// its organization. The alert sink (internal/processor/alertsink) commits
-// through it, so an input's alert writes happen exactly once.
-func (s *Store) ProcessorCommitAlerts(ctx context.Context, c ProcessorCommit, ops []AlertOp) error {
-	const op = "store: committing processor state and alerts"
-	for i := range ops {
-		o := &ops[i]
-		var err error
-		switch {
-		case (o.Raise == nil) == (o.Observe == nil):
-			err = errorf(CodeInvalidArgument, op, "alert write %d: want exactly one of raise and observe", i)
-		case o.Raise != nil:
-			err = validateAlertRaise(op, o.Raise)
-		default:
-			err = validateAlertObserve(op, o.Observe)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return s.processorCommit(ctx, op, c, ops)
 }
 
 // openAlertKeys are the (device, metric) pairs of org's alerts that are

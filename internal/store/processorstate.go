@@ -64,6 +64,11 @@ type ProcessorCommit struct {
 	Processor  string
 	Partitions []ProcessorPartitionUpdate
 	Events     []ProcessorEvent
+	// Alerts are alert writes applied in the same transaction, in order,
+	// each under its organization: the alert sink's outputs
+	// (internal/processor/alertsink), so an input's alert writes happen
+	// exactly once.
+	Alerts []AlertOp
 }
 
 var processorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -143,12 +148,23 @@ func scanProcessorState(rows driver.Rows) ([]ProcessorCheckpoint, error) {
 // checkpoint and processes the batch again. An event whose id is already
 // in the outbox is skipped (a replayed output), not an error.
 func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
-	return s.processorCommit(ctx, "store: committing processor state", c, nil)
-}
-
-// processorCommit is ProcessorCommit, with ops (alert writes: see
-// ProcessorCommitAlerts) applied in the same transaction.
-func (s *Store) processorCommit(ctx context.Context, op string, c ProcessorCommit, ops []AlertOp) error {
+	const op = "store: committing processor state"
+	ops := c.Alerts
+	for i := range ops {
+		o := &ops[i]
+		var err error
+		switch {
+		case (o.Raise == nil) == (o.Observe == nil):
+			err = errorf(CodeInvalidArgument, op, "alert write %d: want exactly one of raise and observe", i)
+		case o.Raise != nil:
+			err = validateAlertRaise(op, o.Raise)
+		default:
+			err = validateAlertObserve(op, o.Observe)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if !processorNameRE.MatchString(c.Processor) {
 		return errorf(CodeInvalidArgument, op, "processor %q: want a lowercase name", c.Processor)
 	}
@@ -203,57 +219,80 @@ func (s *Store) processorCommit(ctx context.Context, op string, c ProcessorCommi
 			}
 		}
 		// The outbox's and the alerts' tenant policies check every row
-		// against the transaction's organization: set it as it changes.
-		tenant := uuid.Nil
-		setTenant := func(org uuid.UUID) error {
-			if rs == nil || org == tenant {
-				return nil
+		// against the transaction's organization: each organization's
+		// events and alert writes go together, in their order, under one
+		// SetTenant.
+		var orgs []uuid.UUID
+		events := map[uuid.UUID][]*OutboxEvent{}
+		alertOps := map[uuid.UUID][]*AlertOp{}
+		add := func(org uuid.UUID) {
+			if _, ok := events[org]; !ok {
+				if _, ok := alertOps[org]; !ok {
+					orgs = append(orgs, org)
+				}
 			}
-			tenant = org
-			return rs.SetTenant(ctx, q, org)
 		}
 		for i := range c.Events {
-			if err := setTenant(c.Events[i].OrgID); err != nil {
-				return err
-			}
-			if err := s.insertProcessorEvent(ctx, q, c.Events[i].OrgID, &c.Events[i].Event, now); err != nil {
-				return err
-			}
+			org := c.Events[i].OrgID
+			add(org)
+			events[org] = append(events[org], &c.Events[i].Event)
 		}
-		// Most readings observed concern no open alert: each
-		// organization's open (device, metric) pairs are read once per
-		// commit, and only observations of those go to the alerts.
-		open := map[uuid.UUID]map[[2]string]bool{}
 		for i := range ops {
 			org := ops[i].org()
-			if err := setTenant(org); err != nil {
+			add(org)
+			alertOps[org] = append(alertOps[org], &ops[i])
+		}
+		for _, org := range orgs {
+			if rs != nil {
+				if err := rs.SetTenant(ctx, q, org); err != nil {
+					return err
+				}
+			}
+			for _, e := range events[org] {
+				if err := s.insertProcessorEvent(ctx, q, org, e, now); err != nil {
+					return err
+				}
+			}
+			if err := s.applyAlertOps(ctx, q, org, alertOps[org]); err != nil {
 				return err
 			}
-			var err error
-			if ops[i].Raise != nil {
-				_, err = s.alertRaiseIn(ctx, q, ops[i].Raise)
-				if keys := open[org]; keys != nil {
-					keys[[2]string{ops[i].Raise.DeviceRef, ops[i].Raise.Metric}] = true
-				}
-			} else {
-				keys, ok := open[org]
-				if !ok {
-					if keys, err = openAlertKeys(ctx, q, org); err != nil {
-						return err
-					}
-					open[org] = keys
-				}
-				if !keys[[2]string{ops[i].Observe.DeviceRef, ops[i].Observe.Metric}] {
-					continue
-				}
-				_, err = s.alertObserveIn(ctx, q, ops[i].Observe)
-			}
-			if err != nil {
-				return fmt.Errorf("alert write %d of organization %s: %w", i, ops[i].org(), err)
-			}
 		}
-		return setTenant(uuid.Nil)
+		if rs != nil && len(orgs) > 0 {
+			return rs.SetTenant(ctx, q, uuid.Nil)
+		}
+		return nil
 	})
+}
+
+// applyAlertOps applies one organization's alert writes in order. Most
+// readings observed concern no open alert: the organization's open
+// (device, metric) pairs are read once, and only observations of those go
+// to the alerts.
+func (s *Store) applyAlertOps(ctx context.Context, q driver.Querier, org uuid.UUID, ops []*AlertOp) error {
+	var open map[[2]string]bool
+	for i, o := range ops {
+		var err error
+		if o.Raise != nil {
+			_, err = s.alertRaiseIn(ctx, q, o.Raise)
+			if open != nil {
+				open[[2]string{o.Raise.DeviceRef, o.Raise.Metric}] = true
+			}
+		} else {
+			if open == nil {
+				if open, err = openAlertKeys(ctx, q, org); err != nil {
+					return err
+				}
+			}
+			if !open[[2]string{o.Observe.DeviceRef, o.Observe.Metric}] {
+				continue
+			}
+			_, err = s.alertObserveIn(ctx, q, o.Observe)
+		}
+		if err != nil {
+			return fmt.Errorf("alert write %d of organization %s: %w", i, org, err)
+		}
+	}
+	return nil
 }
 
 // insertProcessorEvent inserts one output event unless its id is already

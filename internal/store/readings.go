@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -144,16 +143,11 @@ func (s *Store) ActivityOriginRefsStored(ctx context.Context, org uuid.UUID, fro
 		for start := 0; start < len(refs); start += 500 {
 			chunk := refs[start:min(start+500, len(refs))]
 			args := []any{org, from.UTC(), to.UTC()}
-			var in strings.Builder
-			for i, r := range chunk {
-				if i > 0 {
-					in.WriteString(", ")
-				}
+			for _, r := range chunk {
 				args = append(args, r)
-				in.WriteString("$" + strconv.Itoa(len(args)))
 			}
 			rows, err := q.Query(ctx, `SELECT origin_ref FROM emissions.activity_records
-				WHERE org_id = $1 AND period_start >= $2 AND period_start < $3 AND origin_ref IN (`+in.String()+`)`, args...)
+				WHERE org_id = $1 AND period_start >= $2 AND period_start < $3 AND origin_ref IN (`+placeholders(4, len(chunk))+`)`, args...)
 			if err != nil {
 				return err
 			}

@@ -93,6 +93,10 @@ type AnomalyResult struct {
 	Ready bool
 	// Median and MAD are the window's median and median absolute deviation.
 	Median, MAD decimal.Decimal
+	// Spread is the scale Score divides by besides its constant: the MAD
+	// (ScoreMAD), or 1.253314 × the mean absolute deviation (ScoreMeanAD,
+	// to 6 places); zero for ScoreConstant.
+	Spread decimal.Decimal
 	// Score is the signed robust z, rounded to AnomalyScoreScale places;
 	// meaningless when Infinite.
 	Score decimal.Decimal
@@ -166,15 +170,15 @@ func RobustScore(window []decimal.Decimal, x, threshold decimal.Decimal) Anomaly
 	switch {
 	case mad.IsPositive():
 		// z = c·diff/MAD; |z| > t ⇔ |c·diff| > t·MAD.
-		c := decimal.RequireFromString(madConstant)
-		res.Method = ScoreMAD
+		c := madC
+		res.Method, res.Spread = ScoreMAD, mad
 		res.Score = c.Mul(diff).DivRound(mad, AnomalyScoreScale)
 		res.Anomalous = c.Mul(diff).Abs().GreaterThan(threshold.Mul(mad))
 	case sumDev.IsPositive():
 		// z = diff / (k · sum/n) = n·diff / (k·sum).
-		k := decimal.RequireFromString(meanADConstant)
+		k := meanADC
 		n := decimal.NewFromInt(int64(len(window)))
-		res.Method = ScoreMeanAD
+		res.Method, res.Spread = ScoreMeanAD, k.Mul(sumDev).DivRound(n, 6)
 		res.Score = n.Mul(diff).DivRound(k.Mul(sumDev), AnomalyScoreScale)
 		res.Anomalous = n.Mul(diff).Abs().GreaterThan(threshold.Mul(k).Mul(sumDev))
 	default:
@@ -194,5 +198,12 @@ func median(vs []decimal.Decimal) decimal.Decimal {
 	if n%2 == 1 {
 		return s[n/2]
 	}
-	return s[n/2-1].Add(s[n/2]).Mul(decimal.RequireFromString("0.5"))
+	return s[n/2-1].Add(s[n/2]).Mul(half)
 }
+
+// The constants as decimals, parsed once (decimals are immutable values).
+var (
+	madC    = decimal.RequireFromString(madConstant)
+	meanADC = decimal.RequireFromString(meanADConstant)
+	half    = decimal.RequireFromString("0.5")
+)

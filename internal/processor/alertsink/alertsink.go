@@ -5,10 +5,9 @@
 //
 // One Handler runs under two runners (Inputs): Name on iot.alerts and
 // ReadingsName on iot.sensor-readings. Handle turns each input into one
-// store alert write (store.AlertOp) that it emits on OpsTopic; the runners
-// commit through Store, which takes those writes out of the outbox
-// events and applies them in the commit's transaction
-// (store.ProcessorCommitAlerts), with the checkpoint. So an input's alert
+// store alert write (store.AlertOp) that it queues with Emitter.Alert; the
+// runner's commit applies it in the checkpoint's transaction
+// (store.ProcessorCommit.Alerts). So an input's alert
 // write happens exactly once, like any processor's outputs: a redelivered
 // input is skipped by the runtime, and a crash before the commit writes
 // nothing.
@@ -30,7 +29,6 @@ package alertsink
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,12 +50,6 @@ const (
 	// ReadingsName consumes iot.sensor-readings.
 	ReadingsName = "iot-alert-sink-readings"
 )
-
-// OpsTopic is the pseudo-topic of the alert writes Handle emits. They never
-// reach the outbox or the stream: Store applies them in the commit. A
-// runner that commits straight to *store.Store would fail on them (the
-// outbox refuses the topic), so always run the sink with Store.
-const OpsTopic = "greenlang.alert-sink.writes"
 
 // Alert kinds the sink stores (anomaly.Alert.Kind).
 const (
@@ -186,7 +178,8 @@ func (h *Handler) alert(ctx context.Context, m *stream.Message, out *processor.E
 	case a.Min != nil && a.Value.LessThan(*a.Min):
 		p.Threshold = p.RangeMin
 	}
-	return emit(out, a.OrgID, "raise", src, store.AlertOp{Raise: p})
+	out.Alert(store.AlertOp{Raise: p})
+	return nil
 }
 
 func validateAlert(a *anomaly.Alert) error {
@@ -237,47 +230,8 @@ func (h *Handler) reading(m *stream.Message, out *processor.Emitter) error {
 		processor.CheckDecimal("value", r.Value.Decimal) != nil {
 		return nil
 	}
-	src := processor.SourceID(m)
 	p := &store.AlertObserveParams{OrgID: r.OrgID, DeviceRef: r.DeviceID, Metric: r.Metric, Value: r.Value.Decimal, At: r.OccurredAt,
 		ClearAfter: h.cfg.ClearAfter, QuietPeriod: h.cfg.QuietPeriod}
-	return emit(out, r.OrgID, "observe", src, store.AlertOp{Observe: p})
-}
-
-func emit(out *processor.Emitter, org uuid.UUID, what, src string, op store.AlertOp) error {
-	return out.Emit(processor.Output{OrgID: org, Topic: OpsTopic, Key: org.String(), ID: out.ID(what, src), Payload: op})
-}
-
-// Store is the processor.Store the sink's runners commit through: it
-// applies the alert writes Handle emitted (OpsTopic) in the commit's
-// transaction (store.ProcessorCommitAlerts) and passes every other output
-// to the outbox.
-type Store struct{ st *store.Store }
-
-var _ processor.Store = (*Store)(nil)
-
-// NewStore wraps st for the sink's runners (processor.Config.Store).
-func NewStore(st *store.Store) *Store { return &Store{st: st} }
-
-// ProcessorCheckpoint implements processor.Store.
-func (s *Store) ProcessorCheckpoint(ctx context.Context, name string, partition int32) (*store.ProcessorCheckpoint, error) {
-	return s.st.ProcessorCheckpoint(ctx, name, partition)
-}
-
-// ProcessorCommit implements processor.Store.
-func (s *Store) ProcessorCommit(ctx context.Context, c store.ProcessorCommit) error {
-	var ops []store.AlertOp
-	events := make([]store.ProcessorEvent, 0, len(c.Events))
-	for _, e := range c.Events {
-		if e.Event.Topic != OpsTopic {
-			events = append(events, e)
-			continue
-		}
-		var op store.AlertOp
-		if err := json.Unmarshal(e.Event.Payload, &op); err != nil {
-			return fmt.Errorf("alertsink: decoding alert write %s: %w", e.Event.ID, err)
-		}
-		ops = append(ops, op)
-	}
-	c.Events = events
-	return s.st.ProcessorCommitAlerts(ctx, c, ops)
+	out.Alert(store.AlertOp{Observe: p})
+	return nil
 }

@@ -483,11 +483,7 @@ func (h *Handler) robustScore(s *Series, p Pending) (Alert, bool) {
 	if !res.Anomalous || res.Method == analytics.ScoreConstant {
 		return Alert{}, false
 	}
-	med, z := res.Median, res.Score.Round(3)
-	spread := res.MAD
-	if res.Method == analytics.ScoreMeanAD && !z.IsZero() {
-		spread = x.Sub(med).DivRound(res.Score, 6).Abs()
-	}
+	med, z, spread := res.Median, res.Score.Round(3), res.Spread
 	a := h.alert(p.EventID, p.Reading, KindStatistical, RuleRobustZScore, SeverityWarning)
 	a.Expected, a.StdDev, a.ZScore, a.ZThreshold = &med, &spread, &z, &k
 	a.Evidence = Evidence{Readings: n, From: s.Window[0].At, To: s.Window[n-1].At}
@@ -539,6 +535,7 @@ func (h *Handler) emit(out *processor.Emitter, a Alert) error {
 // validate checks r and m's key, naming the offending field, and
 // normalizes r (canonical device type, UTC event time).
 func validate(r *Reading, m *stream.Message) error {
+	typ := canonicalType(r.DeviceType)
 	switch {
 	case r.OrgID == uuid.Nil:
 		return errors.New("org_id is required")
@@ -546,14 +543,12 @@ func validate(r *Reading, m *stream.Message) error {
 		return errors.New("device_id is required")
 	case r.DeviceType == "":
 		return errors.New("device_type is required")
-	case canonicalType(r.DeviceType) == "":
+	case typ == "":
 		return fmt.Errorf("device_type %q is not one of %v", r.DeviceType, store.DeviceTypes())
 	case r.Metric == "":
 		return errors.New("metric is required")
 	case !r.Value.Valid:
 		return errors.New("value is required")
-	case processor.CheckDecimal("value", r.Value.Decimal) != nil:
-		return processor.CheckDecimal("value", r.Value.Decimal)
 	case r.Unit == "":
 		return errors.New("unit is required")
 	case r.OccurredAt.IsZero():
@@ -561,7 +556,10 @@ func validate(r *Reading, m *stream.Message) error {
 	case m.Key != r.Key():
 		return fmt.Errorf("key %q must be %q (<org_id>/<device_id>): a device's baselines live in one partition", m.Key, r.Key())
 	}
-	r.DeviceType = canonicalType(r.DeviceType)
+	if err := processor.CheckDecimal("value", r.Value.Decimal); err != nil {
+		return err
+	}
+	r.DeviceType = typ
 	r.OccurredAt = r.OccurredAt.UTC()
 	return nil
 }

@@ -316,7 +316,7 @@ func (o *Outputs) Record(t testing.TB, name string, m *stream.Message, em *proce
 	var rej *processor.RejectError
 	switch {
 	case errors.As(err, &rej):
-		o.ByID[processor.EventID(name, "dead-letter", m.EventID).String()] = stream.TopicIntegrationErrors + " " + string(m.Value)
+		o.ByID[processor.DeadLetterID(name, m).String()] = stream.TopicIntegrationErrors + " " + string(m.Value)
 		o.Count[stream.TopicIntegrationErrors]++
 		o.Reasons = append(o.Reasons, err.Error())
 	case err != nil:

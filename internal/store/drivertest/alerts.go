@@ -138,14 +138,14 @@ func testAlerts(t *testing.T, s *store.Store, _ Admin) {
 	name := "test-alerts-" + uuid.NewString()[:8]
 	op := store.AlertOp{Raise: &store.AlertRaiseParams{OrgID: a.ID, ID: uuid.New(), EventID: "p1", DedupKey: "p|m|threshold|r", DeviceRef: "p",
 		Severity: "info", Kind: "threshold", Rule: "r", Metric: "m", Value: decimal.NewFromInt(5), RangeMin: ndec("10"), RaisedAt: t0}}
-	must(t, s.ProcessorCommitAlerts(ctx, store.ProcessorCommit{Processor: name,
-		Partitions: []store.ProcessorPartitionUpdate{{Partition: 0, Offset: 1, State: []byte(`{}`)}}}, []store.AlertOp{op}))
+	must(t, s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 0, Offset: 1, State: []byte(`{}`)}}, Alerts: []store.AlertOp{op}}))
 	op2 := op
 	op2.Raise = &store.AlertRaiseParams{}
 	*op2.Raise = *op.Raise
 	op2.Raise.EventID = "p2"
-	err = s.ProcessorCommitAlerts(ctx, store.ProcessorCommit{Processor: name,
-		Partitions: []store.ProcessorPartitionUpdate{{Partition: 0, PrevVersion: 0, Offset: 2, State: []byte(`{}`)}}}, []store.AlertOp{op2})
+	err = s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 0, PrevVersion: 0, Offset: 2, State: []byte(`{}`)}}, Alerts: []store.AlertOp{op2}})
 	wantCode(t, err, store.CodeFailedPrecondition, "a stale commit")
 	p, err := s.AlertOpenByKey(ctx, a.ID, "p|m|threshold|r")
 	must(t, err)
