@@ -199,7 +199,13 @@ func (s *Stream) DeadLetter(ctx context.Context, m *Message, reason error) error
 	// The id is derived from the input's and the group's, so a redelivered
 	// input's dead letter is a duplicate the engine and consumers drop,
 	// while two groups dead-lettering one input leave two dead letters.
-	id := m.EventID + ".dlq"
+	// An input without an event id (published outside the port) is
+	// named by its position, so two such inputs do not share one id.
+	src := m.EventID
+	if src == "" {
+		src = m.Topic + "/" + strconv.Itoa(int(m.Partition)) + "/" + strconv.FormatInt(m.Offset, 10)
+	}
+	id := src + ".dlq"
 	if m.group != "" {
 		id += "." + m.group
 	}

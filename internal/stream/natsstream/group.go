@@ -583,9 +583,12 @@ func (s *groupSub) release(prs []*partRun, abandon bool) {
 		pr.it.Drain()
 	}
 	defer func() {
+		// A fresh context: the hand-over wait above may have used up pctx's.
+		rctx, rcancel := context.WithTimeout(context.Background(), s.p.FailoverAfter)
+		defer rcancel()
 		for i, pr := range prs {
 			if paused[i] {
-				if _, err := s.st.ResumeConsumer(pctx, s.consumerName(pr.p)); err != nil {
+				if _, err := s.st.ResumeConsumer(rctx, s.consumerName(pr.p)); err != nil {
 					s.d.log.Debug("nats: resuming a partition consumer", "group", s.p.Group, "partition", pr.p, "err", err)
 				}
 			}
