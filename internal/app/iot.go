@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
@@ -86,9 +87,9 @@ func (a *App) startIoT(ctx context.Context) error {
 		return fmt.Errorf("app: starting MQTT (%s): %w%s", config.RedactURL(a.cfg.MQTT.URL), err, hint)
 	}
 	a.mqtt = t
-	svc, err := calculation.NewWithStored(ctx, a.st)
+	svc, err := a.calculation(ctx)
 	if err != nil {
-		return fmt.Errorf("app: factor library for the IoT roll-up: %w", err)
+		return err
 	}
 	rollup := iot.NewRollup(a.st, svc, a.log)
 	a.cmdDone = make(chan struct{})
@@ -110,17 +111,21 @@ const rollupGrace = 5 * time.Minute
 // rollupLoop rolls every organization's meter readings up into activity
 // data (iot.Rollup): at start the last 24 completed hours (a device's hour
 // is stored once, so hours rolled up before are skipped), then each hour
-// the one that ended rollupGrace ago.
+// the one that ended rollupGrace ago, with any hour that failed before.
 func (a *App) rollupLoop(ctx context.Context, r *iot.Rollup) {
+	failed := map[time.Time]bool{}
 	roll := func(hour time.Time) {
 		orgs, err := a.st.OrganizationIDs(ctx)
 		if err != nil {
-			a.log.Warn("iot: roll-up: listing organizations", slog.Any("err", err))
+			a.log.Warn("iot: roll-up: listing organizations; retried next hour", slog.Any("err", err))
+			failed[hour] = true
 			return
 		}
+		delete(failed, hour)
 		for _, org := range orgs {
 			if _, err := r.Hour(ctx, org, hour); err != nil && ctx.Err() == nil {
-				a.log.Warn("iot: roll-up failed; the next run retries it", slog.Any("org", org), slog.Time("hour", hour), slog.Any("err", err))
+				a.log.Warn("iot: roll-up failed; retried next hour", slog.Any("org", org), slog.Time("hour", hour), slog.Any("err", err))
+				failed[hour] = true
 			}
 		}
 	}
@@ -136,6 +141,13 @@ func (a *App) rollupLoop(ctx context.Context, r *iot.Rollup) {
 		case <-time.After(time.Until(next)):
 		}
 		last = last.Add(time.Hour)
+		for _, h := range slices.SortedFunc(maps.Keys(failed), time.Time.Compare) {
+			if last.Sub(h) > 24*time.Hour {
+				delete(failed, h) // a day late: left to greenlang iot rollup
+				continue
+			}
+			roll(h)
+		}
 		roll(last)
 	}
 }
@@ -171,13 +183,12 @@ func (a *App) stopIoT(ctx context.Context) error {
 // and acknowledged.
 func ingestHandler(ctx context.Context, in *iot.Ingest, cmdr func() *iot.Commander, log *slog.Logger) mqtt.Handler {
 	return mqtt.HandlerFunc(func(m mqtt.Message, ack func()) {
-		msg := iot.Message{Org: m.Org, Device: m.Device, Kind: string(m.Kind), Topic: m.Topic, Payload: m.Payload, Received: m.Received}
-		take := func() error { return in.Submit(ctx, msg, ack) }
+		take := func() error { return in.Submit(ctx, m, ack) }
 		if m.Kind == mqtt.KindCommandResults {
 			take = func() error {
 				err := cmdr().HandleResult(ctx, m.Org, m.Device, m.Payload)
 				if errors.Is(err, iot.ErrResultRejected) {
-					if err := in.Refuse(ctx, msg, "command_result", err.Error()); err != nil {
+					if err := in.Refuse(ctx, m, "command_result", err.Error()); err != nil {
 						return err
 					}
 					err = nil

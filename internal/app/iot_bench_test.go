@@ -65,23 +65,6 @@ func startBenchApp(b *testing.B, cfg config.Config, reg *prometheus.Registry) *a
 	return a
 }
 
-func benchDevicesIn(b *testing.B, st *store.Store, org uuid.UUID) []simulate.Device {
-	b.Helper()
-	var out []simulate.Device
-	for range benchDevices {
-		d := &store.Device{DeviceType: "energy_meter", Serial: "EM-" + uuid.NewString()[:12]}
-		if err := st.Devices().Create(context.Background(), org, d); err != nil {
-			b.Fatal(err)
-		}
-		secret, _, err := st.DeviceCredentialIssue(context.Background(), org, d.ID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, simulate.Device{Org: org.String(), ID: d.ID.String(), Type: d.DeviceType, User: org.String() + "/" + d.ID.String(), Secret: secret})
-	}
-	return out
-}
-
 // storedTotal reads the ingest's stored-readings counter.
 func storedTotal(b *testing.B, reg *prometheus.Registry) float64 {
 	b.Helper()
@@ -117,16 +100,9 @@ func BenchmarkIoTEmbeddedPostgres(b *testing.B) {
 
 func benchEmbedded(b *testing.B, a *app.App) {
 	org := drivertest.NewOrg(b, a.Store()).ID
-	devs := benchDevicesIn(b, a.Store(), org)
+	devs := simDevices(b, a.Store(), org, benchDevices)
 	broker := "tcp://" + a.MQTTAddr()
-	var rate []float64
-	for b.Loop() {
-		st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
-		if err != nil || st.Acked != benchMessages {
-			b.Fatalf("%+v %v", st, err)
-		}
-		rate = append(rate, float64(st.Acked)/st.Elapsed.Seconds())
-	}
+	rate := ackedRates(b, broker, devs)
 	b.ReportMetric(median(rate), "msgs/s")
 	// Latency at half the measured rate: publish to PUBACK, which the
 	// embedded broker sends once the reading is committed.
@@ -139,6 +115,20 @@ func benchEmbedded(b *testing.B, a *app.App) {
 	b.ReportMetric(percentile(st.Latencies, 0.5).Seconds()*1000, "p50-ms@half")
 }
 
+// ackedRates runs the simulator's load once per b.Loop iteration and
+// returns each run's acknowledged messages per second.
+func ackedRates(b *testing.B, broker string, devs []simulate.Device) []float64 {
+	var rate []float64
+	for b.Loop() {
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		rate = append(rate, float64(st.Acked)/st.Elapsed.Seconds())
+	}
+	return rate
+}
+
 // BenchmarkIoTBrokerBaselineEmbedded is the embedded broker with a bare
 // subscriber: the same transport, a handler that acknowledges at once and
 // does nothing else, the same simulator load.
@@ -147,9 +137,8 @@ func BenchmarkIoTBrokerBaselineEmbedded(b *testing.B) {
 		org, dev, _ := strings.Cut(username, "/")
 		return mqtt.Identity{Org: org, Device: dev}, nil
 	})
-	var got atomic.Int64
 	t, err := mqtt.Open(context.Background(), "mqtt+embedded://127.0.0.1:0", mqtt.Options{Authenticator: auth,
-		Handler: mqtt.HandlerFunc(func(_ mqtt.Message, ack func()) { got.Add(1); ack() })})
+		Handler: mqtt.HandlerFunc(func(_ mqtt.Message, ack func()) { ack() })})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,14 +153,7 @@ func BenchmarkIoTBrokerBaselineEmbedded(b *testing.B) {
 		devs[i] = simulate.Device{Org: org, ID: id, Type: "energy_meter", User: org + "/" + id, Secret: "x"}
 	}
 	broker := "tcp://" + t.(*mqtt.Embedded).Addr()
-	var rate []float64
-	for b.Loop() {
-		st, err := simulate.Run(context.Background(), simulate.Config{Broker: broker, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
-		if err != nil || st.Acked != benchMessages {
-			b.Fatalf("%+v %v", st, err)
-		}
-		rate = append(rate, float64(st.Acked)/st.Elapsed.Seconds())
-	}
+	rate := ackedRates(b, broker, devs)
 	b.ReportMetric(median(rate), "msgs/s")
 }
 
@@ -231,7 +213,7 @@ func BenchmarkIoTMosquittoPostgres(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	a := startBenchApp(b, cfg, reg)
 	org := drivertest.NewOrg(b, a.Store()).ID
-	devs := benchDevicesIn(b, a.Store(), org)
+	devs := simDevices(b, a.Store(), org, benchDevices)
 	var rate []float64
 	for b.Loop() {
 		before := storedTotal(b, reg)
@@ -313,7 +295,7 @@ func BenchmarkIoTStoreBaselinePostgres(b *testing.B) {
 
 func benchStoreBaseline(b *testing.B, st *store.Store) {
 	org := drivertest.NewOrg(b, st).ID
-	devs := benchDevicesIn(b, st, org)
+	devs := simDevices(b, st, org, benchDevices)
 	metrics := []string{"energy_kwh_total", "power_kw", "power_factor", "voltage_v", "current_a"}
 	base := time.Now().UTC().Truncate(time.Second)
 	var rate []float64

@@ -22,11 +22,11 @@ import (
 
 // simDevices registers n energy meters in org and returns them as the
 // simulator's devices, with fresh secrets.
-func simDevices(t *testing.T, st *store.Store, org uuid.UUID, n int) []simulate.Device {
+func simDevices(t testing.TB, st *store.Store, org uuid.UUID, n int) []simulate.Device {
 	t.Helper()
 	var out []simulate.Device
 	for range n {
-		d := &store.Device{DeviceType: "energy_meter", Serial: "EM-" + uuid.NewString()[:8]}
+		d := &store.Device{DeviceType: "energy_meter", Serial: "EM-" + uuid.NewString()[:13]}
 		if err := st.Devices().Create(t.Context(), org, d); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/simulate"
+	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -209,8 +210,8 @@ func MQTTUser(org, device uuid.UUID) string { return org.String() + "/" + device
 
 // printCredentials prints what a device needs to connect.
 func (c *cli) printCredentials(org, device uuid.UUID, secret string) {
-	fmt.Fprintf(c.stdout, "device_id\t%s\nmqtt_user\t%s\nmqtt_secret\t%s\ntelemetry_topic\tgreenlang/v1/%s/%s/telemetry\n",
-		device, MQTTUser(org, device), secret, org, device)
+	fmt.Fprintf(c.stdout, "device_id\t%s\nmqtt_user\t%s\nmqtt_secret\t%s\ntelemetry_topic\t%s\n",
+		device, MQTTUser(org, device), secret, mqtt.Topic{Org: org.String(), Device: device.String(), Kind: mqtt.KindTelemetry})
 	fmt.Fprintln(c.stderr, "The secret is shown this once: store it on the device now.")
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -65,23 +66,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Message kinds, the last part of a device topic (docs/mqtt.md).
-const (
-	KindTelemetry      = "telemetry"
-	KindStatus         = "status"
-	KindCommandResults = "command-results"
-)
-
-// Message is one MQTT message from a device, as the transport parsed its
-// topic.
-type Message struct {
-	Org, Device string // from the topic: the organization and device ids
-	Kind        string // telemetry, status or command-results
-	Topic       string // the MQTT topic, for dead letters and logs
-	Payload     []byte
-	Received    time.Time
-}
-
 // Ingest turns device messages into stored readings. It is safe for
 // concurrent use; Run must be running for Submit to make progress.
 type Ingest struct {
@@ -90,7 +74,6 @@ type Ingest struct {
 	stream *stream.Stream // nil: readings are stored only
 	cat    *telemetry.Catalogue
 	log    *slog.Logger
-	now    func() time.Time
 	m      *metrics
 
 	queue chan *pending
@@ -139,7 +122,12 @@ func New(st *store.Store, s *stream.Stream, cat *telemetry.Catalogue, log *slog.
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Ingest{cfg: cfg, st: st, stream: s, cat: cat, log: log, now: time.Now, m: m,
+	// Checked here, once: a bad limit would otherwise refuse every message.
+	cfg.Limits = cfg.Limits.WithDefaults()
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("iot: payload limits: %w", err)
+	}
+	return &Ingest{cfg: cfg, st: st, stream: s, cat: cat, log: log, m: m,
 		queue: make(chan *pending, cfg.QueueDepth), devices: map[deviceKey]cachedDevice{}, lastSeen: map[uuid.UUID]time.Time{}}, nil
 }
 
@@ -151,9 +139,9 @@ func New(st *store.Store, s *stream.Stream, cat *telemetry.Catalogue, log *slog.
 // (and published), or at once when it had none. An error means the
 // message was not taken (ctx ended, or the store could not say whether the
 // device exists): it is not acknowledged, so the broker delivers it again.
-func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
+func (in *Ingest) Submit(ctx context.Context, msg mqtt.Message, ack func()) error {
 	in.m.messages.Inc()
-	if msg.Kind != KindTelemetry {
+	if msg.Kind != mqtt.KindTelemetry {
 		// Status messages are not readings; command results go to the
 		// Commander (the app routes them there before the ingest).
 		ack()
@@ -173,7 +161,7 @@ func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
 	}
 	received := msg.Received
 	if received.IsZero() {
-		received = in.now()
+		received = time.Now()
 	}
 	batch, err := in.cat.Parse(d.DeviceType, msg.Payload, received, in.cfg.Limits)
 	if err != nil {
@@ -219,14 +207,14 @@ func (in *Ingest) Submit(ctx context.Context, msg Message, ack func()) error {
 // used (reason is the counter's label, detail what is wrong), without
 // acknowledging it: the caller does, since sending it again would not
 // help. It fails only when the dead letter cannot be published.
-func (in *Ingest) Refuse(ctx context.Context, msg Message, reason, detail string) error {
+func (in *Ingest) Refuse(ctx context.Context, msg mqtt.Message, reason, detail string) error {
 	in.m.rejected.WithLabelValues(reason).Inc()
 	in.log.Warn("iot: message rejected", "topic", msg.Topic, "org", msg.Org, "device", msg.Device, "reason", detail)
 	return in.deadLetter(ctx, msg, detail)
 }
 
 // refuseWhole refuses a message (see Refuse) and acknowledges it.
-func (in *Ingest) refuseWhole(ctx context.Context, msg Message, ack func(), reason, detail string) error {
+func (in *Ingest) refuseWhole(ctx context.Context, msg mqtt.Message, ack func(), reason, detail string) error {
 	if err := in.Refuse(ctx, msg, reason, detail); err != nil {
 		return err
 	}
@@ -237,7 +225,7 @@ func (in *Ingest) refuseWhole(ctx context.Context, msg Message, ack func(), reas
 // deadLetter publishes msg's payload, as received, to integration.errors
 // with the reason. Its event id is derived from the topic and payload, so
 // a message delivered twice leaves one dead letter.
-func (in *Ingest) deadLetter(ctx context.Context, msg Message, reason string) error {
+func (in *Ingest) deadLetter(ctx context.Context, msg mqtt.Message, reason string) error {
 	if in.stream == nil {
 		return nil
 	}
@@ -258,7 +246,7 @@ func (in *Ingest) deadLetter(ctx context.Context, msg Message, reason string) er
 // device returns a registered device, nil when org has no such device.
 func (in *Ingest) device(ctx context.Context, org, id uuid.UUID) (*store.Device, error) {
 	k := deviceKey{org, id}
-	now := in.now()
+	now := time.Now()
 	in.mu.Lock()
 	c, ok := in.devices[k]
 	in.mu.Unlock()
@@ -352,9 +340,13 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 		}
 		if in.stream != nil {
 			for _, r := range p.readings {
-				if m, err := readingEvent(p.org, p.device, r); err == nil {
-					events = append(events, m)
+				m, err := readingEvent(p.org, p.device, r)
+				if err != nil {
+					// Stored, but the processors will not see it: say so.
+					in.log.Error("iot: encoding a reading event", "device", p.device.ID, "metric", r.Metric, "err", err)
+					continue
 				}
+				events = append(events, m)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -51,8 +52,8 @@ func newFixture(t *testing.T, open processortest.StoreOpener, cfg iot.Config) *f
 	return &fixture{env: env, org: org, meter: meter, ingest: in, reg: reg, now: time.Now().UTC().Truncate(time.Second)}
 }
 
-func (f *fixture) msg(device, payload string) iot.Message {
-	return iot.Message{Org: f.org.String(), Device: device, Kind: iot.KindTelemetry, Payload: []byte(payload),
+func (f *fixture) msg(device, payload string) mqtt.Message {
+	return mqtt.Message{Org: f.org.String(), Device: device, Kind: mqtt.KindTelemetry, Payload: []byte(payload),
 		Topic: "greenlang/v1/" + f.org.String() + "/" + device + "/telemetry", Received: f.now}
 }
 
@@ -106,7 +107,7 @@ func TestIngestStoresAndRejects(t *testing.T) {
 		var a acker
 		ts := f.now.Add(-time.Minute).Format(time.RFC3339)
 		good := `{"time":"` + ts + `","metrics":{"energy_kwh_total":1234.5,"power_kw":42.1,"power_factor":7}}`
-		for _, m := range []iot.Message{
+		for _, m := range []mqtt.Message{
 			f.msg(f.meter.ID.String(), good),
 			f.msg(f.meter.ID.String(), good), // delivered again: stored once
 			f.msg(uuid.NewString(), good),    // not registered

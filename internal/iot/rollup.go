@@ -161,9 +161,9 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 }
 
 // increase is a register's increase over [hour, hour+1h): from its last
-// reading before the hour to its last in the hour. ok is false when the
-// register has no reading in the hour or none before it (a first reading
-// has nothing to count from).
+// reading before the hour (or, without one, from its first reading in the
+// hour) to its last in the hour. ok is false when no reading of the hour
+// has one before it to count from.
 func (r *Rollup) increase(ctx context.Context, org, device uuid.UUID, metric string, hour time.Time) (decimal.Decimal, bool, error) {
 	tr, err := analytics.NewRegisterTracker(analytics.RegisterConfig{})
 	if err != nil {

@@ -316,6 +316,11 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		ClientID: cl.ID,
 		Received: time.Now(),
 	}, ack)
+	select {
+	case <-done: // acked already (a refusal, or a synchronous handler)
+		return pk, nil
+	default:
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

@@ -29,7 +29,6 @@ type External struct {
 	mu      sync.Mutex
 	cm      *autopaho.ConnectionManager
 	cancel  context.CancelFunc
-	subErr  chan error // first subscribe result after Start
 	started bool
 	closed  bool
 }
@@ -175,17 +174,26 @@ func (x *External) Start(ctx context.Context) error {
 		return fmt.Errorf("mqtt: external: connecting to %s: %w", x.url.Host, err)
 	}
 	x.mu.Lock()
-	x.cm, x.cancel, x.subErr = cm, cancel, subErr
+	x.cm, x.cancel = cm, cancel
 	x.mu.Unlock()
 
+	// A start that fails stops the connection manager too: the caller will
+	// not Close a transport that did not start, and a client left
+	// reconnecting would feed the handler of a platform that is not up.
+	fail := func(err error) error {
+		dctx, dcancel := context.WithTimeout(context.Background(), x.opts.ConnectTimeout)
+		defer dcancel()
+		_ = x.Close(dctx)
+		return err
+	}
 	select {
 	case err := <-subErr:
 		if err != nil {
-			return fmt.Errorf("mqtt: external: %w", err)
+			return fail(fmt.Errorf("mqtt: external: %w", err))
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("mqtt: external: connecting to %s: %w", x.url.Host, ctx.Err())
+		return fail(fmt.Errorf("mqtt: external: connecting to %s: %w", x.url.Host, ctx.Err()))
 	}
 }
 

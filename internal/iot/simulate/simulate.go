@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/greenlang/greenlang/internal/mqtt"
 )
 
 // Device is one simulated device and what it connects with.
@@ -30,7 +32,9 @@ type Device struct {
 }
 
 // Topic is the device's telemetry topic.
-func (d Device) Topic() string { return "greenlang/v1/" + d.Org + "/" + d.ID + "/telemetry" }
+func (d Device) Topic() string {
+	return mqtt.Topic{Org: d.Org, Device: d.ID, Kind: mqtt.KindTelemetry}.String()
+}
 
 // Config says what to publish where.
 type Config struct {

@@ -7,10 +7,13 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
-// deviceTypes are the device types the store knows (store.deviceTypes).
-var deviceTypes = []string{"air_quality", "energy_meter", "water_flow", "emissions_sensor", "temp_humidity", "vehicle_tracker", "solar_panel", "waste_bin"}
+// deviceTypes are the device types the store registers devices as: the
+// catalogue must cover exactly those, or a registered device's every
+// payload would be refused.
+var deviceTypes = store.DeviceTypes()
 
 func mustCatalogue(t testing.TB) *telemetry.Catalogue {
 	t.Helper()
