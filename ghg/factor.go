@@ -2,6 +2,7 @@ package ghg
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -20,7 +21,13 @@ type FactorRef struct {
 }
 
 func (r FactorRef) String() string {
-	return fmt.Sprintf("%s %s, %s, %s", r.Set, r.Version, r.SourceTable, r.SourceRow)
+	s := strings.TrimSpace(r.Set + " " + r.Version)
+	for _, part := range []string{r.SourceTable, r.SourceRow} {
+		if part != "" {
+			s += ", " + part
+		}
+	}
+	return s
 }
 
 // Factor is an emission factor: kilograms of each gas per one Per unit of

@@ -396,6 +396,14 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 			a.Region = site.Region
 		}
 	}
+	if row.Method == ghg.MethodDirectMeasurement {
+		// A measured mass of gas: there is no factor to select.
+		res, err := calc.DirectMeasurement(a)
+		if err != nil {
+			return fail(inputErrorColumn(err), err)
+		}
+		return Line{Line: row.Line, Activity: a, Result: res, Selection: []string{"measured at the source: no emission factor selected"}}, nil
+	}
 	sel, err := memo.choose(s.lib, ghg.Query{ActivityType: a.Type, Region: a.Region, Date: a.PeriodStart,
 		PinnedSet: o.PinnedSet, PinnedEdition: o.Edition, Dim: a.Quantity.Unit.Dim, Unit: a.Quantity.Unit.Symbol, Basis: a.HeatBasis})
 	if err != nil {
@@ -426,12 +434,7 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		return fail(activityfile.ColMethod, fmt.Errorf("give a method or a scope for this row"))
 	}
 	if err != nil {
-		col := activityfile.ColMethod
-		var ie *ghg.InputError
-		if errors.As(err, &ie) {
-			col = ie.Field
-		}
-		return fail(col, err)
+		return fail(inputErrorColumn(err), err)
 	}
 	line := Line{Line: row.Line, Activity: a, Result: res, Selection: sel.Trail}
 	if res.Scope == 2 && a.Quantity.Unit.Dim == ghg.Energy {
@@ -440,6 +443,16 @@ func (s *Service) calculateRow(calc *ghg.Calculator, row activityfile.Row, o Opt
 		}
 	}
 	return line, nil
+}
+
+// inputErrorColumn is the activity-file column an engine error names, the
+// method column when it names none.
+func inputErrorColumn(err error) string {
+	var ie *ghg.InputError
+	if errors.As(err, &ie) {
+		return ie.Field
+	}
+	return activityfile.ColMethod
 }
 
 // market adds the market-based result of a scope 2 line, in the order of

@@ -149,3 +149,30 @@ func TestResolveFactorSet(t *testing.T) {
 		t.Errorf("unknown set: %v", err)
 	}
 }
+
+// A measured mass of gas is scope 1 without a factor; a measured row in
+// the wrong unit is refused on its own line, naming the column.
+func TestDirectMeasurementRows(t *testing.T) {
+	svc, err := NewBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "id,activity_type,quantity,unit,period_start,region,method\n" +
+		"stack-co2,measured/CO2,1500,kg,2025-03-01,US,direct_measurement\n" +
+		"stack-ch4,measured/CH4,0.25,tonne,2025-03-01,US,direct_measurement\n" +
+		"bad,measured/CO2,10,m3,2025-03-01,US,direct_measurement\n"
+	rep, err := svc.CalculateFile(strings.NewReader(in), Options{GWPSet: "AR6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Lines) != 2 || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error(), "line 4, column unit") {
+		t.Fatalf("%d results, errors %v", len(rep.Lines), rep.Errors)
+	}
+	// 1500 kg CO2 + 250 kg CH4 × 29.8 (AR6 fossil).
+	if got := rep.ByScope["scope 1"].CO2eKg; !got.Equal(dec("8950")) {
+		t.Errorf("scope 1 = %s kg CO2e, want 8950", got)
+	}
+	if sel := rep.Lines[0].Selection; len(sel) != 1 || !strings.Contains(sel[0], "no emission factor") {
+		t.Errorf("selection trail %v does not say no factor was selected", sel)
+	}
+}

@@ -380,10 +380,11 @@ func (c *cli) rollupCommand() *cobra.Command {
 	var hours int
 	cmd := &cobra.Command{
 		Use:   "rollup --org ID --hour 2026-12-01T10 [--hours N]",
-		Short: "Turn hours of energy-meter and vehicle-fuel readings into calculated activity data",
-		Long: "Roll an organization's register readings of one or more hours up into activity records and calculated\n" +
+		Short: "Turn hours of energy-meter, vehicle-fuel and emissions-sensor readings into calculated activity data",
+		Long: "Roll an organization's readings of one or more hours up into activity records and calculated\n" +
 			"emissions: energy meters' kWh as scope 2 electricity of their site, vehicle trackers' fuel as scope 1\n" +
-			"mobile combustion. A device's hour is stored once; hours rolled up before are reported and skipped.\n" +
+			"mobile combustion, emissions sensors' (CEMS) measured CO2 and CH4 mass as scope 1 direct measurement.\n" +
+			"A device's hour is stored once; hours rolled up before are reported and skipped.\n" +
 			"greenlang serve does this every hour for the hour that ended 5 minutes earlier.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -415,7 +416,7 @@ func (c *cli) rollupCommand() *cobra.Command {
 					note = " (some or all devices rolled up before: skipped)"
 				}
 				fmt.Fprintf(c.stdout, "%s\t%d activities%s\n", h.Format("2006-01-02T15Z"), res.Activities, note)
-				for _, s := range res.Skipped {
+				for _, s := range append(res.Skipped, res.Notes...) {
 					fmt.Fprintf(c.stderr, "%s: %s\n", h.Format("2006-01-02T15Z"), s)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/iot/analytics"
 	"github.com/greenlang/greenlang/internal/store"
@@ -24,6 +25,9 @@ type meterActivity struct {
 	activityType, unit string
 	scope, method      string
 }
+
+// emissionsSensor is the device type whose readings are measured masses.
+const emissionsSensor = "emissions_sensor"
 
 // meterActivities are the registers the hourly roll-up turns into
 // activity data: energy meters' kWh as scope 2 electricity (location-based
@@ -45,7 +49,10 @@ type RollupResult struct {
 	AlreadyStored bool
 	// Skipped names devices left out, with why (no site, no baseline).
 	Skipped []string
-	RunID   uuid.UUID
+	// Notes name activities stored from less than the whole hour
+	// (an emissions sensor with gaps in its samples).
+	Notes []string
+	RunID uuid.UUID
 }
 
 // Rollup turns an hour of stored register readings into activity records
@@ -71,7 +78,11 @@ func NewRollup(st *store.Store, calc *calculation.Service, log *slog.Logger) *Ro
 // register's increase over the hour (from its last reading before the
 // hour, through rollovers and resets: analytics.RegisterTracker) becomes
 // one activity of the site, dated to the hour's day and identified as
-// iot:<device>:<metric>:<hour>. The hour's activities are calculated and
+// iot:<device>:<metric>:<hour>. For each emissions sensor at a site, the
+// mass of each gas it measured over the hour (EmittedMass) becomes a scope
+// 1 activity by direct measurement, measured/<gas> in kg, identified as
+// iot:<device>:measured/<gas>:<hour>; an hour only partly measured is
+// stored as measured and named in Notes. The hour's activities are calculated and
 // stored as one run. A device's hour is stored once: rolling the hour up
 // again stores nothing for the devices already rolled up (readings that
 // arrived later are not counted; restating them is a recalculation's
@@ -89,6 +100,14 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 	}
 	type row struct{ id, activityType, amount, unit, site, scope, method string }
 	var rows []row
+	siteOf := func(d *store.Device) (string, bool) {
+		if d.SiteID != nil && sites[*d.SiteID] != "" {
+			return sites[*d.SiteID], true
+		}
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: not at a site with a code (its readings cannot be attributed)", d.DeviceType, d.ID))
+		return "", false
+	}
+	hourID := hour.Format("2006-01-02T15Z")
 	for _, ma := range meterActivities() {
 		for _, d := range devices {
 			if d.DeviceType != ma.deviceType {
@@ -101,16 +120,42 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 			if !ok || !amount.IsPositive() {
 				continue
 			}
-			code := ""
-			if d.SiteID != nil {
-				code = sites[*d.SiteID]
-			}
-			if code == "" {
-				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: not at a site with a code (its readings cannot be attributed)", d.DeviceType, d.ID))
+			code, ok := siteOf(d)
+			if !ok {
 				continue
 			}
-			rows = append(rows, row{id: fmt.Sprintf("iot:%s:%s:%s", d.ID, ma.metric, hour.Format("2006-01-02T15Z")),
+			rows = append(rows, row{id: fmt.Sprintf("iot:%s:%s:%s", d.ID, ma.metric, hourID),
 				activityType: ma.activityType, amount: amount.String(), unit: ma.unit, site: code, scope: ma.scope, method: ma.method})
+		}
+	}
+	// Emissions sensors measure the mass itself: scope 1 by direct
+	// measurement, one activity per gas.
+	for _, d := range devices {
+		if d.DeviceType != emissionsSensor {
+			continue
+		}
+		em, err := EmittedMass(ctx, r.st, org, d.ID, hour, hour.Add(time.Hour))
+		if err != nil {
+			return res, err
+		}
+		if len(em.KgByGas) == 0 {
+			continue
+		}
+		code, ok := siteOf(d)
+		if !ok {
+			continue
+		}
+		for _, g := range flueGases {
+			kg, ok := em.KgByGas[g.gas]
+			if !ok || !kg.IsPositive() {
+				continue
+			}
+			typ := ghg.MeasuredActivityType(string(g.gas))
+			rows = append(rows, row{id: fmt.Sprintf("iot:%s:%s:%s", d.ID, typ, hourID),
+				activityType: typ, amount: kg.String(), unit: "kg", site: code, scope: "1", method: ghg.MethodDirectMeasurement})
+			if c := em.Covered[g.gas]; c < time.Hour {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s %s: %s measured over %s of the hour (gaps over %s are not filled)", d.DeviceType, d.ID, g.gas, c, FlueMaxHold))
+			}
 		}
 	}
 	if len(rows) == 0 {
@@ -156,7 +201,8 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 		res.Skipped = append(res.Skipped, e.Error())
 	}
 	res.Activities, res.RunID = int(stored.Activities), stored.RunID
-	r.log.Info("iot: hour rolled up into activity data", "org", org, "hour", hour, "activities", res.Activities, "run", stored.RunID)
+	r.log.Info("iot: hour rolled up into activity data", "org", org, "hour", hour, "activities", res.Activities, "run", stored.RunID,
+		"skipped", res.Skipped, "notes", res.Notes)
 	return res, nil
 }
 

@@ -135,3 +135,81 @@ func TestHourlyAggregates(t *testing.T) {
 		}
 	})
 }
+
+// An emissions sensor's hour becomes scope 1 by direct measurement: each
+// complete sample's mass rate (corrected to standard conditions) holds
+// until the next one, at most iot.FlueMaxHold, the last sample before the
+// hour counting for its start; a gap is not filled and is named.
+func TestRollupEmissionsSensor(t *testing.T) {
+	processortest.Engines(t, "greenlang_iot_rollup_cems", func(t *testing.T, open processortest.StoreOpener) {
+		ctx := context.Background()
+		org := uuid.New()
+		st := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org}, Country: "US"}).Store
+		site := &store.Site{Code: "BOILERS", Name: "Boiler house", Country: "US", Active: true}
+		if err := st.Sites().Create(ctx, org, site); err != nil {
+			t.Fatal(err)
+		}
+		stack := &store.Device{DeviceType: "emissions_sensor", Serial: "CEMS-1", SiteID: &site.ID}
+		if err := st.Devices().Create(ctx, org, stack); err != nil {
+			t.Fatal(err)
+		}
+		hour := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+		var rs []store.SensorReading
+		sample := func(at time.Duration, values map[string]string) {
+			for m, v := range values {
+				rs = append(rs, store.SensorReading{DeviceID: stack.ID, Metric: m, Time: hour.Add(at), Value: decimal.RequireFromString(v)})
+			}
+		}
+		// 22,413.96954 m³/h at 0 °C and 101.325 kPa is 1,000 kmol/h: 10%
+		// CO2 is 4,400.95 kg/h, 1000 ppm CH4 16.0425 kg/h.
+		flue := func(co2, tempC string, extra map[string]string) map[string]string {
+			m := map[string]string{"co2_ppm": co2, "flue_flow_m3h": "22413.96954", "flue_temperature_c": tempC, "flue_pressure_kpa": "101.325"}
+			for k, v := range extra {
+				m[k] = v
+			}
+			return m
+		}
+		sample(-5*time.Minute, flue("100000", "0", nil))                                   // holds 10:00-10:10
+		sample(10*time.Minute, flue("100000", "273.15", nil))                              // twice the absolute temperature: half the mass, 10:10-10:20
+		sample(20*time.Minute, flue("100000", "0", nil))                                   // 10:20-10:35 (at most 15 minutes)
+		sample(40*time.Minute, flue("100000", "0", map[string]string{"ch4_ppm": "1000"})) // 10:40-10:55
+		sample(50*time.Minute, map[string]string{"co2_ppm": "999999"})                    // no flow: not a sample
+		if _, err := st.SensorReadingsInsert(ctx, org, rs); err != nil {
+			t.Fatal(err)
+		}
+		em, err := iot.EmittedMass(ctx, st, org, stack.ID, hour, hour.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CO2: 4400.95 × (10+15+15)/60 + 2200.475 × 10/60, each segment to 1 mg.
+		if !em.KgByGas["CO2"].Equal(decimal.RequireFromString("3300.7125")) || em.Covered["CO2"] != 50*time.Minute || em.Samples["CO2"] != 3 ||
+			!em.KgByGas["CH4"].Equal(decimal.RequireFromString("4.010625")) || em.Covered["CH4"] != 15*time.Minute {
+			t.Fatalf("emitted %+v", em)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := iot.NewRollup(st, calc, processortest.Logger(t)).Hour(ctx, org, hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Activities != 2 || len(res.Skipped) != 0 || len(res.Notes) != 2 {
+			t.Fatalf("roll-up %+v", res)
+		}
+		byType := map[string]decimal.Decimal{}
+		if err := st.CalculatedEmissions().Each(ctx, org, func(e *store.CalculatedEmission) error {
+			if e.Scope != 1 || e.Method != "direct_measurement" || e.SiteID == nil || *e.SiteID != site.ID {
+				t.Errorf("emission scope %d method %q site %v", e.Scope, e.Method, e.SiteID)
+			}
+			byType["CO2"] = byType["CO2"].Add(e.CO2Kg)
+			byType["CH4"] = byType["CH4"].Add(e.CH4Kg)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !byType["CO2"].Equal(em.KgByGas["CO2"]) || !byType["CH4"].Equal(em.KgByGas["CH4"]) {
+			t.Errorf("stored emissions %v, want %v", byType, em.KgByGas)
+		}
+	})
+}
