@@ -169,9 +169,9 @@ func TestRollupEmissionsSensor(t *testing.T) {
 			}
 			return m
 		}
-		sample(-5*time.Minute, flue("100000", "0", nil))                                   // holds 10:00-10:10
-		sample(10*time.Minute, flue("100000", "273.15", nil))                              // twice the absolute temperature: half the mass, 10:10-10:20
-		sample(20*time.Minute, flue("100000", "0", nil))                                   // 10:20-10:35 (at most 15 minutes)
+		sample(-5*time.Minute, flue("100000", "0", nil))                                  // holds 10:00-10:10
+		sample(10*time.Minute, flue("100000", "273.15", nil))                             // twice the absolute temperature: half the mass, 10:10-10:20
+		sample(20*time.Minute, flue("100000", "0", nil))                                  // 10:20-10:35 (at most 15 minutes)
 		sample(40*time.Minute, flue("100000", "0", map[string]string{"ch4_ppm": "1000"})) // 10:40-10:55
 		sample(50*time.Minute, map[string]string{"co2_ppm": "999999"})                    // no flow: not a sample
 		if _, err := st.SensorReadingsInsert(ctx, org, rs); err != nil {
