@@ -202,7 +202,7 @@ func (c *cli) deviceCommand() *cobra.Command {
 	decommission.Flags().StringVar(&decOrg, "org", "", "the organization's id")
 	byFlag(decommission, &decBy)
 
-	return groupCommand("device", "Register devices and manage their credentials", register, list, show, rotate, decommission)
+	return groupCommand("device", "Register devices, manage their credentials, summarize their readings", register, list, show, rotate, decommission, c.deviceSummaryCommand())
 }
 
 // MQTTUser is the MQTT user name of a device: "<org_id>/<device_id>".

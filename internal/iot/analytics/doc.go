@@ -2,8 +2,8 @@
 // the US EPA Air Quality Index from particulate readings, deltas from
 // cumulative registers (energy, water, odometer, fuel, solar generation),
 // power factor, mass emission rates from stack gas sensors, great-circle
-// distance between GPS fixes, waste bin collection flags, hourly aggregates
-// and a robust anomaly score.
+// distance between GPS fixes, waste bin collection flags and fill rates,
+// hourly aggregates and a robust anomaly score.
 //
 // It sits after telemetry decoding and before storage: every function is
 // pure Go with no I/O, takes decimal quantities (github.com/shopspring/decimal)
