@@ -62,6 +62,23 @@ type Handler[S any] interface {
 	Handle(ctx context.Context, st S, m *stream.Message, out *Emitter) error
 }
 
+// KeyedState is implemented by a partition state that is a map checkpointed
+// entry by entry (docs/processors.md, "Keyed state"): at each commit the
+// runner stores only the entries the batch changed
+// (store.ProcessorPartitionUpdate.Entries), beside the state's own JSON
+// encoding, which should then leave the entries out. A partition that
+// holds thousands of devices' baselines would otherwise be re-encoded
+// whole at every commit.
+type KeyedState interface {
+	// TakeChanges returns the entries changed since it was last called,
+	// encoded (a nil Value for an entry removed), and forgets them.
+	TakeChanges() ([]store.ProcessorStateEntry, error)
+	// RestoreEntry loads one stored entry into the state: called when the
+	// runner loads a partition, after decoding the state's JSON. It does
+	// not count as a change.
+	RestoreEntry(key string, value []byte) error
+}
+
 // Output is one event a processor emits.
 type Output struct {
 	// OrgID is the organization the event is about (the outbox is per
@@ -215,14 +232,18 @@ type Config struct {
 	BatchWait time.Duration
 	// FailoverAfter is the subscription's (stream.SubscribeOptions).
 	FailoverAfter time.Duration
-	// DedupWindow is how many of the latest applied input offsets, and of
-	// the latest input event ids, each partition remembers (in its state):
-	// offsets to skip redelivered inputs exactly even out of order, event
-	// ids to drop a re-published input that arrives with a new offset
-	// (Kafka after a producer restart). It must exceed the inputs that can
-	// be in flight (BatchSize plus what the driver prefetches). Default
-	// 1024; negative disables the event-id part.
+	// DedupWindow is how many of the latest applied input offsets each
+	// partition remembers (in its checkpoint, as runs of consecutive
+	// offsets), to skip redelivered inputs exactly even out of order. It
+	// must exceed the inputs that can be in flight (BatchSize plus what the
+	// driver prefetches). Default 1024; negative also disables the event-id
+	// window.
 	DedupWindow int
+	// EventIDWindow is how many of the latest input event ids each
+	// partition remembers (in its checkpoint), to drop a re-published
+	// input that arrives with a new offset (Kafka after a producer
+	// restart). Default min(DedupWindow, 1024).
+	EventIDWindow int
 	// MinBackoff and MaxBackoff bound the wait before a failed batch is
 	// retried. Defaults 50ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
@@ -285,10 +306,42 @@ func (ps *partition[S]) done(o int64) bool {
 
 // envelope is what the store keeps per partition.
 type envelope[S any] struct {
-	State   S        `json:"state"`
-	Recent  []string `json:"recent_event_ids,omitempty"`
-	Applied []int64  `json:"applied_offsets,omitempty"`
-	Full    bool     `json:"applied_window_full,omitempty"`
+	State  S        `json:"state"`
+	Recent []string `json:"recent_event_ids,omitempty"`
+	// Runs are the applied offsets as runs of consecutive offsets, [first,
+	// last] each: a partition applied in order is one run, however wide
+	// the window. Applied is the older form (every offset), still read.
+	Runs    [][2]int64 `json:"applied_runs,omitempty"`
+	Applied []int64    `json:"applied_offsets,omitempty"`
+	Full    bool       `json:"applied_window_full,omitempty"`
+}
+
+// runs returns ascending offsets as runs of consecutive ones.
+func runs(offsets []int64) [][2]int64 {
+	var out [][2]int64
+	for _, o := range offsets {
+		if n := len(out); n > 0 && out[n-1][1]+1 == o {
+			out[n-1][1] = o
+			continue
+		}
+		out = append(out, [2]int64{o, o})
+	}
+	return out
+}
+
+// expand returns the offsets of runs, ascending.
+func expand(rs [][2]int64) []int64 {
+	n := 0
+	for _, r := range rs {
+		n += int(r[1]-r[0]) + 1
+	}
+	out := make([]int64, 0, n)
+	for _, r := range rs {
+		for o := r[0]; o <= r[1]; o++ {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // New returns a runner for h.
@@ -304,6 +357,9 @@ func New[S any](cfg Config, h Handler[S]) (*Runner[S], error) {
 	}
 	if cfg.DedupWindow == 0 {
 		cfg.DedupWindow = 1024
+	}
+	if cfg.EventIDWindow <= 0 {
+		cfg.EventIDWindow = min(cfg.DedupWindow, 1024)
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 50 * time.Millisecond
@@ -396,6 +452,22 @@ func (r *Runner[S]) load(ctx context.Context, p int32) (*partition[S], error) {
 			return nil, fmt.Errorf("processor %s partition %d: decoding the stored state: %w", r.cfg.Name, p, err)
 		}
 		ps.version, ps.state, ps.recent, ps.applied, ps.full = cp.Version, env.State, env.Recent, env.Applied, env.Full
+		if len(env.Runs) > 0 {
+			if err := checkRuns(env.Runs); err != nil {
+				return nil, fmt.Errorf("processor %s partition %d: the stored applied offsets: %w", r.cfg.Name, p, err)
+			}
+			ps.applied = expand(env.Runs)
+			if n := len(ps.applied) - r.window(); n > 0 { // the window was made smaller
+				ps.applied, ps.full = ps.applied[n:], true
+			}
+		}
+		if ks, ok := any(ps.state).(KeyedState); ok {
+			for _, e := range cp.Entries {
+				if err := ks.RestoreEntry(e.Key, e.Value); err != nil {
+					return nil, fmt.Errorf("processor %s partition %d: decoding stored state entry %q: %w", r.cfg.Name, p, e.Key, err)
+				}
+			}
+		}
 		if len(ps.applied) == 0 {
 			// Written without offsets: everything up to the checkpoint is done.
 			ps.applied, ps.full = []int64{cp.Offset}, true
@@ -406,6 +478,25 @@ func (r *Runner[S]) load(ctx context.Context, p int32) (*partition[S], error) {
 	}
 	r.parts[p] = ps
 	return ps, nil
+}
+
+// maxStoredOffsets bounds the applied offsets a checkpoint may hold, so a
+// damaged one cannot make the runner expand billions.
+const maxStoredOffsets = 1 << 22
+
+// checkRuns refuses stored runs that are not ascending and disjoint, or
+// that hold more than maxStoredOffsets offsets.
+func checkRuns(rs [][2]int64) error {
+	total := int64(0)
+	for i, r := range rs {
+		if r[0] < 0 || r[1] < r[0] || (i > 0 && r[0] <= rs[i-1][1]) {
+			return fmt.Errorf("run %d %v is not an ascending run after the previous one", i, r)
+		}
+		if total += r[1] - r[0] + 1; total > maxStoredOffsets {
+			return fmt.Errorf("more than %d offsets", maxStoredOffsets)
+		}
+	}
+	return nil
 }
 
 func (r *Runner[S]) applyOffset(ps *partition[S], o int64) {
@@ -433,7 +524,7 @@ func (r *Runner[S]) remember(ps *partition[S], id string) {
 	}
 	ps.recent = append(ps.recent, id)
 	ps.seen[id] = true
-	if over := len(ps.recent) - r.cfg.DedupWindow; over > 0 {
+	if over := len(ps.recent) - r.cfg.EventIDWindow; over > 0 {
 		for _, old := range ps.recent[:over] {
 			delete(ps.seen, old)
 		}
@@ -514,11 +605,19 @@ func (r *Runner[S]) process(ctx context.Context, batch []*stream.Message) (err e
 		c := store.ProcessorCommit{Processor: r.cfg.Name, Events: outs, Alerts: alerts}
 		for _, p := range order {
 			ps := changed[p]
-			b, err := json.Marshal(envelope[S]{State: ps.state, Recent: ps.recent, Applied: ps.applied, Full: ps.full})
+			b, err := json.Marshal(envelope[S]{State: ps.state, Recent: ps.recent, Runs: runs(ps.applied), Full: ps.full})
 			if err != nil {
 				return fmt.Errorf("processor %s: encoding partition %d state: %w", r.cfg.Name, p, err)
 			}
-			c.Partitions = append(c.Partitions, store.ProcessorPartitionUpdate{Partition: p, PrevVersion: ps.version, Offset: ps.offset(), State: b})
+			u := store.ProcessorPartitionUpdate{Partition: p, PrevVersion: ps.version, Offset: ps.offset(), State: b}
+			if ks, ok := any(ps.state).(KeyedState); ok {
+				// Taken even if the commit then fails: the partition's
+				// cached state is dropped and reloaded from the store.
+				if u.Entries, err = ks.TakeChanges(); err != nil {
+					return fmt.Errorf("processor %s: encoding partition %d state entries: %w", r.cfg.Name, p, err)
+				}
+			}
+			c.Partitions = append(c.Partitions, u)
 		}
 		if err := r.cfg.Store.ProcessorCommit(ctx, c); err != nil {
 			return err

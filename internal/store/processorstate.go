@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +38,20 @@ type ProcessorCheckpoint struct {
 	// State is the processor's own encoding of its partition state.
 	State     []byte
 	UpdatedAt time.Time
+	// Entries are the partition's keyed state entries, by key (read by
+	// ProcessorCheckpoint only; ProcessorCheckpoints leaves them out).
+	Entries []ProcessorStateEntry
+}
+
+// ProcessorStateEntry is one entry of a partition's keyed state
+// (integration.processor_state_entries): a processor whose state is a map
+// checkpoints each entry on its own, so a commit writes only the entries
+// its batch changed.
+type ProcessorStateEntry struct {
+	Key string
+	// Value is the processor's encoding of the entry; in an update, nil
+	// deletes the entry.
+	Value []byte
 }
 
 // ProcessorPartitionUpdate is the new checkpoint of one partition in a
@@ -47,6 +63,10 @@ type ProcessorPartitionUpdate struct {
 	PrevVersion int64
 	Offset      int64
 	State       []byte
+	// Entries are the keyed state entries the batch changed (a nil Value
+	// deletes one), written with the checkpoint; entries not named are
+	// kept as they are.
+	Entries []ProcessorStateEntry
 }
 
 // ProcessorEvent is an output event of a processor: an outbox event of
@@ -94,10 +114,24 @@ func (s *Store) ProcessorCheckpoint(ctx context.Context, processor string, parti
 			return err
 		}
 		out = nil
-		if len(cps) == 1 {
-			out = &cps[0]
+		if len(cps) != 1 {
+			return nil
 		}
-		return nil
+		out = &cps[0]
+		rows, err = q.Query(ctx, "SELECT entry_key, value FROM integration.processor_state_entries WHERE processor = $1 AND partition_n = $2 ORDER BY entry_key",
+			processor, int64(partition))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e ProcessorStateEntry
+			if err := rows.Scan(&e.Key, &e.Value); err != nil {
+				return fmt.Errorf("scanning a processor state entry: %w", err)
+			}
+			out.Entries = append(out.Entries, e)
+		}
+		return rows.Err()
 	})
 	return out, err
 }
@@ -177,6 +211,13 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 			return errorf(CodeInvalidArgument, op, "partition %d given twice", p.Partition)
 		}
 		seen[p.Partition] = true
+		keys := make(map[string]bool, len(p.Entries))
+		for _, e := range p.Entries {
+			if e.Key == "" || keys[e.Key] {
+				return errorf(CodeInvalidArgument, op, "partition %d: state entry key %q is empty or given twice", p.Partition, e.Key)
+			}
+			keys[e.Key] = true
+		}
 	}
 	for i, e := range c.Events {
 		if e.OrgID == uuid.Nil {
@@ -216,6 +257,9 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 			if n != 1 {
 				return errorf(CodeFailedPrecondition, op, "processor %s partition %d: the checkpoint moved since version %d (another instance committed); reload it",
 					c.Processor, p.Partition, p.PrevVersion)
+			}
+			if err := writeStateEntries(ctx, q, c.Processor, p.Partition, p.Entries); err != nil {
+				return err
 			}
 		}
 		// The outbox's and the alerts' tenant policies check every row
@@ -262,6 +306,54 @@ func (s *Store) ProcessorCommit(ctx context.Context, c ProcessorCommit) error {
 		}
 		return nil
 	})
+}
+
+// stateEntryChunk is how many state entries one statement writes or
+// deletes (4 parameters each, well under SQLite's 32,766).
+const stateEntryChunk = 250
+
+// writeStateEntries upserts and deletes a partition's changed state
+// entries, a chunk of rows per statement: a batch of readings touches
+// hundreds of devices, and a statement per entry would cost a round trip
+// each on PostgreSQL.
+func writeStateEntries(ctx context.Context, q driver.Querier, processor string, partition int32, entries []ProcessorStateEntry) error {
+	var upserts []ProcessorStateEntry
+	var deletes []string
+	for _, e := range entries {
+		if e.Value == nil {
+			deletes = append(deletes, e.Key)
+		} else {
+			upserts = append(upserts, e)
+		}
+	}
+	for chunk := range slices.Chunk(upserts, stateEntryChunk) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO integration.processor_state_entries (processor, partition_n, entry_key, value) VALUES ")
+		args := make([]any, 0, 4*len(chunk))
+		for i, e := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(4*i+1, 4) + ")")
+			args = append(args, processor, int64(partition), e.Key, e.Value)
+		}
+		b.WriteString(" ON CONFLICT (processor, partition_n, entry_key) DO UPDATE SET value = excluded.value")
+		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("writing processor %s partition %d state entries: %w", processor, partition, err)
+		}
+	}
+	for chunk := range slices.Chunk(deletes, stateEntryChunk) {
+		args := make([]any, 0, 2+len(chunk))
+		args = append(args, processor, int64(partition))
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		if _, err := q.Exec(ctx, "DELETE FROM integration.processor_state_entries WHERE processor = $1 AND partition_n = $2 AND entry_key IN ("+
+			placeholders(3, len(chunk))+")", args...); err != nil {
+			return fmt.Errorf("deleting processor %s partition %d state entries: %w", processor, partition, err)
+		}
+	}
+	return nil
 }
 
 // applyAlertOps applies one organization's alert writes in order. Most

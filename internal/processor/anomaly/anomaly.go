@@ -12,8 +12,10 @@ package anomaly
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -267,8 +269,80 @@ func canonicalType(t string) string {
 }
 
 // State is one partition's baselines, by message key ("<org>/<device>").
+// It is a processor.KeyedState: each device's baselines are checkpointed
+// as one entry, and a commit writes only the devices its batch changed.
+// Its own JSON form is empty; a state checkpointed whole before (with a
+// "devices" object) is read, and written as entries at the next commit.
 type State struct {
-	Devices map[string]*Device `json:"devices"`
+	Devices map[string]*Device `json:"-"`
+	// changed are the devices changed since the last TakeChanges.
+	changed map[string]bool
+}
+
+var _ processor.KeyedState = (*State)(nil)
+
+// touch marks device key's baselines changed.
+func (s *State) touch(key string) {
+	if s.changed == nil {
+		s.changed = map[string]bool{}
+	}
+	s.changed[key] = true
+}
+
+// TakeChanges implements processor.KeyedState: the changed devices'
+// baselines as JSON, in key order.
+func (s *State) TakeChanges() ([]store.ProcessorStateEntry, error) {
+	out := make([]store.ProcessorStateEntry, 0, len(s.changed))
+	for _, k := range slices.Sorted(maps.Keys(s.changed)) {
+		e := store.ProcessorStateEntry{Key: k}
+		if d := s.Devices[k]; d != nil {
+			b, err := json.Marshal(d)
+			if err != nil {
+				return nil, fmt.Errorf("anomaly: encoding the baselines of %s: %w", k, err)
+			}
+			e.Value = b
+		}
+		out = append(out, e)
+	}
+	clear(s.changed)
+	return out, nil
+}
+
+// RestoreEntry implements processor.KeyedState.
+func (s *State) RestoreEntry(key string, value []byte) error {
+	d := &Device{}
+	if err := json.Unmarshal(value, d); err != nil {
+		return err
+	}
+	if s.Devices == nil {
+		s.Devices = map[string]*Device{}
+	}
+	s.Devices[key] = d
+	return nil
+}
+
+// MarshalJSON encodes the state's own part: nothing, the baselines being
+// entries.
+func (s *State) MarshalJSON() ([]byte, error) { return []byte("{}"), nil }
+
+// UnmarshalJSON reads the state's own part, and the baselines of a state
+// checkpointed whole before keyed state (marked changed, so the next
+// commit writes them as entries).
+func (s *State) UnmarshalJSON(b []byte) error {
+	var whole struct {
+		Devices map[string]*Device `json:"devices"`
+	}
+	if err := json.Unmarshal(b, &whole); err != nil {
+		return err
+	}
+	for k, d := range whole.Devices {
+		if s.Devices == nil {
+			s.Devices = map[string]*Device{}
+		}
+		s.Devices[k] = d
+		s.touch(k)
+	}
+	return nil
 }
 
 // Device is one device's baselines, by metric.
@@ -390,6 +464,7 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 	if st.Devices == nil {
 		st.Devices = map[string]*Device{}
 	}
+	st.touch(m.Key)
 	dev := st.Devices[m.Key]
 	if dev == nil {
 		dev = &Device{Series: map[string]*Series{}}

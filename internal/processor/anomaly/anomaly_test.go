@@ -15,6 +15,7 @@ import (
 
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/anomaly"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/stream"
 )
 
@@ -64,11 +65,13 @@ func (e emitted) String() string {
 }
 
 // run handles msgs in order on one state, round-tripping the state through
-// JSON after every input (as the runtime stores it), and returns the
-// outputs and the indexes of the rejected inputs.
+// a checkpoint after every input (as the runtime stores it: the changed
+// devices' entries only), and returns the outputs and the indexes of the
+// rejected inputs.
 func run(t *testing.T, h *anomaly.Handler, msgs []*stream.Message) ([]emitted, map[int]error) {
 	t.Helper()
 	st := h.NewState()
+	var cp processortest.Checkpoint
 	var out []emitted
 	rejected := map[int]error{}
 	for i, m := range msgs {
@@ -108,14 +111,8 @@ func run(t *testing.T, h *anomaly.Handler, msgs []*stream.Message) ([]emitted, m
 			}
 			out = append(out, emitted{input: i, topic: e.Event.Topic, id: e.Event.ID, alert: a})
 		}
-		b, err := json.Marshal(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st = h.NewState()
-		if err := json.Unmarshal(b, st); err != nil {
-			t.Fatal(err)
-		}
+		cp.Save(t, st)
+		st = processortest.Load(t, &cp, processor.Handler[*anomaly.State](h))
 	}
 	return out, rejected
 }
@@ -325,7 +322,7 @@ func TestRejects(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := h.NewState()
-			before, _ := json.Marshal(st)
+			before, _ := json.Marshal(st.Devices)
 			em := processor.NewEmitter(anomaly.Name)
 			err := h.Handle(context.Background(), st, &stream.Message{Topic: stream.TopicIoTSensorReadings, Key: c.key, Value: c.value, EventID: "bad"}, em)
 			var rej *processor.RejectError
@@ -335,7 +332,7 @@ func TestRejects(t *testing.T) {
 			if !strings.Contains(err.Error(), c.field) {
 				t.Fatalf("reason %q does not name %q", err, c.field)
 			}
-			after, _ := json.Marshal(st)
+			after, _ := json.Marshal(st.Devices)
 			if string(before) != string(after) {
 				t.Fatalf("a rejected input changed the state: %s", after)
 			}
@@ -426,5 +423,31 @@ func TestRobustZScore(t *testing.T) {
 	}
 	if m := got[0].alert.Message; m != "energy_kwh 11.5 u has a robust z-score of 6.745 against the median 10 of the last 10 readings (limit 3.5)" {
 		t.Errorf("message %q", m)
+	}
+}
+
+// A partition state checkpointed whole (before keyed state) is read, and
+// its devices are written as entries at the next commit; the state's own
+// JSON no longer carries them.
+func TestWholeStateCheckpointIsRead(t *testing.T) {
+	h := newHandler(t, anomaly.Config{})
+	st := h.NewState()
+	old := `{"devices":{"o/em-1":{"series":{"energy_kwh":{"window":[{"at":"2025-01-01T00:00:00Z","v":"1.5"}],"last_at":"2025-01-01T00:00:00Z","last_id":"x"}}}}}`
+	if err := json.Unmarshal([]byte(old), st); err != nil {
+		t.Fatal(err)
+	}
+	s := st.Devices["o/em-1"].Series["energy_kwh"]
+	if s == nil || len(s.Window) != 1 || !s.Window[0].Value.Equal(decimal.RequireFromString("1.5")) {
+		t.Fatalf("devices %+v", st.Devices)
+	}
+	es, err := st.TakeChanges()
+	if err != nil || len(es) != 1 || es[0].Key != "o/em-1" || !strings.Contains(string(es[0].Value), `"v":"1.5"`) {
+		t.Fatalf("changes %v %v", es, err)
+	}
+	if b, _ := json.Marshal(st); string(b) != "{}" {
+		t.Fatalf("the state's own JSON is %s", b)
+	}
+	if es, _ := st.TakeChanges(); len(es) != 0 {
+		t.Fatalf("changes taken twice: %v", es)
 	}
 }

@@ -11,6 +11,7 @@ package processortest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -393,4 +394,59 @@ func CheckReasons(t testing.TB, reasons []string, mentions ...string) {
 			t.Errorf("no dead letter mentions %q:\n%s", w, joined)
 		}
 	}
+}
+
+// Checkpoint is a partition state's checkpoint as the runner stores it:
+// the state's JSON and, for a processor.KeyedState, its entries, which
+// each Save updates with the state's changes only. Handler tests
+// round-trip their state through it after every input.
+type Checkpoint struct {
+	State   []byte
+	Entries map[string][]byte
+}
+
+// Save records st as a commit does.
+func (c *Checkpoint) Save(t testing.TB, st any) {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.State = b
+	ks, ok := st.(processor.KeyedState)
+	if !ok {
+		return
+	}
+	es, err := ks.TakeChanges()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Entries == nil {
+		c.Entries = map[string][]byte{}
+	}
+	for _, e := range es {
+		if e.Value == nil {
+			delete(c.Entries, e.Key)
+		} else {
+			c.Entries[e.Key] = e.Value
+		}
+	}
+}
+
+// Load returns a new state of h restored from the checkpoint, as the
+// runner loads a partition.
+func Load[S any](t testing.TB, c *Checkpoint, h processor.Handler[S]) S {
+	t.Helper()
+	st := h.NewState()
+	if err := json.Unmarshal(c.State, st); err != nil {
+		t.Fatal(err)
+	}
+	if ks, ok := any(st).(processor.KeyedState); ok {
+		for k, v := range c.Entries {
+			if err := ks.RestoreEntry(k, v); err != nil {
+				t.Fatalf("entry %q: %v", k, err)
+			}
+		}
+	}
+	return st
 }

@@ -69,6 +69,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"FactorOverrides", testFactorOverrides},
 		{"Outbox", testOutbox},
 		{"ProcessorState", testProcessorState},
+		{"ProcessorStateEntries", testProcessorStateEntries},
 		{"DeviceCredentials", testDeviceCredentials},
 		{"Alerts", testAlerts},
 		{"DeviceCommands", testDeviceCommands},

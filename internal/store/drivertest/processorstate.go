@@ -106,3 +106,62 @@ func testProcessorState(t *testing.T, s *store.Store, _ Admin) {
 	err = s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name, Partitions: []store.ProcessorPartitionUpdate{{Partition: 1}, {Partition: 1}}})
 	wantCode(t, err, store.CodeInvalidArgument, "partition twice")
 }
+
+// Keyed state entries: a commit writes only the entries it names (upsert,
+// or delete with a nil value), with the checkpoint; a refused commit
+// writes none; more entries than one statement takes are written whole;
+// a duplicate or empty key is refused.
+func testProcessorStateEntries(t *testing.T, s *store.Store, _ Admin) {
+	ctx := context.Background()
+	name := "test-keyed-" + uuid.NewString()[:8]
+	entries := func(cp *store.ProcessorCheckpoint) map[string]string {
+		m := map[string]string{}
+		for _, e := range cp.Entries {
+			m[e.Key] = string(e.Value)
+		}
+		return m
+	}
+	var many []store.ProcessorStateEntry
+	for i := range 600 { // more than one statement's chunk
+		many = append(many, store.ProcessorStateEntry{Key: fmt.Sprintf("dev-%04d", i), Value: fmt.Appendf(nil, `{"n":%d}`, i)})
+	}
+	must(t, s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 2, Offset: 1, State: []byte(`{}`), Entries: many}}}))
+	cp, err := s.ProcessorCheckpoint(ctx, name, 2)
+	must(t, err)
+	if got := entries(cp); len(got) != 600 || got["dev-0599"] != `{"n":599}` || cp.Entries[0].Key != "dev-0000" {
+		t.Fatalf("%d entries after the first commit (first %q)", len(got), cp.Entries[0].Key)
+	}
+
+	// The next commit changes one entry, deletes one, adds one; the rest
+	// stay.
+	must(t, s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 2, PrevVersion: 1, Offset: 2, State: []byte(`{}`), Entries: []store.ProcessorStateEntry{
+			{Key: "dev-0001", Value: []byte(`{"n":"changed"}`)}, {Key: "dev-0002"}, {Key: "new", Value: []byte(`{}`)}}}}}))
+	cp, err = s.ProcessorCheckpoint(ctx, name, 2)
+	must(t, err)
+	got := entries(cp)
+	if _, gone := got["dev-0002"]; len(got) != 600 || got["dev-0001"] != `{"n":"changed"}` || gone || got["new"] != `{}` || got["dev-0003"] != `{"n":3}` {
+		t.Fatalf("entries after the second commit: %d, dev-0001 %q, dev-0002 kept %v, new %q", len(got), got["dev-0001"], gone, got["new"])
+	}
+
+	// A stale commit writes no entry; another partition's entries are its
+	// own.
+	err = s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 2, PrevVersion: 1, Offset: 3, State: []byte(`{}`), Entries: []store.ProcessorStateEntry{{Key: "dev-0003"}}}}})
+	wantCode(t, err, store.CodeFailedPrecondition, "stale commit with entries")
+	must(t, s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name,
+		Partitions: []store.ProcessorPartitionUpdate{{Partition: 5, Offset: 1, State: []byte(`{}`), Entries: []store.ProcessorStateEntry{{Key: "dev-0003", Value: []byte(`5`)}}}}}))
+	cp, err = s.ProcessorCheckpoint(ctx, name, 2)
+	must(t, err)
+	if entries(cp)["dev-0003"] != `{"n":3}` {
+		t.Fatalf("dev-0003 of partition 2 = %q after a stale commit and partition 5's", entries(cp)["dev-0003"])
+	}
+
+	err = s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name, Partitions: []store.ProcessorPartitionUpdate{{Partition: 2, PrevVersion: 2, Offset: 4,
+		Entries: []store.ProcessorStateEntry{{Key: "a", Value: []byte(`1`)}, {Key: "a", Value: []byte(`2`)}}}}})
+	wantCode(t, err, store.CodeInvalidArgument, "an entry key twice")
+	err = s.ProcessorCommit(ctx, store.ProcessorCommit{Processor: name, Partitions: []store.ProcessorPartitionUpdate{{Partition: 2, PrevVersion: 2, Offset: 4,
+		Entries: []store.ProcessorStateEntry{{Key: "", Value: []byte(`1`)}}}}})
+	wantCode(t, err, store.CodeInvalidArgument, "an empty entry key")
+}
