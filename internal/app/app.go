@@ -324,6 +324,7 @@ func (a *App) startHTTP() error {
 		Registry: a.reg,
 		Version:  a.opts.Version,
 		Checks:   []httpapi.Check{{Name: "store", Probe: a.st.Ping}},
+		Store:    a.st,
 	})
 	srv := &http.Server{
 		Addr:              a.cfg.HTTP.Addr,

@@ -103,6 +103,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.orgCommand(),
 		c.siteCommand(),
 		c.iotCommand(),
+		c.tokenCommand(),
 		c.calcCommand(),
 		c.recalcCommand(),
 		c.totalsCommand(),

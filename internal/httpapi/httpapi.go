@@ -1,6 +1,8 @@
 // Package httpapi is GreenLang's JSON HTTP API (the httpapi room of the
-// architecture): health and readiness probes, Prometheus metrics, and
-// RFC 9457 problem responses, on the standard library's ServeMux.
+// architecture): health and readiness probes, Prometheus metrics, the
+// /api/v1 routes of the device registry and alerts behind API tokens
+// (docs/api.md), and RFC 9457 problem responses, on the standard library's
+// ServeMux.
 package httpapi
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 // HandlerOptions configure NewHandler.
@@ -25,6 +28,8 @@ type HandlerOptions struct {
 	Checks []Check
 	// Version is the platform version, reported as greenlang_build_info.
 	Version string
+	// Store serves the /api/v1 routes; nil leaves them out.
+	Store *store.Store
 }
 
 // NewHandler returns the API's root handler.
@@ -57,6 +62,9 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		EnableOpenMetrics: true,
 	}))
+	if opts.Store != nil {
+		(&api{st: opts.Store, log: logger}).mount(mux)
+	}
 
 	var h http.Handler = problemMux{mux}
 	h = accessLog(logger, h)

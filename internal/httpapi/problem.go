@@ -11,17 +11,60 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
+	// Field names the part of the request that is wrong, for a request that
+	// cannot be read: a body field ("serial"), a query parameter ("from")
+	// or a path segment ("id"). An extension member of RFC 9457.
+	Field string `json:"field,omitempty"`
 }
 
 // ProblemContentType is the media type of problem responses.
 const ProblemContentType = "application/problem+json"
 
+// Problem types of the /api/v1 routes (docs/api.md, "Errors"). A problem
+// whose status says everything (405, 413, 415, 500) is "about:blank".
+const (
+	// ProblemInvalidRequest (400): the request cannot be read: a body that
+	// is not JSON or has an unknown field, a malformed id, time or number.
+	// Field says which part.
+	ProblemInvalidRequest = "urn:greenlang:problem:invalid-request"
+	// ProblemUnauthorized (401): no bearer token, or one that is unknown,
+	// revoked or expired.
+	ProblemUnauthorized = "urn:greenlang:problem:unauthorized"
+	// ProblemForbidden (403): the token lacks the route's scope.
+	ProblemForbidden = "urn:greenlang:problem:forbidden"
+	// ProblemNotFound (404): no such record in the token's organization.
+	ProblemNotFound = "urn:greenlang:problem:not-found"
+	// ProblemConflict (409): the record's state forbids the change (a
+	// decommissioned device, a resolved alert) or it already exists.
+	ProblemConflict = "urn:greenlang:problem:conflict"
+	// ProblemValidation (422): the request was read but breaks a rule of
+	// the domain (an unknown device type, an empty configuration).
+	ProblemValidation = "urn:greenlang:problem:validation"
+	// ProblemUnavailable (503): the store did not answer; try again.
+	ProblemUnavailable = "urn:greenlang:problem:unavailable"
+)
+
+// writeProblemOf sends p; an empty Type is "about:blank" and an empty
+// Title the status's standard text.
+func writeProblemOf(w http.ResponseWriter, p Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", ProblemContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("X-Content-Type-Options")
+	w.WriteHeader(p.Status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // details quote <token> and the like
+	_ = enc.Encode(p)        // the client has gone if this fails
+}
+
 // writeProblem sends a problem response with the standard title for code.
 func writeProblem(w http.ResponseWriter, code int, detail string) {
-	w.Header().Set("Content-Type", ProblemContentType)
-	w.Header().Del("X-Content-Type-Options")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail})
+	writeProblemOf(w, Problem{Status: code, Detail: detail})
 }
 
 // problemMux serves mux, turning its plain-text 404 and 405 replies into
