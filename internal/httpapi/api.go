@@ -28,6 +28,9 @@ const (
 	// MaxHourlySpan is the longest span hourly aggregates are computed over
 	// in one request: they are computed from every reading of the span.
 	MaxHourlySpan = 31 * 24 * time.Hour
+	// MaxSummarySpan is the longest range a device summary covers in one
+	// request: it reads every reading of the range.
+	MaxSummarySpan = 92 * 24 * time.Hour
 )
 
 // api serves the /api/v1 routes over a store.
@@ -60,6 +63,7 @@ func (a *api) routes() []route {
 		{"POST /api/v1/devices/{id}/configure", dw, a.deviceConfigure},
 		{"GET /api/v1/devices/{id}/commands", dr, a.deviceCommands},
 		{"GET /api/v1/devices/{id}/readings", dr, a.deviceReadings},
+		{"GET /api/v1/devices/{id}/summary", dr, a.deviceSummary},
 		{"GET /api/v1/commands/{id}", dr, a.commandShow},
 		{"POST /api/v1/firmware-campaigns", dw, a.campaignCreate},
 		{"GET /api/v1/firmware-campaigns", dr, a.campaignsList},

@@ -392,6 +392,25 @@ func TestDeviceAPI(t *testing.T) {
 		e.do("GET", "/api/v1/devices/"+dev.String()+"/readings?metric=energy_kwh_total&from=2026-01-01&to=2026-12-02&hourly=true", all, nil).
 			wantProblem(t, 400, httpapi.ProblemInvalidRequest, "to")
 
+		// The device summary: the register's increase over the day.
+		var sum struct {
+			DeviceType string `json:"device_type"`
+			Readings   int    `json:"readings"`
+			Section    struct {
+				Energy struct {
+					Increase string `json:"increase"`
+				} `json:"energy"`
+			} `json:"section"`
+		}
+		e.do("GET", "/api/v1/devices/"+dev.String()+"/summary?from=2026-12-01&to=2026-12-02", all, nil).must(t, 200, &sum)
+		if sum.DeviceType != "energy_meter" || sum.Readings != 5 || sum.Section.Energy.Increase != "11" {
+			t.Errorf("summary %+v", sum)
+		}
+		e.do("GET", "/api/v1/devices/"+dev.String()+"/summary?from=2026-01-01&to=2026-12-02", all, nil).
+			wantProblem(t, 400, httpapi.ProblemInvalidRequest, "to")
+		e.do("GET", "/api/v1/devices/"+dev.String()+"/summary?from=2026-12-01", all, nil).
+			wantProblem(t, 400, httpapi.ProblemInvalidRequest, "to")
+
 		// Alerts and their acknowledgement.
 		alert, err := e.st.AlertRaise(ctx, &store.AlertRaiseParams{OrgID: e.orgA, ID: uuid.New(), EventID: "e1", DedupKey: dev.String() + "|power_kw|threshold|peak",
 			DeviceRef: dev.String(), Severity: "warning", Kind: "threshold", Rule: "peak", Metric: "power_kw", Message: "peak demand",
@@ -458,6 +477,7 @@ var apiRoutes = []struct{ method, path, scope string }{
 	{"POST", "/api/v1/devices/{id}/configure", store.ScopeDevicesWrite},
 	{"GET", "/api/v1/devices/{id}/commands", store.ScopeDevicesRead},
 	{"GET", "/api/v1/devices/{id}/readings", store.ScopeDevicesRead},
+	{"GET", "/api/v1/devices/{id}/summary", store.ScopeDevicesRead},
 	{"GET", "/api/v1/commands/{id}", store.ScopeDevicesRead},
 	{"POST", "/api/v1/firmware-campaigns", store.ScopeDevicesWrite},
 	{"GET", "/api/v1/firmware-campaigns", store.ScopeDevicesRead},
@@ -584,6 +604,7 @@ func TestAPITenantIsolation(t *testing.T) {
 			{"POST", "/api/v1/devices/" + id + "/configure", map[string]any{"settings": map[string]any{"a": 1}}},
 			{"GET", "/api/v1/devices/" + id + "/commands", nil},
 			{"GET", "/api/v1/devices/" + id + "/readings?metric=power_kw&from=2026-01-01&to=2026-01-02", nil},
+			{"GET", "/api/v1/devices/" + id + "/summary?from=2026-01-01&to=2026-01-02", nil},
 			{"GET", "/api/v1/commands/" + cmd.ID.String(), nil},
 			{"GET", "/api/v1/firmware-campaigns/" + camp.ID.String(), nil},
 			{"GET", "/api/v1/alerts/" + alert.ID.String(), nil},

@@ -61,17 +61,9 @@ func (a *api) deviceReadings(w http.ResponseWriter, r *http.Request, tok *store.
 	if metric == "" {
 		return badRequest("metric", "metric is required (e.g. energy_kwh_total)")
 	}
-	var span [2]time.Time
-	for i, field := range []string{"from", "to"} {
-		if q.Get(field) == "" {
-			return badRequest(field, "%s is required: an RFC 3339 time or a date", field)
-		}
-		if span[i], err = parseInstant(field, q.Get(field)); err != nil {
-			return err
-		}
-	}
-	if !span[0].Before(span[1]) {
-		return badRequest("to", "to must be after from")
+	span, err := querySpan(r)
+	if err != nil {
+		return err
 	}
 	hourly := false
 	if s := q.Get("hourly"); s != "" {
@@ -119,5 +111,49 @@ func (a *api) deviceReadings(w http.ResponseWriter, r *http.Request, tok *store.
 	}
 	out.Items, out.Limit = items, limit
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// querySpan reads the required from and to query parameters, from before
+// to.
+func querySpan(r *http.Request) ([2]time.Time, error) {
+	q := r.URL.Query()
+	var span [2]time.Time
+	for i, field := range []string{"from", "to"} {
+		if q.Get(field) == "" {
+			return span, badRequest(field, "%s is required: an RFC 3339 time or a date", field)
+		}
+		t, err := parseInstant(field, q.Get(field))
+		if err != nil {
+			return span, err
+		}
+		span[i] = t
+	}
+	if !span[0].Before(span[1]) {
+		return span, badRequest("to", "to must be after from")
+	}
+	return span, nil
+}
+
+// deviceSummary answers GET /api/v1/devices/{id}/summary?from=&to=: the
+// device's readings over [from, to) summarized as iot.Summarize does
+// (docs/iot-analytics.md, "Device summary"), over at most MaxSummarySpan.
+func (a *api) deviceSummary(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	span, err := querySpan(r)
+	if err != nil {
+		return err
+	}
+	if span[1].Sub(span[0]) > MaxSummarySpan {
+		return badRequest("to", "a summary spans at most %d days: narrow from and to", int(MaxSummarySpan.Hours()/24))
+	}
+	sum, err := iot.Summarize(r.Context(), a.st, tok.OrgID, id, span[0], span[1])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sum)
 	return nil
 }
