@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -182,23 +183,8 @@ func TestServeDeviceCommandsAndAlerts(t *testing.T) {
 	if err := st.Devices().Create(ctx, org, d); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := st.DeviceCredentialIssue(ctx, org, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", a.MQTTAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan *paho.Publish, 1)
-	dev := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-		func(pr paho.PublishReceived) (bool, error) { got <- pr.Packet; return true, nil }}})
-	if _, err := dev.Connect(ctx, &paho.Connect{ClientID: "aq-1", CleanStart: true, KeepAlive: 30, UsernameFlag: true, PasswordFlag: true,
-		Username: org.String() + "/" + d.ID.String(), Password: []byte(secret)}); err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Disconnect(&paho.Disconnect{})
-	base := "greenlang/v1/" + org.String() + "/" + d.ID.String()
+	dev, base := connectDevice(ctx, t, a, org, d, got)
 	if _, err := dev.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: base + "/commands", QoS: 1}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +210,43 @@ func TestServeDeviceCommandsAndAlerts(t *testing.T) {
 	}
 
 	// PM2.5 at 180 µg/m³ breaks the built-in threshold: an open alert.
+	waitForAlert(ctx, t, st, org, dev, base, `"pm25":180.5`, "pm25", "pm25-unhealthy")
+}
+
+// connectDevice registers d's credentials and connects it to a's embedded
+// broker; what it receives goes to got (nil: nothing expected). It
+// returns the client and the device's topic base.
+func connectDevice(ctx context.Context, t *testing.T, a *app.App, org uuid.UUID, d *store.Device, got chan<- *paho.Publish) (*paho.Client, string) {
+	t.Helper()
+	secret, _, err := a.Store().DeviceCredentialIssue(ctx, org, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", a.MQTTAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) {
+			if got != nil {
+				got <- pr.Packet
+			}
+			return true, nil
+		}}})
+	if _, err := dev.Connect(ctx, &paho.Connect{ClientID: d.Serial, CleanStart: true, KeepAlive: 30, UsernameFlag: true, PasswordFlag: true,
+		Username: org.String() + "/" + d.ID.String(), Password: []byte(secret)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Disconnect(&paho.Disconnect{}) })
+	return dev, "greenlang/v1/" + org.String() + "/" + d.ID.String()
+}
+
+// waitForAlert publishes metrics (a JSON object's members) a minute ago
+// and waits for the open alert of metric and rule they raise.
+func waitForAlert(ctx context.Context, t *testing.T, st *store.Store, org uuid.UUID, dev *paho.Client, base, metrics, metric, rule string) {
+	t.Helper()
 	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
-	if _, err := dev.Publish(ctx, &paho.Publish{Topic: base + "/telemetry", QoS: 1, Payload: []byte(`{"time":"` + ts + `","metrics":{"pm25":180.5}}`)}); err != nil {
+	if _, err := dev.Publish(ctx, &paho.Publish{Topic: base + "/telemetry", QoS: 1, Payload: []byte(`{"time":"` + ts + `","metrics":{` + metrics + `}}`)}); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -233,13 +254,50 @@ func TestServeDeviceCommandsAndAlerts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(als) == 1 && als[0].Metric == "pm25" {
-			break
+		if len(als) == 1 && als[0].Metric == metric && als[0].Rule == rule {
+			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no open pm25 alert stored: %+v", als)
+			t.Fatalf("no open %s alert of rule %s stored: %+v", metric, rule, als)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// anomaly.thresholds_file replaces the built-in threshold rules: its rule
+// raises alerts, a built-in one no longer does; a bad file stops the
+// start with an error naming it.
+func TestServeThresholdsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "thresholds.json")
+	if err := os.WriteFile(rules, []byte(`[{"rule": "office-stuffy", "device_type": "air_quality", "metric": "co2_ppm", "max": 1000, "severity": "info"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Anomaly.ThresholdsFile = rules
+	a := startApp(t, cfg, app.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	org := drivertest.NewOrg(t, a.Store()).ID
+	d := &store.Device{DeviceType: "air_quality", Serial: "AQ-2"}
+	if err := a.Store().Devices().Create(ctx, org, d); err != nil {
+		t.Fatal(err)
+	}
+	dev, base := connectDevice(ctx, t, a, org, d, nil)
+	// PM2.5 180 (a built-in rule's breach) raises nothing now; CO2 1500
+	// breaks the file's rule: exactly one alert, the file's.
+	waitForAlert(ctx, t, a.Store(), org, dev, base, `"pm25":180.5,"co2_ppm":1500`, "co2_ppm", "office-stuffy")
+
+	bad := testConfig(t)
+	bad.Anomaly.ThresholdsFile = filepath.Join(dir, "missing.json")
+	b, err := app.New(bad, nil, app.Options{Migrate: true})
+	if err == nil {
+		err = b.Start(ctx)
+		_ = b.Stop(context.Background())
+	}
+	if err == nil || !strings.Contains(err.Error(), "anomaly.thresholds_file") {
+		t.Fatalf("a missing thresholds file: %v", err)
 	}
 }

@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/processor"
 	"github.com/greenlang/greenlang/internal/processor/aggregator"
 	"github.com/greenlang/greenlang/internal/processor/alertsink"
@@ -74,9 +77,7 @@ func (a *App) processors(ctx context.Context, s *stream.Stream) ([]running, erro
 	if err != nil {
 		return nil, err
 	}
-	// serve scores with the robust (median/MAD) z-score: one spike in a
-	// window does not hide the next.
-	det, err := anomaly.New(anomaly.Config{Lateness: a.cfg.Stream.AllowedLateness, Robust: true})
+	det, err := a.anomalyDetector()
 	if err != nil {
 		return nil, err
 	}
@@ -154,4 +155,35 @@ func addProcessor[S any](a *App, s *stream.Stream, cfg processor.Config, h proce
 		a.lagGauge(s, name, topic),
 	)
 	return running{name: name, run: r.Run}, nil
+}
+
+// anomalyDetector is the anomaly detector the configuration's anomaly.*
+// settings describe: by default the robust (median/MAD) z-score, so one
+// spike in a window does not hide the next, and the built-in threshold
+// rules.
+func (a *App) anomalyDetector() (*anomaly.Handler, error) {
+	c := a.cfg.Anomaly
+	cfg := anomaly.Config{Lateness: a.cfg.Stream.AllowedLateness, Robust: c.Statistic != config.AnomalyZScore,
+		Window: c.Window, WarmUp: c.WarmUp}
+	if c.ZThreshold != "" {
+		z, err := decimal.NewFromString(c.ZThreshold)
+		if err != nil {
+			return nil, fmt.Errorf("app: anomaly.z_threshold: %w", err)
+		}
+		cfg.ZScore = z
+	}
+	if f := c.ThresholdsFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("app: anomaly.thresholds_file: %w", err)
+		}
+		if cfg.Thresholds, err = anomaly.ParseThresholds(b); err != nil {
+			return nil, fmt.Errorf("app: anomaly.thresholds_file %s: %w", f, err)
+		}
+	}
+	det, err := anomaly.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("app: anomaly detector: %w", err)
+	}
+	return det, nil
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 
 	"github.com/greenlang/greenlang/internal/secretbox"
@@ -39,6 +40,8 @@ type Config struct {
 	Stream StreamConfig `yaml:"stream"`
 	// MQTT chooses the MQTT transport devices publish to.
 	MQTT MQTTConfig `yaml:"mqtt"`
+	// Anomaly tunes the IoT anomaly detector (docs/processors.md).
+	Anomaly AnomalyConfig `yaml:"anomaly"`
 	// SecretKey seals credentials at rest: 32 bytes as 64 hex characters or
 	// base64. Default none: the server then uses <data_dir>/secret.key,
 	// generating it on first start.
@@ -131,6 +134,34 @@ type MQTTConfig struct {
 	EdgeRulesFile string `yaml:"edge_rules_file"`
 }
 
+// AnomalyConfig tunes the iot-anomaly-detector stream processor: its
+// statistical rule per device and metric, and its static threshold rules
+// (docs/processors.md, "iot-anomaly-detector").
+type AnomalyConfig struct {
+	// Statistic is the statistical rule: "robust" (the modified z-score
+	// over the window's median and MAD) or "zscore" (mean and standard
+	// deviation). Default "robust".
+	Statistic string `yaml:"statistic"`
+	// Window is how many of a series' latest readings its baseline holds.
+	// Default 30.
+	Window int `yaml:"window"`
+	// WarmUp is how many readings a baseline needs before the statistical
+	// rule applies (2 to Window). Default 10.
+	WarmUp int `yaml:"warm_up"`
+	// ZThreshold is the score a reading must exceed, in absolute value, to
+	// be anomalous (a decimal). Default 3.5 with robust, 3 with zscore.
+	ZThreshold string `yaml:"z_threshold"`
+	// ThresholdsFile is a JSON file of static threshold rules that replaces
+	// the built-in ones ([] for none). Default none: the built-in rules.
+	ThresholdsFile string `yaml:"thresholds_file"`
+}
+
+// Anomaly statistics.
+const (
+	AnomalyRobust = "robust"
+	AnomalyZScore = "zscore"
+)
+
 // LogConfig configures logging.
 type LogConfig struct {
 	// Level is debug, info, warn or error. Default "info".
@@ -154,6 +185,8 @@ const (
 	DefaultMQTTBatchSize       = 1000
 	DefaultMQTTFlushInterval   = 50 * time.Millisecond
 	DefaultMQTTQueueDepth      = 10000
+	DefaultAnomalyWindow       = 30
+	DefaultAnomalyWarmUp       = 10
 	// MQTTOff turns the MQTT transport and the IoT ingest off.
 	MQTTOff = "off"
 	// SecretKeyFile is the key file's name inside DataDir, used when no
@@ -165,6 +198,15 @@ const (
 // store URL's default is derived from DataDir, so call it once every layer
 // has been applied.
 func (c Config) WithDefaults() Config {
+	if c.Anomaly.Statistic == "" {
+		c.Anomaly.Statistic = AnomalyRobust
+	}
+	if c.Anomaly.Window == 0 {
+		c.Anomaly.Window = DefaultAnomalyWindow
+	}
+	if c.Anomaly.WarmUp == 0 {
+		c.Anomaly.WarmUp = min(DefaultAnomalyWarmUp, c.Anomaly.Window)
+	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
@@ -284,6 +326,17 @@ func (c Config) Validate() error {
 	}
 	if c.Stream.AllowedLateness < 0 {
 		add("stream.allowed_lateness must not be negative, got %s", c.Stream.AllowedLateness)
+	}
+	if !oneOf(c.Anomaly.Statistic, []string{AnomalyRobust, AnomalyZScore}) {
+		add("anomaly.statistic %q is not %s or %s", c.Anomaly.Statistic, AnomalyRobust, AnomalyZScore)
+	}
+	if c.Anomaly.Window < 2 || c.Anomaly.WarmUp < 2 || c.Anomaly.WarmUp > c.Anomaly.Window {
+		add("anomaly.window %d and anomaly.warm_up %d: want 2 <= warm_up <= window", c.Anomaly.Window, c.Anomaly.WarmUp)
+	}
+	if z := c.Anomaly.ZThreshold; z != "" {
+		if d, err := decimal.NewFromString(z); err != nil || !d.IsPositive() {
+			add("anomaly.z_threshold %q is not a positive decimal", z)
+		}
 	}
 	if c.SecretKey != "" {
 		if _, err := secretbox.ParseKey(c.SecretKey); err != nil {

@@ -42,6 +42,7 @@ func TestLoadDefaults(t *testing.T) {
 		Stream:  config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream", AllowedLateness: time.Minute},
 		MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,
 			FlushInterval: 50 * time.Millisecond, QueueDepth: 10000},
+		Anomaly:             config.AnomalyConfig{Statistic: "robust", Window: 30, WarmUp: 10},
 		Log:                 config.LogConfig{Level: "info", Format: "json"},
 		MaintenanceInterval: time.Hour,
 	}
@@ -61,6 +62,10 @@ log:
   level: debug
   format: text
 maintenance_interval: 10m
+anomaly:
+  statistic: zscore
+  window: 60
+  z_threshold: "4"
 `)
 	tests := []struct {
 		name  string
@@ -78,6 +83,7 @@ maintenance_interval: 10m
 					Stream:  config.StreamConfig{URL: "nats+embedded:///from/file/jetstream", AllowedLateness: time.Minute},
 					MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,
 						FlushInterval: 50 * time.Millisecond, QueueDepth: 10000},
+					Anomaly:             config.AnomalyConfig{Statistic: "zscore", Window: 60, WarmUp: 10, ZThreshold: "4"},
 					Log:                 config.LogConfig{Level: "debug", Format: "text"},
 					MaintenanceInterval: 10 * time.Minute,
 				}
@@ -439,6 +445,11 @@ func TestValidate(t *testing.T) {
 			`config: mqtt.url: scheme "http" is not mqtt+embedded, tcp, ssl, mqtt or mqtts (or the URL "off")`},
 		{"mqtt half tls", func(c *config.Config) { c.MQTT.TLSCertFile = "c.pem" }, "config: mqtt.tls_cert_file and mqtt.tls_key_file go together"},
 		{"negative lateness", func(c *config.Config) { c.Stream.AllowedLateness = -time.Second }, "config: stream.allowed_lateness must not be negative, got -1s"},
+		{"anomaly zscore", func(c *config.Config) { c.Anomaly.Statistic, c.Anomaly.ZThreshold = "zscore", "2.5" }, ""},
+		{"anomaly statistic", func(c *config.Config) { c.Anomaly.Statistic = "mean" }, `config: anomaly.statistic "mean" is not robust or zscore`},
+		{"anomaly warm-up above window", func(c *config.Config) { c.Anomaly.Window, c.Anomaly.WarmUp = 5, 6 },
+			"config: anomaly.window 5 and anomaly.warm_up 6: want 2 <= warm_up <= window"},
+		{"anomaly threshold", func(c *config.Config) { c.Anomaly.ZThreshold = "-1" }, `config: anomaly.z_threshold "-1" is not a positive decimal`},
 		{"several problems on one line", func(c *config.Config) { c.Log.Level, c.Log.Format = "x", "y" },
 			`config: log.level "x" is not one of debug, info, warn, error; log.format "y" is not one of json, text`},
 	}

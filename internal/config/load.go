@@ -112,6 +112,11 @@ func Settings() []Setting {
 		{Key: "mqtt.flush_interval", set: dur(func(c *Config) *time.Duration { return &c.MQTT.FlushInterval })},
 		{Key: "mqtt.queue_depth", set: integer(func(c *Config) *int { return &c.MQTT.QueueDepth })},
 		{Key: "mqtt.edge_rules_file", set: str(func(c *Config) *string { return &c.MQTT.EdgeRulesFile })},
+		{Key: "anomaly.statistic", set: str(func(c *Config) *string { return &c.Anomaly.Statistic })},
+		{Key: "anomaly.window", set: integer(func(c *Config) *int { return &c.Anomaly.Window })},
+		{Key: "anomaly.warm_up", set: integer(func(c *Config) *int { return &c.Anomaly.WarmUp })},
+		{Key: "anomaly.z_threshold", set: str(func(c *Config) *string { return &c.Anomaly.ZThreshold })},
+		{Key: "anomaly.thresholds_file", set: str(func(c *Config) *string { return &c.Anomaly.ThresholdsFile })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })

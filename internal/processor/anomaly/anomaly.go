@@ -11,6 +11,7 @@
 package anomaly
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,15 +130,58 @@ type Alert struct {
 // DeviceType outside [Min, Max] are anomalous.
 type Threshold struct {
 	// Rule names the rule in alerts, e.g. "pm25-unhealthy".
-	Rule string
+	Rule string `json:"rule"`
 	// DeviceType selects the devices; empty matches every type.
-	DeviceType string
-	Metric     string
+	DeviceType string `json:"device_type,omitempty"`
+	Metric     string `json:"metric"`
 	// Min and Max bound the normal range, both inclusive; at least one is
 	// set.
-	Min, Max decimal.NullDecimal
+	Min decimal.NullDecimal `json:"min"`
+	Max decimal.NullDecimal `json:"max"`
 	// Severity is info, warning or critical.
-	Severity string
+	Severity string `json:"severity"`
+}
+
+// ParseThresholds reads threshold rules from a JSON array (the
+// anomaly.thresholds_file setting, docs/processors.md): each rule an
+// object with rule, device_type (optional), metric, min and/or max
+// (numbers or decimal strings) and severity. Unknown fields are refused; a
+// rule's error names its index and rule. An empty array means no rule.
+// The rules are then checked by Config.Validate.
+func ParseThresholds(data []byte) ([]Threshold, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var raw []json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("anomaly: thresholds: want a JSON array of rules: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("anomaly: thresholds: data after the array")
+	}
+	out := make([]Threshold, 0, len(raw))
+	for i, r := range raw {
+		var t Threshold
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&t); err != nil {
+			return nil, fmt.Errorf("anomaly: thresholds: rule %d: %w", i, err)
+		}
+		out = append(out, t)
+	}
+	cfg := Config{Thresholds: out}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for i, t := range out {
+		for _, b := range []decimal.NullDecimal{t.Min, t.Max} {
+			if b.Valid {
+				if err := processor.CheckDecimal(fmt.Sprintf("anomaly: thresholds: rule %d (%s): a bound", i, t.Rule), b.Decimal); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func (t Threshold) fires(v decimal.Decimal) bool {
