@@ -180,7 +180,23 @@ func (e *Embedded) Close(ctx context.Context) error {
 		return nil
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Close() }()
+	go func() {
+		// Mochi's own shutdown (v2.7.9) lists each listener's clients with
+		// Clients.GetByListener, which takes the clients' read lock twice
+		// (it calls Len under it): a client detaching in between queues
+		// for the write lock, the second read lock waits behind it, and
+		// Close never returns. Close the listeners first with a closer
+		// that lists the clients under one read lock; Server.Close then
+		// finds them closed and does not list them again.
+		srv.Listeners.CloseAll(func(listener string) {
+			for _, cl := range srv.Clients.GetAll() {
+				if cl.Net.Listener == listener && !cl.Closed() {
+					_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+				}
+			}
+		})
+		done <- srv.Close()
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
