@@ -672,6 +672,8 @@ func validate(r *Reading, m *stream.Message) error {
 		return errors.New("unit is required")
 	case r.OccurredAt.IsZero():
 		return errors.New("occurred_at (the event time) is required")
+	case r.OccurredAt.UTC().Year() < 1 || r.OccurredAt.UTC().Year() > 9999:
+		return fmt.Errorf("occurred_at %s is outside the years 1 to 9999", r.OccurredAt.UTC().Format(time.RFC3339))
 	case m.Key != r.Key():
 		return fmt.Errorf("key %q must be %q (<org_id>/<device_id>): a device's baselines live in one partition", m.Key, r.Key())
 	}

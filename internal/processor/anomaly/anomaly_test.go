@@ -441,7 +441,7 @@ func TestWholeStateCheckpointIsRead(t *testing.T) {
 		t.Fatalf("devices %+v", st.Devices)
 	}
 	es, err := st.TakeChanges()
-	if err != nil || len(es) != 1 || es[0].Key != "o/em-1" || !strings.Contains(string(es[0].Value), `"v":"1.5"`) {
+	if err != nil || len(es) != 1 || es[0].Key != "o/em-1" || !strings.Contains(string(es[0].Value), `"1.5"`) {
 		t.Fatalf("changes %v %v", es, err)
 	}
 	if b, _ := json.Marshal(st); string(b) != "{}" {
