@@ -450,16 +450,9 @@ func (c *cli) readingsCommand() *cobra.Command {
 			if metric == "" {
 				return usageErrorf("--metric is required (e.g. energy_kwh_total)")
 			}
-			var span [2]time.Time
-			for i, f := range []struct{ flag, v string }{{"--from", fromS}, {"--to", toS}} {
-				t, err := parseInstant(f.v)
-				if err != nil {
-					return usageErrorf("%s %q: RFC 3339 (2026-12-01T10:00:00Z) or a date (2026-12-01)", f.flag, f.v)
-				}
-				span[i] = t
-			}
-			if !span[0].Before(span[1]) {
-				return usageErrorf("--from must be before --to")
+			span, err := parseSpan(fromS, toS)
+			if err != nil {
+				return err
 			}
 			ctx, st, o, err := c.openOrg(cmd, org, "")
 			if err != nil {
@@ -502,6 +495,22 @@ func (c *cli) readingsCommand() *cobra.Command {
 }
 
 // parseInstant reads an RFC 3339 time or a date (midnight UTC).
+// parseSpan reads --from and --to, from before to.
+func parseSpan(fromS, toS string) ([2]time.Time, error) {
+	var span [2]time.Time
+	for i, f := range []struct{ flag, v string }{{"--from", fromS}, {"--to", toS}} {
+		t, err := parseInstant(f.v)
+		if err != nil {
+			return span, usageErrorf("%s %q: RFC 3339 (2026-12-01T10:00:00Z) or a date (2026-12-01)", f.flag, f.v)
+		}
+		span[i] = t
+	}
+	if !span[0].Before(span[1]) {
+		return span, usageErrorf("--from must be before --to")
+	}
+	return span, nil
+}
+
 func parseInstant(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil

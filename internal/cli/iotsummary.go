@@ -37,16 +37,9 @@ func (c *cli) deviceSummaryCommand() *cobra.Command {
 			if err != nil {
 				return usageErrorf("device id %q is not a UUID", args[0])
 			}
-			var span [2]time.Time
-			for i, f := range []struct{ flag, v string }{{"--from", fromS}, {"--to", toS}} {
-				t, err := parseInstant(f.v)
-				if err != nil {
-					return usageErrorf("%s %q: RFC 3339 (2026-12-01T10:00:00Z) or a date (2026-12-01)", f.flag, f.v)
-				}
-				span[i] = t
-			}
-			if !span[0].Before(span[1]) {
-				return usageErrorf("--from must be before --to")
+			span, err := parseSpan(fromS, toS)
+			if err != nil {
+				return err
 			}
 			ctx, st, o, err := c.openOrg(cmd, org, "")
 			if err != nil {
