@@ -44,7 +44,7 @@ func (a *App) startIoT(ctx context.Context) error {
 		}
 	}
 	in, err := iot.New(a.st, a.stream, cat, a.log, a.reg, iot.Config{BatchSize: a.cfg.MQTT.BatchSize,
-		FlushInterval: a.cfg.MQTT.FlushInterval, QueueDepth: a.cfg.MQTT.QueueDepth, EdgeRules: rules})
+		FlushInterval: a.cfg.MQTT.FlushInterval, QueueDepth: a.cfg.MQTT.QueueDepth, EdgeRules: rules, Writers: a.cfg.MQTT.Writers})
 	if err != nil {
 		return err
 	}

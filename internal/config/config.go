@@ -132,6 +132,8 @@ type MQTTConfig struct {
 	// EdgeRulesFile is a JSON file of edge rules applied to readings
 	// before they are stored (docs/iot.md). Default none.
 	EdgeRulesFile string `yaml:"edge_rules_file"`
+	// Writers is how many batches of readings are stored at once. Default 2.
+	Writers int `yaml:"writers"`
 }
 
 // AnomalyConfig tunes the iot-anomaly-detector stream processor: its
@@ -185,6 +187,7 @@ const (
 	DefaultMQTTBatchSize       = 1000
 	DefaultMQTTFlushInterval   = 50 * time.Millisecond
 	DefaultMQTTQueueDepth      = 10000
+	DefaultMQTTWriters         = 2
 	DefaultAnomalyWindow       = 30
 	DefaultAnomalyWarmUp       = 10
 	// MQTTOff turns the MQTT transport and the IoT ingest off.
@@ -236,6 +239,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MQTT.BatchSize == 0 {
 		c.MQTT.BatchSize = DefaultMQTTBatchSize
+	}
+	if c.MQTT.Writers == 0 {
+		c.MQTT.Writers = DefaultMQTTWriters
 	}
 	if c.MQTT.FlushInterval == 0 {
 		c.MQTT.FlushInterval = DefaultMQTTFlushInterval
@@ -321,8 +327,8 @@ func (c Config) Validate() error {
 	if (c.MQTT.TLSCertFile == "") != (c.MQTT.TLSKeyFile == "") {
 		add("mqtt.tls_cert_file and mqtt.tls_key_file go together")
 	}
-	if c.MQTT.BatchSize < 0 || c.MQTT.QueueDepth < 0 || c.MQTT.FlushInterval < 0 {
-		add("mqtt.batch_size, mqtt.queue_depth and mqtt.flush_interval must be positive")
+	if c.MQTT.BatchSize < 0 || c.MQTT.QueueDepth < 0 || c.MQTT.FlushInterval < 0 || c.MQTT.Writers < 0 {
+		add("mqtt.batch_size, mqtt.queue_depth, mqtt.flush_interval and mqtt.writers must be positive")
 	}
 	if c.Stream.AllowedLateness < 0 {
 		add("stream.allowed_lateness must not be negative, got %s", c.Stream.AllowedLateness)

@@ -111,6 +111,7 @@ func Settings() []Setting {
 		{Key: "mqtt.batch_size", set: integer(func(c *Config) *int { return &c.MQTT.BatchSize })},
 		{Key: "mqtt.flush_interval", set: dur(func(c *Config) *time.Duration { return &c.MQTT.FlushInterval })},
 		{Key: "mqtt.queue_depth", set: integer(func(c *Config) *int { return &c.MQTT.QueueDepth })},
+		{Key: "mqtt.writers", set: integer(func(c *Config) *int { return &c.MQTT.Writers })},
 		{Key: "mqtt.edge_rules_file", set: str(func(c *Config) *string { return &c.MQTT.EdgeRulesFile })},
 		{Key: "anomaly.statistic", set: str(func(c *Config) *string { return &c.Anomaly.Statistic })},
 		{Key: "anomaly.window", set: integer(func(c *Config) *int { return &c.Anomaly.Window })},

@@ -48,6 +48,11 @@ type Config struct {
 	// EdgeRules filter and transform readings before they are stored
 	// (ParseEdgeRules); nil: none.
 	EdgeRules *EdgeRules
+	// Writers is how many batches are stored at once (default 2): while
+	// one waits on the store or the stream, the next is written. Readings
+	// are idempotent and acknowledgements are sent in order by the
+	// transport, so batches may complete in any order.
+	Writers int
 }
 
 func (c Config) withDefaults() Config {
@@ -62,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeviceCacheTTL <= 0 {
 		c.DeviceCacheTTL = time.Minute
+	}
+	if c.Writers <= 0 {
+		c.Writers = 2
 	}
 	return c
 }
@@ -81,9 +89,10 @@ type Ingest struct {
 	mu      sync.Mutex
 	devices map[deviceKey]cachedDevice
 
-	// lastSeen is the last_seen_at each device was last given (Run's
-	// goroutine only): it is written again only when it moves by
-	// seenResolution, not at every batch.
+	// lastSeen is the last_seen_at each device was last given (under
+	// seenMu): it is written again only when it moves by seenResolution,
+	// not at every batch.
+	seenMu   sync.Mutex
 	lastSeen map[uuid.UUID]time.Time
 }
 
@@ -270,20 +279,36 @@ func (in *Ingest) device(ctx context.Context, org, id uuid.UUID) (*store.Device,
 }
 
 // Run writes queued readings in batches until ctx ends, then writes what
-// is queued and returns. A batch the store cannot take is retried with
-// backoff (its messages stay unacknowledged meanwhile), never dropped.
+// is queued and returns. Up to Config.Writers batches are written at once;
+// a batch the store cannot take is retried with backoff (its messages
+// stay unacknowledged meanwhile), never dropped.
 func (in *Ingest) Run(ctx context.Context) error {
+	batches := make(chan []*pending)
+	var wg sync.WaitGroup
+	for range in.cfg.Writers {
+		wg.Go(func() {
+			for b := range batches {
+				in.flush(ctx, b)
+			}
+		})
+	}
 	var (
 		batch []*pending
 		n     int
 		timer = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
-	flush := func(ctx context.Context) {
+	// send hands the batch to a writer, waiting for one to be free (the
+	// queue fills meanwhile: back-pressure).
+	send := func() {
 		if len(batch) > 0 {
-			in.flush(ctx, batch)
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return // kept in batch: written on the drain below
+			}
 		}
-		batch, n = batch[:0], 0
+		batch, n = nil, 0
 	}
 	for {
 		select {
@@ -296,11 +321,13 @@ func (in *Ingest) Run(ctx context.Context) error {
 			n += len(p.readings)
 			if n >= in.cfg.BatchSize {
 				timer.Stop()
-				flush(ctx)
+				send()
 			}
 		case <-timer.C:
-			flush(ctx)
+			send()
 		case <-ctx.Done():
+			close(batches)
+			wg.Wait()
 			// Write what is queued on a fresh context, bounded, so a
 			// clean shutdown loses nothing it already accepted.
 			drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -315,7 +342,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 					break more
 				}
 			}
-			flush(drain)
+			if len(batch) > 0 {
+				in.flush(drain, batch)
+			}
 			return nil
 		}
 	}
@@ -328,8 +357,8 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 	byOrg := map[uuid.UUID][]store.SensorReading{}
 	seen := map[uuid.UUID]map[uuid.UUID]time.Time{}
 	var events []*stream.Message
+	in.seenMu.Lock()
 	for _, p := range batch {
-		byOrg[p.org] = append(byOrg[p.org], p.readings...)
 		if last, ok := in.lastSeen[p.device.ID]; !ok || p.seen.Sub(last) >= seenResolution {
 			if seen[p.org] == nil {
 				seen[p.org] = map[uuid.UUID]time.Time{}
@@ -338,6 +367,10 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 				seen[p.org][p.device.ID] = p.seen
 			}
 		}
+	}
+	in.seenMu.Unlock()
+	for _, p := range batch {
+		byOrg[p.org] = append(byOrg[p.org], p.readings...)
 		if in.stream != nil {
 			for _, r := range p.readings {
 				m, err := readingEvent(p.org, p.device, r)
@@ -370,9 +403,13 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 			in.log.Warn("iot: recording when devices were last seen", "org", org, "err", err)
 			continue
 		}
+		in.seenMu.Lock()
 		for id, t := range s {
-			in.lastSeen[id] = t
+			if t.After(in.lastSeen[id]) {
+				in.lastSeen[id] = t
+			}
 		}
+		in.seenMu.Unlock()
 	}
 	for _, p := range batch {
 		p.ack()
