@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
 
@@ -346,4 +348,110 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// BenchmarkIoTTelegrafPostgres is the comparison the issue asks for:
+// Telegraf (mqtt_consumer → postgresql output) on the same load as
+// BenchmarkIoTMosquittoPostgres — the same private Mosquitto, 200 energy
+// meters, 20,000 QoS 1 messages — until every message is a row in
+// PostgreSQL. Telegraf is not a dependency: the benchmark runs the binary
+// GREENLANG_BENCH_TELEGRAF names and is skipped without it. Build one
+// with only the plugins it needs:
+//
+//	go install -tags custom,inputs.mqtt_consumer,outputs.postgresql,parsers.json_v2 github.com/influxdata/telegraf/cmd/telegraf@v1.37.2
+//
+// Telegraf stores one row per message (its five numbers as columns), and
+// acknowledges a QoS 1 message once its metric is written (at most
+// max_undelivered_messages in flight, set to the ingest's queue depth).
+// It does no validation, per-device authentication, de-duplication or
+// stream publishing: it is the floor of what an MQTT-to-PostgreSQL path
+// costs.
+func BenchmarkIoTTelegrafPostgres(b *testing.B) {
+	bin := os.Getenv("GREENLANG_BENCH_TELEGRAF")
+	if bin == "" {
+		b.Skip("GREENLANG_BENCH_TELEGRAF (a telegraf binary) is not set")
+	}
+	mqttURL := benchMosquitto(b)
+	db := pgtest.New(b, "greenlang_iot_telegraf")
+	conf := filepath.Join(b.TempDir(), "telegraf.conf")
+	suffix := uuid.NewString()[:8]
+	if err := os.WriteFile(conf, []byte(`[agent]
+  interval = "1s"
+  flush_interval = "100ms"
+  metric_batch_size = 1000
+  metric_buffer_limit = 1000000
+  omit_hostname = true
+  quiet = true
+
+[[inputs.mqtt_consumer]]
+  servers = ["`+mqttURL+`"]
+  topics = ["greenlang/v1/+/+/telemetry"]
+  qos = 1
+  client_id = "telegraf-bench-`+suffix+`"
+  persistent_session = true
+  max_undelivered_messages = `+strconv.Itoa(config.DefaultMQTTQueueDepth)+`
+  topic_tag = "topic"
+  data_format = "json_v2"
+  [[inputs.mqtt_consumer.json_v2]]
+    measurement_name = "telemetry"
+    timestamp_path = "time"
+    timestamp_format = "`+time.RFC3339Nano+`"
+    [[inputs.mqtt_consumer.json_v2.object]]
+      path = "metrics"
+
+[[outputs.postgresql]]
+  connection = "`+db.AdminURL+`"
+`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", conf)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	conn, err := pgx.Connect(context.Background(), db.AdminURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close(context.Background()) })
+	rows := func() int64 {
+		var n int64
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM telemetry").Scan(&n); err != nil {
+			return 0 // the table appears with Telegraf's first write
+		}
+		return n
+	}
+	org := uuid.NewString()
+	devs := make([]simulate.Device, benchDevices)
+	for i := range devs {
+		devs[i] = simulate.Device{Org: org, ID: uuid.NewString(), Type: "energy_meter"}
+	}
+	time.Sleep(2 * time.Second) // Telegraf connects and subscribes
+	var rate []float64
+	for b.Loop() {
+		before := rows()
+		start := time.Now()
+		st, err := simulate.Run(context.Background(), simulate.Config{Broker: mqttURL, Devices: devs, Messages: benchMessages, QoS: 1}, nil)
+		if err != nil || st.Acked != benchMessages {
+			b.Fatalf("%+v %v", st, err)
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for rows() < before+benchMessages {
+			select {
+			case err := <-exited:
+				exited <- err
+				b.Fatalf("Telegraf exited (%v) after storing %d of %d messages", err, rows()-before, benchMessages)
+			default:
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("Telegraf stored %d of %d messages in 5 minutes", rows()-before, benchMessages)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		rate = append(rate, benchMessages/time.Since(start).Seconds())
+	}
+	b.ReportMetric(median(rate), "msgs/s")
 }
