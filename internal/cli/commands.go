@@ -237,8 +237,7 @@ func (c *cli) campaignStatusCommand() *cobra.Command {
 // countsLine prints counts by status in the order commands move through them.
 func countsLine(counts map[string]int) string {
 	var parts []string
-	for _, s := range []string{store.CommandQueued, store.CommandSent, store.CommandAcknowledged, store.CommandInProgress,
-		store.CommandSucceeded, store.CommandFailed, store.CommandExpired} {
+	for _, s := range store.CommandStatuses() {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", s, counts[s]))
 		}

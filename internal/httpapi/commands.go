@@ -14,9 +14,6 @@ import (
 // Device commands and firmware campaigns (docs/iot-commands.md): queued
 // here, sent by the Commander of a running `greenlang serve`.
 
-var commandStatuses = []string{store.CommandQueued, store.CommandSent, store.CommandAcknowledged, store.CommandInProgress,
-	store.CommandSucceeded, store.CommandFailed, store.CommandExpired}
-
 // configureRequest is the body of POST /api/v1/devices/{id}/configure.
 type configureRequest struct {
 	// Settings is the configuration, a JSON object of at least one key.
@@ -58,8 +55,8 @@ func (a *api) deviceCommands(w http.ResponseWriter, r *http.Request, tok *store.
 		return err
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(commandStatuses, status) {
-		return badRequest("status", "status %q: want one of %s", status, strings.Join(commandStatuses, ", "))
+	if status != "" && !slices.Contains(store.CommandStatuses(), status) {
+		return badRequest("status", "status %q: want one of %s", status, strings.Join(store.CommandStatuses(), ", "))
 	}
 	limit, err := queryLimit(r, 100, MaxListLimit)
 	if err != nil {

@@ -20,8 +20,6 @@ import (
 // The device registry (docs/iot.md, docs/api.md): list, register, show,
 // rotate a secret, decommission.
 
-var deviceStatuses = []string{store.DeviceRegistered, store.DeviceActive, store.DeviceInactive, store.DeviceDecommissioned}
-
 // errEnough stops an iteration once a page is full.
 var errEnough = errors.New("page full")
 
@@ -33,8 +31,8 @@ func (a *api) devicesList(w http.ResponseWriter, r *http.Request, tok *store.API
 	if typ != "" && !slices.Contains(store.DeviceTypes(), typ) {
 		return badRequest("type", "type %q: want one of %s", typ, strings.Join(store.DeviceTypes(), ", "))
 	}
-	if status != "" && !slices.Contains(deviceStatuses, status) {
-		return badRequest("status", "status %q: want one of %s", status, strings.Join(deviceStatuses, ", "))
+	if status != "" && !slices.Contains(store.DeviceStatuses(), status) {
+		return badRequest("status", "status %q: want one of %s", status, strings.Join(store.DeviceStatuses(), ", "))
 	}
 	limit, err := queryLimit(r, 100, MaxListLimit)
 	if err != nil {

@@ -42,6 +42,12 @@ const (
 	CommandExpired      = "expired"      // not finished by expires_at
 )
 
+// CommandStatuses lists the command statuses in the order a command moves
+// through them.
+func CommandStatuses() []string {
+	return []string{CommandQueued, CommandSent, CommandAcknowledged, CommandInProgress, CommandSucceeded, CommandFailed, CommandExpired}
+}
+
 // Firmware campaign statuses (FirmwareCampaign.Status).
 const (
 	CampaignRunning   = "running"   // some of its commands are unfinished

@@ -23,6 +23,11 @@ const (
 	DeviceDecommissioned = "decommissioned" // retired for good: its credential is revoked
 )
 
+// DeviceStatuses lists the device lifecycle states.
+func DeviceStatuses() []string {
+	return []string{DeviceRegistered, DeviceActive, DeviceInactive, DeviceDecommissioned}
+}
+
 // Audit entity and actions of device credentials.
 const (
 	EntityDeviceCredential = "device_credential"
