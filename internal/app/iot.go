@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -218,7 +217,7 @@ func ingestHandler(ctx context.Context, in *iot.Ingest, cmdr func() *iot.Command
 // "<org_id>/<device_id>", the password the secret it was issued.
 func deviceAuthenticator(st *store.Store) mqtt.Authenticator {
 	return mqtt.AuthenticatorFunc(func(ctx context.Context, _, username string, password []byte) (mqtt.Identity, error) {
-		orgS, devS, ok := strings.Cut(username, "/")
+		orgS, devS, ok := mqtt.ParseDeviceUser(username)
 		org, err1 := uuid.Parse(orgS)
 		dev, err2 := uuid.Parse(devS)
 		if !ok || err1 != nil || err2 != nil {

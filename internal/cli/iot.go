@@ -146,7 +146,7 @@ func (c *cli) deviceCommand() *cobra.Command {
 				*store.Device
 				MQTTUser    string                   `json:"mqtt_user"`
 				Credentials []store.DeviceCredential `json:"credentials"`
-			}{d, MQTTUser(o.ID, id), creds})
+			}{d, mqtt.DeviceUser(o.ID.String(), id.String()), creds})
 		},
 	}
 	show.Flags().StringVar(&showOrg, "org", "", "the organization's id")
@@ -205,13 +205,10 @@ func (c *cli) deviceCommand() *cobra.Command {
 	return groupCommand("device", "Register devices, manage their credentials, summarize their readings", register, list, show, rotate, decommission, c.deviceSummaryCommand())
 }
 
-// MQTTUser is the MQTT user name of a device: "<org_id>/<device_id>".
-func MQTTUser(org, device uuid.UUID) string { return org.String() + "/" + device.String() }
-
 // printCredentials prints what a device needs to connect.
 func (c *cli) printCredentials(org, device uuid.UUID, secret string) {
 	fmt.Fprintf(c.stdout, "device_id\t%s\nmqtt_user\t%s\nmqtt_secret\t%s\ntelemetry_topic\t%s\n",
-		device, MQTTUser(org, device), secret, mqtt.Topic{Org: org.String(), Device: device.String(), Kind: mqtt.KindTelemetry})
+		device, mqtt.DeviceUser(org.String(), device.String()), secret, mqtt.Topic{Org: org.String(), Device: device.String(), Kind: mqtt.KindTelemetry})
 	fmt.Fprintln(c.stderr, "The secret is shown this once: store it on the device now.")
 }
 
@@ -368,7 +365,7 @@ func simDevices(ctx context.Context, st *store.Store, org uuid.UUID, n int, kind
 		if err != nil {
 			return nil, fmt.Errorf("issuing a secret for %s: %w", serial, err)
 		}
-		out = append(out, simulate.Device{Org: org.String(), ID: d.ID.String(), Type: typ, User: MQTTUser(org, d.ID), Secret: secret})
+		out = append(out, simulate.Device{Org: org.String(), ID: d.ID.String(), Type: typ, User: mqtt.DeviceUser(org.String(), d.ID.String()), Secret: secret})
 	}
 	return out, nil
 }

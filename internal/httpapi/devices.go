@@ -134,12 +134,9 @@ func newDeviceCredentials(org, device uuid.UUID, secret string, c store.DeviceCr
 	topic := func(k mqtt.Kind) string {
 		return mqtt.Topic{Org: org.String(), Device: device.String(), Kind: k}.String()
 	}
-	return deviceCredentials{CredentialID: c.ID, MQTTUser: mqttUser(org, device), MQTTSecret: secret,
+	return deviceCredentials{CredentialID: c.ID, MQTTUser: mqtt.DeviceUser(org.String(), device.String()), MQTTSecret: secret,
 		TelemetryTopic: topic(mqtt.KindTelemetry), CommandsTopic: topic(mqtt.KindCommands), CommandResultsTopic: topic(mqtt.KindCommandResults)}
 }
-
-// mqttUser is a device's MQTT user name, "<org_id>/<device_id>".
-func mqttUser(org, device uuid.UUID) string { return org.String() + "/" + device.String() }
 
 // deviceWithCredentials answers register and rotate-secret.
 type deviceWithCredentials struct {
@@ -225,7 +222,7 @@ func (a *api) deviceShow(w http.ResponseWriter, r *http.Request, tok *store.APIT
 	if creds == nil {
 		creds = []store.DeviceCredential{}
 	}
-	writeJSON(w, http.StatusOK, deviceDetail{d, mqttUser(tok.OrgID, id), creds})
+	writeJSON(w, http.StatusOK, deviceDetail{d, mqtt.DeviceUser(tok.OrgID.String(), id.String()), creds})
 	return nil
 }
 

@@ -44,6 +44,13 @@ func (k Kind) Inbound() bool {
 	return k == KindTelemetry || k == KindStatus || k == KindCommandResults
 }
 
+// DeviceUser is a device's user name on the embedded broker,
+// "<org>/<device>": the identity its topics' ACL is checked against.
+func DeviceUser(org, device string) string { return org + "/" + device }
+
+// ParseDeviceUser splits a DeviceUser name; ok is false without a "/".
+func ParseDeviceUser(user string) (org, device string, ok bool) { return strings.Cut(user, "/") }
+
 // Topic is a parsed topic name: greenlang/v1/{org_id}/{device_id}/{kind}.
 type Topic struct {
 	Org    string
