@@ -384,7 +384,7 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 		}
 	}
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
-		err := in.write(ctx, byOrg, events)
+		err := in.write(ctx, byOrg, &events)
 		if err == nil {
 			break
 		}
@@ -418,28 +418,38 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 }
 
 // write stores each organization's readings (readings stored before, by a
-// delivery whose acknowledgement was lost, are kept once) and publishes
-// them all; publishing again is harmless, the event ids being derived from
-// the reading.
-func (in *Ingest) write(ctx context.Context, byOrg map[uuid.UUID][]store.SensorReading, events []*stream.Message) error {
+// delivery whose acknowledgement was lost, are kept once) and, at the same
+// time, publishes them all: the batch waits for the slower of the two,
+// not for both in turn. What succeeded is not redone when the batch is
+// retried (byOrg's stored organizations are emptied, *events is cleared
+// once published); publishing again would be harmless anyway, the event
+// ids being derived from the reading.
+func (in *Ingest) write(ctx context.Context, byOrg map[uuid.UUID][]store.SensorReading, events *[]*stream.Message) error {
+	var pubErr error
+	var wg sync.WaitGroup
+	if len(*events) > 0 {
+		wg.Go(func() {
+			if pubErr = in.stream.PublishBatch(ctx, *events); pubErr == nil {
+				*events = nil
+			}
+		})
+	}
+	var storeErr error
 	for org, rs := range byOrg {
 		if len(rs) == 0 {
 			continue
 		}
 		res, err := in.st.SensorReadingsInsert(ctx, org, rs)
 		if err != nil {
-			return err
+			storeErr = err
+			break
 		}
 		byOrg[org] = nil // stored: a retry of the batch skips it
 		in.m.stored.Add(float64(res.Inserted))
 		in.m.duplicates.Add(float64(int64(len(rs)) - res.Inserted))
 	}
-	if len(events) > 0 {
-		if err := in.stream.PublishBatch(ctx, events); err != nil {
-			return err
-		}
-	}
-	return nil
+	wg.Wait()
+	return errors.Join(storeErr, pubErr)
 }
 
 // readingEvent is a stored reading as an iot.sensor-readings event for
