@@ -71,19 +71,9 @@ func (c *cli) deviceCommand() *cobra.Command {
 			}
 			defer st.Close()
 			if site != "" {
-				var found *store.Site
-				if err := st.Sites().Each(ctx, o.ID, func(s *store.Site) error {
-					if s.Code == site {
-						found = s
-					}
-					return nil
-				}); err != nil {
+				if d.SiteID, err = siteByCode(ctx, st, o.ID, site); err != nil {
 					return fmt.Errorf("iot device register: %w", err)
 				}
-				if found == nil {
-					return fmt.Errorf("iot device register: the organization has no site with code %q (greenlang site list)", site)
-				}
-				d.SiteID = &found.ID
 			}
 			if err := st.Devices().Create(ctx, o.ID, d); err != nil {
 				if store.CodeOf(err) == store.CodeAlreadyExists {
@@ -202,7 +192,7 @@ func (c *cli) deviceCommand() *cobra.Command {
 	decommission.Flags().StringVar(&decOrg, "org", "", "the organization's id")
 	byFlag(decommission, &decBy)
 
-	return groupCommand("device", "Register devices, manage their credentials, summarize their readings", register, list, show, rotate, decommission, c.deviceSummaryCommand())
+	return groupCommand("device", "Register devices, change them, manage their credentials, summarize their readings", register, list, show, c.deviceUpdateCommand(), rotate, decommission, c.deviceSummaryCommand())
 }
 
 // printCredentials prints what a device needs to connect.

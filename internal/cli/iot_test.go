@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,6 +46,38 @@ func TestIoTDeviceLifecycle(t *testing.T) {
 	r = run(t, nil, "iot", "device", "show", "--data-dir", data, "--org", org, dev)
 	if r.code != 0 || !strings.Contains(r.stdout, `"mqtt_user": "`+org+"/"+dev) || strings.Contains(r.stdout, secret) {
 		t.Errorf("show: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// A recalibration, set aside and taken off its site; then back.
+	meta := filepath.Join(t.TempDir(), "meta.json")
+	if err := os.WriteFile(meta, []byte(`{"registers": {"energy_kwh_total": {"max": "100000"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "iot", "device", "update", "--data-dir", data, "--org", org, dev, "--calibrated", "2026-11-30",
+		"--calibration-due", "2027-11-30", "--status", "inactive", "--no-site", "--name", "main meter", "--metadata-file", meta)
+	if r.code != 0 || !strings.Contains(r.stdout, "\tinactive\tsite -\tcalibrated 2026-11-30\tdue 2027-11-30") {
+		t.Errorf("update: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "iot", "device", "update", "--data-dir", data, "--org", org, dev, "--status", "active", "--site", "PLANT"); r.code != 0 ||
+		!strings.Contains(r.stdout, "\tactive\tsite ") || strings.Contains(r.stdout, "site -") {
+		t.Errorf("update back: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "iot", "device", "update", "--data-dir", data, "--org", org, dev, "--calibration-due", "2020-01-01"); r.code != 1 ||
+		!strings.Contains(r.stderr, "before calibrated_at") {
+		t.Errorf("due before calibrated: %d %s", r.code, r.stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"rated_kw": "-6"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--status", "decommissioned"},
+		{"--site", "PLANT", "--no-site"},
+		{"--metadata-file", bad},
+		{"--calibrated", "soon"},
+	} {
+		if r := run(t, nil, append([]string{"iot", "device", "update", "--data-dir", data, "--org", org, dev}, args...)...); r.code != 2 {
+			t.Errorf("update %v: exit %d, want 2 (usage): %s", args, r.code, r.stderr)
+		}
 	}
 	r = run(t, nil, "iot", "device", "rotate-secret", "--data-dir", data, "--org", org, dev)
 	if r.code != 0 || strings.Contains(r.stdout, secret) || !strings.Contains(r.stdout, "mqtt_secret\tgld_") {

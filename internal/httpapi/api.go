@@ -58,6 +58,7 @@ func (a *api) routes() []route {
 		{"GET /api/v1/devices", dr, a.devicesList},
 		{"POST /api/v1/devices", dw, a.deviceRegister},
 		{"GET /api/v1/devices/{id}", dr, a.deviceShow},
+		{"PATCH /api/v1/devices/{id}", dw, a.deviceUpdate},
 		{"POST /api/v1/devices/{id}/rotate-secret", dw, a.deviceRotateSecret},
 		{"POST /api/v1/devices/{id}/decommission", dw, a.deviceDecommission},
 		{"POST /api/v1/devices/{id}/configure", dw, a.deviceConfigure},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -235,6 +236,62 @@ func (a *api) device(ctx context.Context, org, id uuid.UUID) (*store.Device, err
 			Msg: fmt.Sprintf("device %s is not registered in this organization", id)}
 	}
 	return d, err
+}
+
+// deviceUpdateRequest is the body of PATCH /api/v1/devices/{id}: the
+// fields given change, the others stay. site is a site id or code, ""
+// takes the device off its site; status is active or inactive; metadata
+// replaces the device's metadata.
+type deviceUpdateRequest struct {
+	Name             *string         `json:"name"`
+	Site             *string         `json:"site"`
+	Status           *string         `json:"status"`
+	CalibratedAt     string          `json:"calibrated_at"`
+	CalibrationDueAt string          `json:"calibration_due_at"`
+	Metadata         json.RawMessage `json:"metadata"`
+}
+
+// deviceUpdate answers PATCH /api/v1/devices/{id}: it changes a device
+// as `greenlang iot device update` does (store.DeviceUpdate) and returns
+// it.
+func (a *api) deviceUpdate(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req deviceUpdateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	ch := store.DeviceChanges{Name: req.Name, Status: req.Status}
+	if ch.CalibratedAt, err = optInstant("calibrated_at", req.CalibratedAt); err != nil {
+		return err
+	}
+	if ch.CalibrationDueAt, err = optInstant("calibration_due_at", req.CalibrationDueAt); err != nil {
+		return err
+	}
+	if m := bytes.TrimSpace(req.Metadata); len(m) > 0 {
+		if m[0] != '{' {
+			return badRequest("metadata", "metadata: want a JSON object")
+		}
+		if _, err := iot.ParseDeviceSettings(store.JSON(m)); err != nil {
+			return invalid("metadata", "%v", err)
+		}
+		ch.Metadata = store.JSON(m)
+	}
+	if req.Site != nil {
+		if *req.Site == "" {
+			ch.ClearSite = true
+		} else if ch.SiteID, err = a.siteRef(r.Context(), tok.OrgID, "site", *req.Site); err != nil {
+			return err
+		}
+	}
+	d, err := a.st.DeviceUpdate(r.Context(), tok.OrgID, id, ch)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
 }
 
 // deviceRotateSecret answers POST /api/v1/devices/{id}/rotate-secret: a

@@ -449,6 +449,35 @@ func TestDeviceAPI(t *testing.T) {
 		}
 		e.do("POST", "/api/v1/alerts/"+alert.ID.String()+"/acknowledge", all, nil).wantProblem(t, 409, httpapi.ProblemConflict, "")
 
+		// Update: a recalibration, set aside and off its site, then back.
+		var up store.Device
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"calibrated_at": "2026-11-30", "calibration_due_at": "2027-11-30",
+			"status": "inactive", "site": "", "name": "main meter", "metadata": map[string]any{"rated_kw": "6"}}).must(t, 200, &up)
+		if up.Status != store.DeviceInactive || up.SiteID != nil || up.Name != "main meter" || up.CalibrationDueAt == nil ||
+			!up.CalibrationDueAt.Equal(time.Date(2027, 11, 30, 0, 0, 0, 0, time.UTC)) || !strings.Contains(string(up.Metadata), "rated_kw") {
+			t.Errorf("updated %+v", up)
+		}
+		if _, err := e.st.DeviceAuthenticate(ctx, e.orgA, dev, rot.Credentials.MQTTSecret); store.CodeOf(err) != store.CodeNotFound {
+			t.Errorf("an inactive device's secret: %v", err)
+		}
+		up = store.Device{}
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"status": "active", "site": "PLANT"}).must(t, 200, &up)
+		if up.Status != store.DeviceActive || up.SiteID == nil || *up.SiteID != site.ID || up.Name != "main meter" {
+			t.Errorf("updated back %+v", up)
+		}
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"calibration_due_at": "2020-01-01"}).
+			wantProblem(t, 422, httpapi.ProblemValidation, "")
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"status": "decommissioned"}).
+			wantProblem(t, 422, httpapi.ProblemValidation, "")
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"metadata": map[string]any{"rated_kw": "-1"}}).
+			wantProblem(t, 422, httpapi.ProblemValidation, "metadata")
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"metadata": []int{1}}).
+			wantProblem(t, 400, httpapi.ProblemInvalidRequest, "metadata")
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"site": "NOWHERE"}).
+			wantProblem(t, 422, httpapi.ProblemValidation, "site")
+		e.do("PATCH", "/api/v1/devices/"+dev.String(), all, map[string]any{"calibrated_at": "soon"}).
+			wantProblem(t, 400, httpapi.ProblemInvalidRequest, "calibrated_at")
+
 		// Decommission: the credential stops working, commands are refused.
 		var dd store.Device
 		e.do("POST", "/api/v1/devices/"+dev.String()+"/decommission", all, nil).must(t, 200, &dd)
@@ -472,6 +501,7 @@ var apiRoutes = []struct{ method, path, scope string }{
 	{"GET", "/api/v1/devices", store.ScopeDevicesRead},
 	{"POST", "/api/v1/devices", store.ScopeDevicesWrite},
 	{"GET", "/api/v1/devices/{id}", store.ScopeDevicesRead},
+	{"PATCH", "/api/v1/devices/{id}", store.ScopeDevicesWrite},
 	{"POST", "/api/v1/devices/{id}/rotate-secret", store.ScopeDevicesWrite},
 	{"POST", "/api/v1/devices/{id}/decommission", store.ScopeDevicesWrite},
 	{"POST", "/api/v1/devices/{id}/configure", store.ScopeDevicesWrite},
@@ -599,6 +629,7 @@ func TestAPITenantIsolation(t *testing.T) {
 			body         any
 		}{
 			{"GET", "/api/v1/devices/" + id, nil},
+			{"PATCH", "/api/v1/devices/" + id, map[string]any{"name": "x"}},
 			{"POST", "/api/v1/devices/" + id + "/rotate-secret", nil},
 			{"POST", "/api/v1/devices/" + id + "/decommission", nil},
 			{"POST", "/api/v1/devices/" + id + "/configure", map[string]any{"settings": map[string]any{"a": 1}}},

@@ -7,6 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -212,4 +215,102 @@ func (s *Store) DevicesSeen(ctx context.Context, org uuid.UUID, seen map[uuid.UU
 func secretHash(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
+}
+
+// DeviceChanges are what an operator may change on a registered device;
+// a nil field is left as it is.
+type DeviceChanges struct {
+	Name *string
+	// SiteID moves the device to a site of the organization; ClearSite
+	// takes it off any site. Its readings then count for the new site from
+	// the next roll-up on.
+	SiteID    *uuid.UUID
+	ClearSite bool
+	// Status sets a device aside (inactive: it can no longer connect to
+	// the embedded broker) or back (active). Decommissioning is
+	// DeviceDecommission: it also revokes the credential and is final.
+	Status *string
+	// CalibratedAt and CalibrationDueAt record a calibration.
+	CalibratedAt, CalibrationDueAt *time.Time
+	// Metadata replaces the device's metadata (a JSON object: settings such
+	// as a register's wrap point, docs/iot-analytics.md).
+	Metadata JSON
+}
+
+// DeviceUpdate applies changes to a device of org and returns it, with the
+// old and new values in the audit trail. A decommissioned device cannot be
+// changed (CodeFailedPrecondition); a site not in the organization, a
+// status other than active or inactive, a calibration due before the
+// calibration or metadata that is not a JSON object are refused
+// (CodeInvalidArgument). Changing nothing is allowed and writes nothing.
+func (s *Store) DeviceUpdate(ctx context.Context, org, device uuid.UUID, ch DeviceChanges) (*Device, error) {
+	const op = "store: updating a device"
+	if ch.SiteID != nil && ch.ClearSite {
+		return nil, errorf(CodeInvalidArgument, op, "site: give a site or clear it, not both")
+	}
+	if ch.Status != nil && *ch.Status != DeviceActive && *ch.Status != DeviceInactive {
+		return nil, errorf(CodeInvalidArgument, op, "status %q: a device is set %s or back %s here (decommission retires it for good)",
+			*ch.Status, DeviceInactive, DeviceActive)
+	}
+	if ch.Metadata != nil {
+		var m map[string]any
+		if err := json.Unmarshal(ch.Metadata, &m); err != nil || m == nil {
+			return nil, errorf(CodeInvalidArgument, op, "metadata: want a JSON object")
+		}
+	}
+	d := &Device{}
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
+			if s.d.IsNoRows(err) {
+				return errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
+			}
+			return err
+		}
+		if d.Status == DeviceDecommissioned {
+			return errorf(CodeFailedPrecondition, op, "device %s is decommissioned: it cannot be changed", device)
+		}
+		old := *d
+		if ch.Name != nil {
+			d.Name = strings.TrimSpace(*ch.Name)
+		}
+		if ch.SiteID != nil {
+			var n int
+			if err := q.QueryRow(ctx, "SELECT count(*) FROM core.sites WHERE org_id = $1 AND id = $2", org, *ch.SiteID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return errorf(CodeInvalidArgument, op, "site %s is not a site of this organization", *ch.SiteID)
+			}
+			d.SiteID = ch.SiteID
+		}
+		if ch.ClearSite {
+			d.SiteID = nil
+		}
+		if ch.Status != nil {
+			d.Status = *ch.Status
+		}
+		if ch.CalibratedAt != nil {
+			t := ch.CalibratedAt.UTC()
+			d.CalibratedAt = &t
+		}
+		if ch.CalibrationDueAt != nil {
+			t := ch.CalibrationDueAt.UTC()
+			d.CalibrationDueAt = &t
+		}
+		if d.CalibratedAt != nil && d.CalibrationDueAt != nil && d.CalibrationDueAt.Before(*d.CalibratedAt) {
+			return errorf(CodeInvalidArgument, op, "calibration_due_at %s is before calibrated_at %s",
+				d.CalibrationDueAt.Format(time.RFC3339), d.CalibratedAt.Format(time.RFC3339))
+		}
+		if ch.Metadata != nil {
+			d.Metadata = ch.Metadata
+		}
+		if reflect.DeepEqual(old, *d) {
+			return nil
+		}
+		return s.c.devices.updateIn(ctx, q, org, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -71,6 +71,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ProcessorState", testProcessorState},
 		{"ProcessorStateEntries", testProcessorStateEntries},
 		{"DeviceCredentials", testDeviceCredentials},
+		{"DeviceUpdate", testDeviceUpdate},
 		{"Alerts", testAlerts},
 		{"DeviceCommands", testDeviceCommands},
 		{"ConcurrentWrites", testConcurrentWrites},
