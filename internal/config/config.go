@@ -124,7 +124,9 @@ type MQTTConfig struct {
 	ClientID string `yaml:"client_id"`
 	// BatchSize is the most readings stored in one transaction. Default 1000.
 	BatchSize int `yaml:"batch_size"`
-	// FlushInterval is the longest a reading waits for its batch. Default 50ms.
+	// FlushInterval is how long a new batch of readings waits for more
+	// before it may go to a writer. Default 0: at once to the first free
+	// writer (while every writer is busy the batch grows anyway).
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// QueueDepth bounds the messages accepted and not yet stored; when it
 	// is full the ingest stops reading (back-pressure). Default 10000.
@@ -185,7 +187,6 @@ const (
 	DefaultMQTTTLSAddr         = "127.0.0.1:8883"
 	DefaultMQTTShareGroup      = "greenlang"
 	DefaultMQTTBatchSize       = 1000
-	DefaultMQTTFlushInterval   = 50 * time.Millisecond
 	DefaultMQTTQueueDepth      = 10000
 	DefaultMQTTWriters         = 2
 	DefaultAnomalyWindow       = 30
@@ -242,9 +243,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MQTT.Writers == 0 {
 		c.MQTT.Writers = DefaultMQTTWriters
-	}
-	if c.MQTT.FlushInterval == 0 {
-		c.MQTT.FlushInterval = DefaultMQTTFlushInterval
 	}
 	if c.MQTT.QueueDepth == 0 {
 		c.MQTT.QueueDepth = DefaultMQTTQueueDepth

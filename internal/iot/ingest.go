@@ -32,8 +32,9 @@ type Config struct {
 	// BatchSize is the most readings written in one store transaction
 	// (default 1000).
 	BatchSize int
-	// FlushInterval is the longest a reading waits for its batch to fill
-	// (default 50 ms).
+	// FlushInterval is how long a new batch waits for more readings before
+	// it may go to a writer (default 0: at once to the first free writer;
+	// while every writer is busy the batch grows anyway, up to BatchSize).
 	FlushInterval time.Duration
 	// QueueDepth bounds the messages accepted and not yet stored (default
 	// 10,000). When it is full, Submit blocks: the broker stops reading
@@ -59,8 +60,8 @@ func (c Config) withDefaults() Config {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 1000
 	}
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = 50 * time.Millisecond
+	if c.FlushInterval < 0 {
+		c.FlushInterval = 0
 	}
 	if c.QueueDepth <= 0 {
 		c.QueueDepth = 10000
@@ -296,35 +297,44 @@ func (in *Ingest) Run(ctx context.Context) error {
 		batch []*pending
 		n     int
 		timer = time.NewTimer(time.Hour)
+		// ripe: the batch may go to a writer (its linger is over, or
+		// there is none).
+		ripe bool
 	)
 	timer.Stop()
-	// send hands the batch to a writer, waiting for one to be free (the
-	// queue fills meanwhile: back-pressure).
-	send := func() {
-		if len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-ctx.Done():
-				return // kept in batch: written on the drain below
-			}
-		}
-		batch, n = nil, 0
-	}
 	for {
+		// A ripe batch goes to the first writer that is free; while every
+		// writer is busy it keeps growing (group commit), up to BatchSize.
+		var out chan []*pending
+		if len(batch) > 0 && ripe {
+			out = batches
+		}
 		select {
 		case p := <-in.queue:
 			in.m.depth.Dec()
 			if len(batch) == 0 {
-				timer.Reset(in.cfg.FlushInterval)
+				ripe = in.cfg.FlushInterval == 0
+				if !ripe {
+					timer.Reset(in.cfg.FlushInterval)
+				}
 			}
 			batch = append(batch, p)
 			n += len(p.readings)
 			if n >= in.cfg.BatchSize {
+				// Full: wait for a writer (the queue fills meanwhile:
+				// back-pressure).
 				timer.Stop()
-				send()
+				select {
+				case batches <- batch:
+					batch, n = nil, 0
+				case <-ctx.Done(): // kept in batch: written on the drain below
+				}
 			}
+		case out <- batch:
+			timer.Stop()
+			batch, n = nil, 0
 		case <-timer.C:
-			send()
+			ripe = true
 		case <-ctx.Done():
 			close(batches)
 			wg.Wait()
