@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/mqtt"
@@ -381,14 +382,12 @@ func (in *Ingest) flush(ctx context.Context, batch []*pending) {
 	in.seenMu.Unlock()
 	for _, p := range batch {
 		byOrg[p.org] = append(byOrg[p.org], p.readings...)
-		if in.stream != nil {
-			for _, r := range p.readings {
-				m, err := readingEvent(p.org, p.device, r)
-				if err != nil {
-					// Stored, but the processors will not see it: say so.
-					in.log.Error("iot: encoding a reading event", "device", p.device.ID, "metric", r.Metric, "err", err)
-					continue
-				}
+		if in.stream != nil && len(p.readings) > 0 {
+			m, err := readingEvent(p.org, p.device, p.readings)
+			if err != nil {
+				// Stored, but the processors will not see them: say so.
+				in.log.Error("iot: encoding a readings event", "device", p.device.ID, "readings", len(p.readings), "err", err)
+			} else {
 				events = append(events, m)
 			}
 		}
@@ -462,31 +461,41 @@ func (in *Ingest) write(ctx context.Context, byOrg map[uuid.UUID][]store.SensorR
 	return errors.Join(storeErr, pubErr)
 }
 
-// readingEvent is a stored reading as an iot.sensor-readings event for
-// the stream processors. Its event id is the reading's identity, so a
-// reading published twice is one event to consumers.
-func readingEvent(org uuid.UUID, d *store.Device, r store.SensorReading) (*stream.Message, error) {
+// readingEvent is one message's stored readings as one iot.sensor-readings
+// event for the stream processors: the first reading, and the others in
+// More (anomaly.Reading). Its event id is derived from the readings'
+// identities, so the same message published twice is one event to
+// consumers.
+func readingEvent(org uuid.UUID, d *store.Device, rs []store.SensorReading) (*stream.Message, error) {
+	r := rs[0]
 	ev := anomaly.Reading{OrgID: org, DeviceID: d.ID.String(), DeviceType: d.DeviceType, Metric: r.Metric, Unit: r.Unit,
-		OccurredAt: r.Time}
-	ev.Value.Decimal, ev.Value.Valid = r.Value, true
+		OccurredAt: r.Time, Value: decimal.NewNullDecimal(r.Value)}
+	for _, x := range rs[1:] {
+		ev.More = append(ev.More, anomaly.Measurement{Metric: x.Metric, Unit: x.Unit, OccurredAt: x.Time, Value: decimal.NewNullDecimal(x.Value)})
+	}
 	m, err := stream.Encode(stream.TopicIoTSensorReadings, ev.Key(), ev)
 	if err != nil {
 		return nil, err
 	}
-	m.EventID = readingEventID(d.ID, r.Metric, r.Time)
+	m.EventID = readingEventID(d.ID, rs)
 	return m, nil
 }
 
-// readingEventID is a reading's event id: "r-" and 128 bits of the SHA-256
-// of its identity (device, metric, time in µs), base64url. Short on
-// purpose: consumers keep their latest thousand event ids in every
-// checkpoint, and the readable form was 75 bytes.
-func readingEventID(device uuid.UUID, metric string, t time.Time) string {
+// readingEventID is an event's id: "r-" and 128 bits of the SHA-256 of its
+// readings' identities (device, then each metric and time in µs),
+// base64url. Short on purpose: consumers keep their latest thousand event
+// ids in every checkpoint.
+func readingEventID(device uuid.UUID, rs []store.SensorReading) string {
 	h := sha256.New()
 	h.Write(device[:])
-	h.Write([]byte(metric))
-	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(nil, t.UnixMicro(), 10))
+	var b []byte
+	for _, r := range rs {
+		b = append(b[:0], r.Metric...)
+		b = append(b, 0)
+		b = strconv.AppendInt(b, r.Time.UnixMicro(), 10)
+		b = append(b, 0)
+		h.Write(b)
+	}
 	return "r-" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/mqtt"
+	"github.com/greenlang/greenlang/internal/processor/anomaly"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/stream"
@@ -167,15 +168,20 @@ func TestIngestStoresAndRejects(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer evs.Close()
-		ids := map[string]bool{}
-		for len(ids) < 2 {
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			m, err := evs.Receive(rctx)
-			cancel()
-			if err != nil {
-				t.Fatalf("reading events %v: %v", ids, err)
-			}
-			ids[m.EventID] = true
+		// One event for the message, its two kept readings in it.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := evs.Receive(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("readings event: %v", err)
+		}
+		ev, err := stream.Decode[anomaly.Reading](m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs, ids := ev.Readings(m.EventID); len(rs) != 2 || rs[0].Metric == rs[1].Metric || ids[1] != m.EventID+"#1" ||
+			!strings.HasPrefix(m.EventID, "r-") || ev.Key() != m.Key {
+			t.Fatalf("readings event %s: %+v", m.EventID, ev)
 		}
 	})
 }

@@ -226,12 +226,15 @@ func (h *Handler) reading(m *stream.Message, out *processor.Emitter) error {
 	if err != nil {
 		return err
 	}
-	if r.OrgID == uuid.Nil || r.DeviceID == "" || r.Metric == "" || r.OccurredAt.IsZero() || !r.Value.Valid ||
-		processor.CheckDecimal("value", r.Value.Decimal) != nil {
-		return nil
+	rs, _ := r.Readings(processor.SourceID(m))
+	for _, r := range rs {
+		if r.OrgID == uuid.Nil || r.DeviceID == "" || r.Metric == "" || r.OccurredAt.IsZero() || !r.Value.Valid ||
+			processor.CheckDecimal("value", r.Value.Decimal) != nil {
+			continue
+		}
+		p := &store.AlertObserveParams{OrgID: r.OrgID, DeviceRef: r.DeviceID, Metric: r.Metric, Value: r.Value.Decimal, At: r.OccurredAt,
+			ClearAfter: h.cfg.ClearAfter, QuietPeriod: h.cfg.QuietPeriod}
+		out.Alert(store.AlertOp{Observe: p})
 	}
-	p := &store.AlertObserveParams{OrgID: r.OrgID, DeviceRef: r.DeviceID, Metric: r.Metric, Value: r.Value.Decimal, At: r.OccurredAt,
-		ClearAfter: h.cfg.ClearAfter, QuietPeriod: h.cfg.QuietPeriod}
-	out.Alert(store.AlertOp{Observe: p})
 	return nil
 }

@@ -224,6 +224,15 @@ func TestHandle(t *testing.T) {
 	}
 	noMax := pm25("d", "70", t0)
 	noMax.Max = nil
+	// An event of three values, one of them unusable: two observations.
+	multi := anomaly.Reading{OrgID: org, DeviceID: "d", DeviceType: "air_quality", Metric: "pm25", Value: decimal.NewNullDecimal(*d("12")),
+		Unit: "ug/m3", OccurredAt: t0, More: []anomaly.Measurement{
+			{Metric: "pm10", Value: decimal.NewNullDecimal(*d("30")), Unit: "ug/m3", OccurredAt: t0},
+			{Metric: "co2_ppm", Unit: "ppm", OccurredAt: t0}}}
+	multiMsg, err := stream.Encode(stream.TopicIoTSensorReadings, multi.Key(), multi)
+	if err != nil {
+		t.Fatal(err)
+	}
 	huge := pm25("d", "70", t0)
 	huge.Value = *d("1e30")
 	for name, tc := range map[string]struct {
@@ -237,6 +246,7 @@ func TestHandle(t *testing.T) {
 		"other topic": {m: &stream.Message{Topic: stream.TopicEmissionsRaw, Value: []byte("{}")},
 			reject: "not an input"},
 		"bad reading skipped": {m: &stream.Message{Topic: stream.TopicIoTSensorReadings, Value: []byte("[")}},
+		"several values":      {m: multiMsg, writes: 2},
 	} {
 		em := processor.NewEmitter(alertsink.Name)
 		err := h.Handle(context.Background(), h.NewState(), tc.m, em)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,9 @@ const (
 )
 
 // Reading is the payload of an iot.sensor-readings event (JSON, schema 1):
-// one value of one metric of one device. The message key must be
+// one value of one metric of one device, and in More any other values the
+// same device sent in the same message (the IoT ingest publishes one
+// event per device message, not per value). The message key must be
 // Reading.Key(): "<org_id>/<device_id>".
 type Reading struct {
 	OrgID    uuid.UUID `json:"org_id"`
@@ -76,6 +79,31 @@ type Reading struct {
 	// OccurredAt is the event time: when the value was measured.
 	OccurredAt time.Time `json:"occurred_at"`
 	Site       string    `json:"site,omitempty"`
+	// More are further values of the same device (and organization, type
+	// and site): each is checked and scored as a reading of its own.
+	More []Measurement `json:"more,omitempty"`
+}
+
+// Measurement is one more value of a Reading's device.
+type Measurement struct {
+	Metric     string              `json:"metric"`
+	Value      decimal.NullDecimal `json:"value"`
+	Unit       string              `json:"unit"`
+	OccurredAt time.Time           `json:"occurred_at"`
+}
+
+// Readings returns r's values as readings, r's own first: the i-th has
+// source id src, then src#i. More is left out of each.
+func (r Reading) Readings(src string) ([]Reading, []string) {
+	first := r
+	first.More = nil
+	out, ids := []Reading{first}, []string{src}
+	for i, m := range r.More {
+		x := first
+		x.Metric, x.Value, x.Unit, x.OccurredAt = m.Metric, m.Value, m.Unit, m.OccurredAt
+		out, ids = append(out, x), append(ids, src+"#"+strconv.Itoa(i+1))
+	}
+	return out, ids
 }
 
 // Key is the message key r must be published with.
@@ -473,14 +501,32 @@ func (h *Handler) NewState() *State { return &State{Devices: map[string]*Device{
 // than one already in the baseline (beyond the lateness) is still checked
 // against the thresholds but skips the baseline.
 func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *processor.Emitter) error {
-	r, err := processor.Decode[Reading](m)
+	ev, err := processor.Decode[Reading](m)
 	if err != nil {
 		return err // a rejection naming the field when the payload is bad
 	}
-	if err := validate(&r, m); err != nil {
-		return processor.Reject(err)
+	rs, srcs := ev.Readings(processor.SourceID(m))
+	// Every value is checked before any changes the state: a bad one
+	// rejects the event whole.
+	for i := range rs {
+		if err := validate(&rs[i], m); err != nil {
+			if i > 0 {
+				err = fmt.Errorf("more[%d]: %w", i-1, err)
+			}
+			return processor.Reject(err)
+		}
 	}
-	src := processor.SourceID(m)
+	for i := range rs {
+		if err := h.handle(st, m.Key, rs[i], srcs[i], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handle checks one validated reading with source id src against the
+// thresholds and queues it for its series' baseline.
+func (h *Handler) handle(st *State, key string, r Reading, src string, out *processor.Emitter) error {
 	v := r.Value.Decimal
 	for _, t := range h.cfg.Thresholds {
 		if (t.DeviceType != "" && t.DeviceType != r.DeviceType) || t.Metric != r.Metric || !t.fires(v) {
@@ -508,11 +554,11 @@ func (h *Handler) Handle(_ context.Context, st *State, m *stream.Message, out *p
 	if st.Devices == nil {
 		st.Devices = map[string]*Device{}
 	}
-	st.touch(m.Key)
-	dev := st.Devices[m.Key]
+	st.touch(key)
+	dev := st.Devices[key]
 	if dev == nil {
 		dev = &Device{Series: map[string]*Series{}}
-		st.Devices[m.Key] = dev
+		st.Devices[key] = dev
 	}
 	s := dev.Series[r.Metric]
 	if s == nil {

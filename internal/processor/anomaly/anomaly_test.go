@@ -451,3 +451,55 @@ func TestWholeStateCheckpointIsRead(t *testing.T) {
 		t.Fatalf("changes taken twice: %v", es)
 	}
 }
+
+// An event of several values (the ingest's, one per device message) is
+// checked and scored value by value, each with its own source id
+// (<event id>#<i> after the first); one bad value rejects the event whole,
+// naming it, and changes no state.
+func TestEventWithMoreValues(t *testing.T) {
+	h := newHandler(t, anomaly.Config{})
+	r := anomaly.Reading{OrgID: org, DeviceID: "aq-1", DeviceType: "air_quality", Metric: "pm10", Unit: "ug/m3",
+		Value: decimal.NewNullDecimal(decimal.RequireFromString("20")), OccurredAt: t0,
+		More: []anomaly.Measurement{
+			{Metric: "pm25", Unit: "ug/m3", Value: decimal.NewNullDecimal(decimal.RequireFromString("180.5")), OccurredAt: t0},
+			{Metric: "temperature_c", Unit: "C", Value: decimal.NewNullDecimal(decimal.RequireFromString("21")), OccurredAt: t0},
+		}}
+	m, err := stream.Encode(stream.TopicIoTSensorReadings, r.Key(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.EventID = "ev-1"
+	bad := r
+	bad.More = append([]anomaly.Measurement{}, r.More...)
+	bad.More[1].Value = decimal.NullDecimal{}
+	mb, err := stream.Encode(stream.TopicIoTSensorReadings, bad.Key(), bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.EventID = "ev-2"
+	out, rejected := run(t, h, []*stream.Message{mb, m})
+	if err := rejected[0]; err == nil || !strings.Contains(err.Error(), "more[1]") || !strings.Contains(err.Error(), "value") {
+		t.Fatalf("the event with a bad value: %v", err)
+	}
+	var got []string
+	for _, e := range out {
+		if e.topic == stream.TopicIoTAlerts {
+			got = append(got, e.alert.Metric+" "+e.alert.Rule+" "+e.alert.SourceEventID)
+		}
+	}
+	if len(got) != 1 || got[0] != "pm25 pm25-unhealthy ev-1#1" {
+		t.Fatalf("alerts %v, want the pm25 breach of the second value", got)
+	}
+	// The rejected event changed nothing: a fresh state given only the
+	// good one holds the same baselines.
+	st, fresh := h.NewState(), h.NewState()
+	for _, x := range []*stream.Message{mb, m} {
+		_ = h.Handle(context.Background(), st, x, processor.NewEmitter(anomaly.Name))
+	}
+	_ = h.Handle(context.Background(), fresh, m, processor.NewEmitter(anomaly.Name))
+	a, _ := json.Marshal(st.Devices)
+	b, _ := json.Marshal(fresh.Devices)
+	if string(a) != string(b) || !strings.Contains(string(a), "temperature_c") {
+		t.Fatalf("state after a rejected event\n%s\nwant\n%s", a, b)
+	}
+}
