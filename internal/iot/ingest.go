@@ -167,6 +167,12 @@ func (in *Ingest) Submit(ctx context.Context, msg mqtt.Message, ack func()) erro
 	if err != nil {
 		return err
 	}
+	if d != nil && d.Status == store.DeviceInactive {
+		// Set aside by an operator (iot device update --status inactive):
+		// the embedded broker refuses its connection; through an external
+		// broker its messages are refused here.
+		return in.refuseWhole(ctx, msg, ack, "inactive_device", fmt.Sprintf("device %s is inactive (set aside): its messages are not taken", dev))
+	}
 	if d == nil {
 		return in.refuseWhole(ctx, msg, ack, "unknown_device", fmt.Sprintf("device %s is not registered in organization %s", dev, org))
 	}
@@ -529,7 +535,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_duplicate_total",
 			Help: "Sensor readings already stored (same device, metric and time), kept once."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "greenlang_iot_rejected_total",
-			Help: "Readings or whole messages rejected, by reason (reading, payload, unknown_device, topic, command_result)."}, []string{"reason"}),
+			Help: "Readings or whole messages rejected, by reason (reading, payload, unknown_device, inactive_device, topic, command_result)."}, []string{"reason"}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_dead_letters_total",
 			Help: "Rejected messages published to integration.errors."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "greenlang_iot_readings_dropped_total",

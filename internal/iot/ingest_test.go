@@ -108,17 +108,22 @@ func TestIngestStoresAndRejects(t *testing.T) {
 		var a acker
 		ts := f.now.Add(-time.Minute).Format(time.RFC3339)
 		good := `{"time":"` + ts + `","metrics":{"energy_kwh_total":1234.5,"power_kw":42.1,"power_factor":7}}`
+		aside := &store.Device{DeviceType: "energy_meter", Serial: "EM-OFF", Status: store.DeviceInactive}
+		if err := f.env.Store.Devices().Create(ctx, f.org, aside); err != nil {
+			t.Fatal(err)
+		}
 		for _, m := range []mqtt.Message{
 			f.msg(f.meter.ID.String(), good),
 			f.msg(f.meter.ID.String(), good), // delivered again: stored once
 			f.msg(uuid.NewString(), good),    // not registered
 			f.msg(f.meter.ID.String(), `{"time":`),
+			f.msg(aside.ID.String(), good), // set aside: refused
 		} {
 			if err := f.ingest.Submit(ctx, m, a.ack); err != nil {
 				t.Fatal(err)
 			}
 		}
-		a.waitFor(t, 4)
+		a.waitFor(t, 5)
 		if rs := f.readings(t, "energy_kwh_total"); len(rs) != 1 || !rs[0].Value.Equal(dec("1234.5")) || rs[0].Unit != "kWh" {
 			t.Fatalf("energy readings %+v", rs)
 		}
@@ -135,14 +140,14 @@ func TestIngestStoresAndRejects(t *testing.T) {
 			t.Errorf("duplicates %v, want 2", got)
 		}
 		// Dead letters: the power factor (twice delivered, one letter),
-		// the unknown device, the broken payload.
+		// the unknown device, the broken payload, the inactive device.
 		sub, err := f.env.Stream.Replay(ctx, stream.TopicIntegrationErrors, stream.Position{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sub.Close()
 		var reasons []string
-		for range 3 {
+		for range 4 {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			m, err := sub.Receive(rctx)
 			cancel()
@@ -154,7 +159,7 @@ func TestIngestStoresAndRejects(t *testing.T) {
 				t.Errorf("dead letter origin %q", m.Headers[stream.HeaderDLQTopic])
 			}
 		}
-		processortest.CheckReasons(t, reasons, "power_factor", "not registered", "payload")
+		processortest.CheckReasons(t, reasons, "power_factor", "not registered", "payload", "inactive")
 		d, err := f.env.Store.Devices().Get(ctx, f.org, f.meter.ID)
 		if err != nil {
 			t.Fatal(err)
