@@ -377,6 +377,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"org_id":"0190a000-0000-7000-8000-00000000000a","device_id":"d","device_type":"air_quality","metric":"pm25","value":"80","unit":"u","occurred_at":"2025-03-01T10:00:00Z"}`))
 	f.Add([]byte(`{"value":null}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"org_id":"0190a000-0000-7000-8000-00000000000a","device_id":"d","device_type":"air_quality","metric":"pm25","value":"8","unit":"u","occurred_at":"2025-03-01T10:00:00Z","more":[{"metric":"pm10","value":"300","unit":"u","occurred_at":"2025-03-01T10:00:00Z"},{"metric":"pm25","value":null}]}`))
 	h, err := anomaly.New(anomaly.Config{Window: 2, WarmUp: 2})
 	if err != nil {
 		f.Fatal(err)
