@@ -12,19 +12,11 @@ import (
 // decommissioned; bad flags are usage errors.
 func TestIoTDeviceLifecycle(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
-		t.Fatalf("migrate: %s", r.stderr)
-	}
-	r := run(t, nil, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
-	if r.code != 0 {
-		t.Fatalf("org create: %s", r.stderr)
-	}
-	org := strings.TrimSpace(r.stdout)
+	data, org := newOrgStore(t)
 	if r := run(t, nil, "site", "create", "--data-dir", data, "--org", org, "--code", "PLANT", "--name", "Plant"); r.code != 0 {
 		t.Fatalf("site create: %s", r.stderr)
 	}
-	r = run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "energy_meter", "--serial", "EM-1",
+	r := run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "energy_meter", "--serial", "EM-1",
 		"--site", "PLANT", "--calibration-due", "2027-06-30")
 	if r.code != 0 {
 		t.Fatalf("register: %d %s", r.code, r.stderr)
@@ -109,16 +101,8 @@ func TestIoTDeviceLifecycle(t *testing.T) {
 // a malformed hour is a usage error.
 func TestIoTRollupCommand(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
-		t.Fatalf("migrate: %s", r.stderr)
-	}
-	r := run(t, nil, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
-	if r.code != 0 {
-		t.Fatalf("org create: %s", r.stderr)
-	}
-	org := strings.TrimSpace(r.stdout)
-	r = run(t, nil, "iot", "rollup", "--data-dir", data, "--org", org, "--hour", "2025-06-01T10", "--hours", "2")
+	data, org := newOrgStore(t)
+	r := run(t, nil, "iot", "rollup", "--data-dir", data, "--org", org, "--hour", "2025-06-01T10", "--hours", "2")
 	if r.code != 0 || r.stdout != "2025-06-01T10Z\t0 activities\n2025-06-01T11Z\t0 activities\n" {
 		t.Errorf("rollup: %d %q %s", r.code, r.stdout, r.stderr)
 	}

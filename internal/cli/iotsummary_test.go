@@ -21,16 +21,8 @@ import (
 // device an error.
 func TestIoTDeviceSummary(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	if r := run(t, nil, "migrate", "up", "--data-dir", data); r.code != 0 {
-		t.Fatalf("migrate: %s", r.stderr)
-	}
-	r := run(t, nil, "org", "create", "--data-dir", data, "--name", "Acme", "--slug", "acme")
-	if r.code != 0 {
-		t.Fatalf("org create: %s", r.stderr)
-	}
-	org := strings.TrimSpace(r.stdout)
-	r = run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "air_quality", "--serial", "AQ-1")
+	data, org := newOrgStore(t)
+	r := run(t, nil, "iot", "device", "register", "--data-dir", data, "--org", org, "--type", "air_quality", "--serial", "AQ-1")
 	if r.code != 0 {
 		t.Fatalf("register: %s", r.stderr)
 	}
