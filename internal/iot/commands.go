@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,10 +268,8 @@ func ParseCommandResult(payload []byte) (store.DeviceCommandResult, string) {
 		return r, fmt.Sprintf(`"id" %q is not a command id`, *m.ID)
 	}
 	r.ID, r.Status, r.Message = id, *m.Status, m.Message
-	switch r.Status {
-	case store.CommandAcknowledged, store.CommandInProgress, store.CommandSucceeded, store.CommandFailed:
-	default:
-		return r, fmt.Sprintf(`"status" %q is not one of acknowledged, in_progress, succeeded, failed`, r.Status)
+	if statuses := store.CommandResultStatuses(); !slices.Contains(statuses, r.Status) {
+		return r, fmt.Sprintf(`"status" %q is not one of %s`, r.Status, strings.Join(statuses, ", "))
 	}
 	if m.ProgressPct != nil {
 		n, err := m.ProgressPct.Int64()

@@ -86,6 +86,10 @@ var (
 // CommandKinds lists the command kinds the store accepts.
 func CommandKinds() []string { return slices.Clone(commandKinds) }
 
+// CommandResultStatuses lists the statuses a device may report for a
+// command (DeviceCommandResult.Status).
+func CommandResultStatuses() []string { return slices.Clone(resultStatuses) }
+
 // CommandFinished reports whether a command in status will never change
 // again: succeeded, failed or expired.
 func CommandFinished(status string) bool {
