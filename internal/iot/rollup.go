@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/calculation"
-	"github.com/greenlang/greenlang/internal/iot/analytics"
+	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -49,8 +48,9 @@ type RollupResult struct {
 	AlreadyStored bool
 	// Skipped names devices left out, with why (no site, no baseline).
 	Skipped []string
-	// Notes name activities stored from less than the whole hour
-	// (an emissions sensor with gaps in its samples).
+	// Notes name activities stored from less than the whole hour (an
+	// emissions sensor with gaps in its samples, register readings left
+	// out).
 	Notes []string
 	RunID uuid.UUID
 }
@@ -76,8 +76,10 @@ func NewRollup(st *store.Store, calc *calculation.Service, log *slog.Logger) *Ro
 // Hour rolls up org's readings of [hour, hour+1h) (hour is truncated to
 // the hour, UTC). For each energy meter and vehicle tracker at a site, the
 // register's increase over the hour (from its last reading before the
-// hour, through rollovers and resets: analytics.RegisterTracker) becomes
-// one activity of the site, dated to the hour's day and identified as
+// hour, through rollovers and resets, with the device's register
+// settings: the same register as the device summary's) becomes one
+// activity of the site; a reading the register refuses is left out and
+// named in Notes, dated to the hour's day and identified as
 // iot:<device>:<metric>:<hour>. For each emissions sensor at a site, the
 // mass of each gas it measured over the hour (EmittedMass) becomes a scope
 // 1 activity by direct measurement, measured/<gas> in kg, identified as
@@ -98,6 +100,10 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 	if err := r.st.Devices().Each(ctx, org, func(d *store.Device) error { devices = append(devices, d); return nil }); err != nil {
 		return res, err
 	}
+	cat, err := telemetry.LoadCatalogue()
+	if err != nil {
+		return res, err
+	}
 	type row struct{ id, activityType, amount, unit, site, scope, method string }
 	var rows []row
 	siteOf := func(d *store.Device) (string, bool) {
@@ -113,11 +119,18 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 			if d.DeviceType != ma.deviceType {
 				continue
 			}
-			amount, ok, err := r.increase(ctx, org, d.ID, ma.metric, hour)
+			in, err := newSectionInput(r.st, cat, org, d, hour, hour.Add(time.Hour))
+			if err != nil {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: %v", d.DeviceType, d.ID, err))
+				continue
+			}
+			reg, err := in.increase(ctx, ma.metric)
 			if err != nil {
 				return res, err
 			}
-			if !ok || !amount.IsPositive() {
+			res.Notes = append(res.Notes, in.notes...)
+			amount := reg.Increase
+			if reg.Intervals == 0 || !amount.IsPositive() {
 				continue
 			}
 			code, ok := siteOf(d)
@@ -204,41 +217,4 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 	r.log.Info("iot: hour rolled up into activity data", "org", org, "hour", hour, "activities", res.Activities, "run", stored.RunID,
 		"skipped", res.Skipped, "notes", res.Notes)
 	return res, nil
-}
-
-// increase is a register's increase over [hour, hour+1h): from its last
-// reading before the hour (or, without one, from its first reading in the
-// hour) to its last in the hour. ok is false when no reading of the hour
-// has one before it to count from.
-func (r *Rollup) increase(ctx context.Context, org, device uuid.UUID, metric string, hour time.Time) (decimal.Decimal, bool, error) {
-	tr, err := analytics.NewRegisterTracker(analytics.RegisterConfig{})
-	if err != nil {
-		return decimal.Decimal{}, false, err
-	}
-	base, err := r.st.SensorReadingLast(ctx, org, device, metric, hour)
-	switch {
-	case store.CodeOf(err) == store.CodeNotFound:
-	case err != nil:
-		return decimal.Decimal{}, false, err
-	default:
-		if _, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: base.Value, Time: base.Time}); err != nil {
-			return decimal.Decimal{}, false, err
-		}
-	}
-	var sum decimal.Decimal
-	counted := false
-	err = EachReading(ctx, r.st, org, device, metric, hour, hour.Add(time.Hour), func(x store.SensorReading) error {
-		d, err := tr.Observe(analytics.Reading{Device: device.String(), Metric: metric, Value: x.Value, Time: x.Time})
-		if err != nil {
-			return err
-		}
-		if d.HasDelta() {
-			sum, counted = sum.Add(d.Value), true
-		}
-		return nil
-	})
-	if err != nil {
-		return decimal.Decimal{}, false, err
-	}
-	return sum, counted, nil
 }

@@ -213,3 +213,47 @@ func TestRollupEmissionsSensor(t *testing.T) {
 		}
 	})
 }
+
+// The roll-up reads a register with the device's settings, as the device
+// summary does: a meter that wraps at 10,000 kWh and goes from 9,990 to 5
+// used 15 kWh (a rollover), where a register without a wrap point would
+// take it as a reset and count 5.
+func TestRollupRegisterSettings(t *testing.T) {
+	processortest.Engines(t, "greenlang_iot_rollup_wrap", func(t *testing.T, open processortest.StoreOpener) {
+		ctx := context.Background()
+		org := uuid.New()
+		st := processortest.NewEnv(t, open, processortest.EnvConfig{Orgs: []uuid.UUID{org}, Country: "US"}).Store
+		site := &store.Site{Code: "PLANT", Name: "Plant", Country: "US", Region: "US-CAMX", Active: true}
+		if err := st.Sites().Create(ctx, org, site); err != nil {
+			t.Fatal(err)
+		}
+		meter := &store.Device{DeviceType: "energy_meter", Serial: "EM-W", SiteID: &site.ID,
+			Metadata: store.JSON(`{"registers": {"energy_kwh_total": {"max": "10000"}}}`)}
+		if err := st.Devices().Create(ctx, org, meter); err != nil {
+			t.Fatal(err)
+		}
+		hour := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+		if _, err := st.SensorReadingsInsert(ctx, org, []store.SensorReading{
+			{DeviceID: meter.ID, Metric: "energy_kwh_total", Time: hour.Add(-time.Minute), Value: decimal.RequireFromString("9990")},
+			{DeviceID: meter.ID, Metric: "energy_kwh_total", Time: hour.Add(30 * time.Minute), Value: decimal.RequireFromString("5")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := iot.NewRollup(st, calc, processortest.Logger(t)).Hour(ctx, org, hour)
+		if err != nil || res.Activities != 1 {
+			t.Fatalf("roll-up %+v %v", res, err)
+		}
+		if err := st.ActivityRecords().Each(ctx, org, func(a *store.ActivityRecord) error {
+			if !a.Quantity.Equal(decimal.RequireFromString("15")) {
+				t.Errorf("activity %s %s %s, want 15 kWh", a.ActivityType, a.Quantity, a.Unit)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -197,6 +197,20 @@ type sectionInput struct {
 	notes    []string
 }
 
+// newSectionInput is the input of device d's figures over [from, to): its
+// catalogue type and its settings (ParseDeviceSettings).
+func newSectionInput(st *store.Store, cat *telemetry.Catalogue, org uuid.UUID, d *store.Device, from, to time.Time) (*sectionInput, error) {
+	typ, ok := cat.Type(d.DeviceType)
+	if !ok {
+		return nil, fmt.Errorf("device %s has type %q, which the catalogue does not know", d.ID, d.DeviceType)
+	}
+	settings, err := ParseDeviceSettings(d.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: %w", d.ID, err)
+	}
+	return &sectionInput{st: st, org: org, device: d, typ: typ, from: from, to: to, settings: settings}, nil
+}
+
 func (in *sectionInput) notef(format string, args ...any) {
 	in.notes = append(in.notes, fmt.Sprintf(format, args...))
 }
@@ -230,15 +244,11 @@ func Summarize(ctx context.Context, st *store.Store, org, device uuid.UUID, from
 	if err != nil {
 		return nil, err
 	}
-	typ, ok := cat.Type(d.DeviceType)
-	if !ok {
-		return nil, fmt.Errorf("iot: summary: device %s has type %q, which the catalogue does not know", d.ID, d.DeviceType)
-	}
-	settings, err := ParseDeviceSettings(d.Metadata)
+	in, err := newSectionInput(st, cat, org, d, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("iot: summary of device %s: %w", d.ID, err)
+		return nil, fmt.Errorf("iot: summary: %w", err)
 	}
-	in := &sectionInput{st: st, org: org, device: d, typ: typ, from: from, to: to, settings: settings}
+	typ := in.typ
 	var b sectionBuilder
 	if newBuilder := newSectionBuilder(d.DeviceType); newBuilder != nil {
 		if b, err = newBuilder(ctx, in); err != nil {
@@ -376,6 +386,21 @@ func (in *sectionInput) newRegister(ctx context.Context, metric string) (*regist
 		}
 	}
 	return r, nil
+}
+
+// increase is metric's register over the input's range on its own: the
+// register primed with the last reading before the range and fed the
+// range's readings (what the hourly roll-up stores).
+func (in *sectionInput) increase(ctx context.Context, metric string) (RegisterSummary, error) {
+	r, err := in.newRegister(ctx, metric)
+	if err != nil {
+		return RegisterSummary{}, err
+	}
+	err = EachReading(ctx, in.st, in.org, in.device.ID, metric, in.from, in.to, func(x store.SensorReading) error {
+		r.observe(x)
+		return nil
+	})
+	return r.s, err
 }
 
 func (r *register) observe(x store.SensorReading) {
