@@ -610,8 +610,12 @@ func TestAPITenantIsolation(t *testing.T) {
 		e := newAPIEnv(t, open)
 		ctx := context.Background()
 		tokA, tokB := e.token(e.orgA, store.ScopeAll), e.token(e.orgB, store.ScopeAll)
+		siteA := &store.Site{Name: "Plant", Code: "PLANT-A", Active: true}
+		if err := e.st.Sites().Create(ctx, e.orgA, siteA); err != nil {
+			t.Fatal(err)
+		}
 		var dev registered
-		e.do("POST", "/api/v1/devices", tokA, map[string]any{"device_type": "energy_meter", "serial": "EM-1"}).must(t, 201, &dev)
+		e.do("POST", "/api/v1/devices", tokA, map[string]any{"device_type": "energy_meter", "serial": "EM-1", "site": "PLANT-A"}).must(t, 201, &dev)
 		id := dev.Device.ID.String()
 		var cmd store.DeviceCommand
 		e.do("POST", "/api/v1/devices/"+id+"/configure", tokA, map[string]any{"settings": map[string]any{"a": 1}}).must(t, 202, &cmd)
@@ -643,8 +647,9 @@ func TestAPITenantIsolation(t *testing.T) {
 		} {
 			e.do(rq.method, rq.path, tokB, rq.body).wantProblem(t, 404, httpapi.ProblemNotFound, "")
 		}
+		// A's site, by id and by code, is not B's: refused, not listed.
 		for _, path := range []string{"/api/v1/devices", "/api/v1/firmware-campaigns", "/api/v1/alerts?status=all",
-			"/api/v1/devices?site=" + uuid.NewString()} {
+			"/api/v1/devices?site=" + siteA.ID.String(), "/api/v1/devices?site=PLANT-A"} {
 			r := e.do("GET", path, tokB, nil)
 			if strings.Contains(path, "site=") {
 				r.wantProblem(t, 422, httpapi.ProblemValidation, "site")
