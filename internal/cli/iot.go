@@ -71,9 +71,11 @@ func (c *cli) deviceCommand() *cobra.Command {
 			}
 			defer st.Close()
 			if site != "" {
-				if d.SiteID, err = siteByCode(ctx, st, o.ID, site); err != nil {
+				found, err := st.SiteByCode(ctx, o.ID, site)
+				if err != nil {
 					return fmt.Errorf("iot device register: %w", err)
 				}
+				d.SiteID = &found.ID
 			}
 			if err := st.Devices().Create(ctx, o.ID, d); err != nil {
 				if store.CodeOf(err) == store.CodeAlreadyExists {

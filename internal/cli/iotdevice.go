@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"time"
@@ -77,9 +76,11 @@ func (c *cli) deviceUpdateCommand() *cobra.Command {
 			}
 			defer st.Close()
 			if site != "" {
-				if ch.SiteID, err = siteByCode(ctx, st, o.ID, site); err != nil {
+				found, err := st.SiteByCode(ctx, o.ID, site)
+				if err != nil {
 					return fmt.Errorf("iot device update: %w", err)
 				}
+				ch.SiteID = &found.ID
 			}
 			d, err := st.DeviceUpdate(ctx, o.ID, id, ch)
 			if err != nil {
@@ -105,21 +106,4 @@ func (c *cli) deviceUpdateCommand() *cobra.Command {
 	fl.StringVar(&metadataFile, "metadata-file", "", "a JSON object that replaces the device's metadata")
 	byFlag(cmd, &by)
 	return cmd
-}
-
-// siteByCode finds a site of org by its code.
-func siteByCode(ctx context.Context, st *store.Store, org uuid.UUID, code string) (*uuid.UUID, error) {
-	var found *uuid.UUID
-	if err := st.Sites().Each(ctx, org, func(s *store.Site) error {
-		if s.Code == code {
-			found = &s.ID
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if found == nil {
-		return nil, fmt.Errorf("the organization has no site with code %q (greenlang site list)", code)
-	}
-	return found, nil
 }

@@ -90,21 +90,14 @@ func (a *api) siteRef(ctx context.Context, org uuid.UUID, field, s string) (*uui
 		}
 		return &id, nil
 	}
-	var found *uuid.UUID
-	err := a.st.Sites().Each(ctx, org, func(v *store.Site) error {
-		if v.Code == s {
-			found = &v.ID
-			return errEnough
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errEnough) {
-		return nil, err
-	}
-	if found == nil {
+	site, err := a.st.SiteByCode(ctx, org, s)
+	if store.CodeOf(err) == store.CodeNotFound {
 		return nil, invalid(field, "%s: the organization has no site with code %q", field, s)
 	}
-	return found, nil
+	if err != nil {
+		return nil, err
+	}
+	return &site.ID, nil
 }
 
 // deviceRegisterRequest is the body of POST /api/v1/devices. Times and
@@ -161,11 +154,8 @@ func (a *api) deviceRegister(w http.ResponseWriter, r *http.Request, tok *store.
 	if d.CalibrationDueAt, err = optInstant("calibration_due_at", req.CalibrationDueAt); err != nil {
 		return err
 	}
-	if m := bytes.TrimSpace(req.Metadata); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
-		if m[0] != '{' {
-			return badRequest("metadata", "metadata: want a JSON object")
-		}
-		d.Metadata = store.JSON(m)
+	if d.Metadata, err = deviceMetadata(req.Metadata); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	if req.Site != "" {
@@ -238,6 +228,23 @@ func (a *api) device(ctx context.Context, org, id uuid.UUID) (*store.Device, err
 	return d, err
 }
 
+// deviceMetadata reads a request's metadata: absent or null is none
+// (nil), anything else must be a JSON object holding valid device-summary
+// settings (iot.ParseDeviceSettings).
+func deviceMetadata(raw json.RawMessage) (store.JSON, error) {
+	m := bytes.TrimSpace(raw)
+	if len(m) == 0 || bytes.Equal(m, []byte("null")) {
+		return nil, nil
+	}
+	if m[0] != '{' {
+		return nil, badRequest("metadata", "metadata: want a JSON object")
+	}
+	if _, err := iot.ParseDeviceSettings(store.JSON(m)); err != nil {
+		return nil, invalid("metadata", "%v", err)
+	}
+	return store.JSON(m), nil
+}
+
 // deviceUpdateRequest is the body of PATCH /api/v1/devices/{id}: the
 // fields given change, the others stay. site is a site id or code, ""
 // takes the device off its site; status is active or inactive; metadata
@@ -270,14 +277,8 @@ func (a *api) deviceUpdate(w http.ResponseWriter, r *http.Request, tok *store.AP
 	if ch.CalibrationDueAt, err = optInstant("calibration_due_at", req.CalibrationDueAt); err != nil {
 		return err
 	}
-	if m := bytes.TrimSpace(req.Metadata); len(m) > 0 {
-		if m[0] != '{' {
-			return badRequest("metadata", "metadata: want a JSON object")
-		}
-		if _, err := iot.ParseDeviceSettings(store.JSON(m)); err != nil {
-			return invalid("metadata", "%v", err)
-		}
-		ch.Metadata = store.JSON(m)
+	if ch.Metadata, err = deviceMetadata(req.Metadata); err != nil {
+		return err
 	}
 	if req.Site != nil {
 		if *req.Site == "" {

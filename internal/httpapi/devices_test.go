@@ -221,6 +221,9 @@ func TestDeviceAPI(t *testing.T) {
 		}
 		e.do("POST", "/api/v1/devices", all, map[string]any{"device_type": "air_quality", "serial": "AQ-2", "site": "NOWHERE"}).
 			wantProblem(t, 422, httpapi.ProblemValidation, "site")
+		// Metadata is checked as PATCH checks it.
+		e.do("POST", "/api/v1/devices", all, map[string]any{"device_type": "solar_panel", "serial": "PV-9", "metadata": map[string]any{"rated_kw": "-1"}}).
+			wantProblem(t, 422, httpapi.ProblemValidation, "metadata")
 
 		// List, filter, page.
 		for q, want := range map[string]string{

@@ -314,3 +314,21 @@ func (s *Store) DeviceUpdate(ctx context.Context, org, device uuid.UUID, ch Devi
 	}
 	return d, nil
 }
+
+// SiteByCode returns org's site with code; CodeNotFound, naming the code,
+// when the organization has none. Devices are placed at sites by code.
+func (s *Store) SiteByCode(ctx context.Context, org uuid.UUID, code string) (*Site, error) {
+	const op = "store: reading a site by code"
+	site := &Site{}
+	err := s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
+		err := q.QueryRow(ctx, s.c.sites.selectSQL+" WHERE org_id = $1 AND code = $2", org, code).Scan(s.c.sites.dest(site)...)
+		if s.d.IsNoRows(err) {
+			return errorf(CodeNotFound, op, "the organization has no site with code %q (greenlang site list)", code)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return site, nil
+}
