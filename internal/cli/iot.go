@@ -184,7 +184,7 @@ func (c *cli) deviceCommand() *cobra.Command {
 				return fmt.Errorf("iot device decommission: %w", err)
 			}
 			defer st.Close()
-			if err := st.DeviceDecommission(ctx, o.ID, id); err != nil {
+			if _, err := st.DeviceDecommission(ctx, o.ID, id); err != nil {
 				return fmt.Errorf("iot device decommission: %w", err)
 			}
 			fmt.Fprintf(c.stdout, "device %s decommissioned; its credential is revoked\n", id)

@@ -322,10 +322,7 @@ func (a *api) deviceDecommission(w http.ResponseWriter, r *http.Request, tok *st
 	if err != nil {
 		return err
 	}
-	if err := a.st.DeviceDecommission(r.Context(), tok.OrgID, id); err != nil {
-		return err
-	}
-	d, err := a.device(r.Context(), tok.OrgID, id)
+	d, err := a.st.DeviceDecommission(r.Context(), tok.OrgID, id)
 	if err != nil {
 		return err
 	}

@@ -164,11 +164,12 @@ func (s *Store) DeviceAuthenticate(ctx context.Context, org, device uuid.UUID, s
 
 // DeviceDecommission retires a device for good: its status becomes
 // decommissioned and its credential is revoked, so it can no longer
-// connect. Its readings and alerts stay.
-func (s *Store) DeviceDecommission(ctx context.Context, org, device uuid.UUID) error {
+// connect. Its readings and alerts stay. It returns the device as it now
+// is.
+func (s *Store) DeviceDecommission(ctx context.Context, org, device uuid.UUID) (*Device, error) {
 	const op = "store: decommissioning a device"
-	return s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		d := &Device{}
+	d := &Device{}
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
 		if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
 			if s.d.IsNoRows(err) {
 				return errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
@@ -183,12 +184,16 @@ func (s *Store) DeviceDecommission(ctx context.Context, org, device uuid.UUID) e
 			return nil
 		}
 		old := *d
-		d.Status = DeviceDecommissioned
+		d.Status, d.UpdatedAt = DeviceDecommissioned, now
 		if _, err := q.Exec(ctx, "UPDATE iot.devices SET status = $3, updated_at = $4 WHERE org_id = $1 AND id = $2", org, device, d.Status, now); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, q, org, audit.ActionUpdate, "device", device.String(), &old, d)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // DevicesSeen records when devices of org were last heard from: each

@@ -32,7 +32,8 @@ func testDeviceCommands(t *testing.T, s *store.Store, _ Admin) {
 	}
 	m1, m2, m3 := newDevice(a.ID, "energy_meter"), newDevice(a.ID, "energy_meter"), newDevice(a.ID, "energy_meter")
 	gone := newDevice(a.ID, "energy_meter")
-	must(t, s.DeviceDecommission(ctx, a.ID, gone.ID))
+	_, err := s.DeviceDecommission(ctx, a.ID, gone.ID)
+	must(t, err)
 	aq := newDevice(a.ID, "air_quality")
 
 	// Queuing a single command.

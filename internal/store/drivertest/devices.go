@@ -69,18 +69,21 @@ func testDeviceCredentials(t *testing.T, s *store.Store, _ Admin) {
 		t.Fatalf("after sightings: last seen %v, status %s", got.LastSeenAt, got.Status)
 	}
 
-	// Decommissioning revokes the credential and is final.
-	must(t, s.DeviceDecommission(ctx, a.ID, dev.ID))
+	// Decommissioning revokes the credential and is final; it returns the
+	// device as stored.
+	retired, err := s.DeviceDecommission(ctx, a.ID, dev.ID)
+	must(t, err)
 	_, err = s.DeviceAuthenticate(ctx, a.ID, dev.ID, secret2)
 	wantCode(t, err, store.CodeNotFound, "a decommissioned device")
 	_, _, err = s.DeviceCredentialIssue(ctx, a.ID, dev.ID)
 	wantCode(t, err, store.CodeFailedPrecondition, "a credential for a decommissioned device")
 	got, err = s.Devices().Get(ctx, a.ID, dev.ID)
 	must(t, err)
-	if got.Status != store.DeviceDecommissioned {
-		t.Fatalf("status %s", got.Status)
+	if got.Status != store.DeviceDecommissioned || retired.Status != got.Status || !retired.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Fatalf("status %s, returned %s updated %v, stored updated %v", got.Status, retired.Status, retired.UpdatedAt, got.UpdatedAt)
 	}
-	wantCode(t, s.DeviceDecommission(ctx, b.ID, dev.ID), store.CodeNotFound, "decommissioning another tenant's device")
+	_, err = s.DeviceDecommission(ctx, b.ID, dev.ID)
+	wantCode(t, err, store.CodeNotFound, "decommissioning another tenant's device")
 }
 
 // Device updates: name, site, calibration, status and metadata change
@@ -157,7 +160,8 @@ func testDeviceUpdate(t *testing.T, s *store.Store, _ Admin) {
 	if after.SiteID != nil || !after.CalibrationDueAt.Equal(due) || after.Status != active {
 		t.Fatalf("a refused update changed the device: %+v", after)
 	}
-	must(t, s.DeviceDecommission(ctx, a.ID, dev.ID))
+	_, err = s.DeviceDecommission(ctx, a.ID, dev.ID)
+	must(t, err)
 	_, err = s.DeviceUpdate(ctx, a.ID, dev.ID, store.DeviceChanges{Name: &name})
 	wantCode(t, err, store.CodeFailedPrecondition, "a decommissioned device")
 }
