@@ -1,22 +1,14 @@
 package analytics
 
 import (
-	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/shopspring/decimal"
 )
 
-// Defaults of AnomalyConfig.
-const (
-	DefaultAnomalyWindow     = 30
-	DefaultAnomalyMinSamples = 5
-	DefaultAnomalyThreshold  = "3.5"
-	// AnomalyScoreScale is the number of decimal places AnomalyResult.Score
-	// is rounded to. The anomalous flag is decided on the exact value.
-	AnomalyScoreScale = 4
-)
+// AnomalyScoreScale is the number of decimal places AnomalyResult.Score is
+// rounded to. The anomalous flag is decided on the exact value.
+const AnomalyScoreScale = 4
 
 // Constants of the modified z-score. 0.6745 is the 0.75 quantile of the
 // standard normal, so that 0.6745·(x − median)/MAD has the scale of a
@@ -29,51 +21,10 @@ const (
 	meanADConstant = "1.253314"
 )
 
-// AnomalyConfig configures an AnomalyDetector.
-type AnomalyConfig struct {
-	// Window is how many of a series' most recent values the median and
-	// MAD are taken over. Default DefaultAnomalyWindow (30).
-	Window int
-	// MinSamples is how many values the window must hold before a value is
-	// scored; before that results are not Ready. Default
-	// DefaultAnomalyMinSamples (5), or Window if smaller.
-	MinSamples int
-	// Threshold is the |modified z| above which a value is anomalous.
-	// Default 3.5 (Iglewicz and Hoaglin's recommendation).
-	Threshold decimal.Decimal
-}
-
-// WithDefaults returns c with unset (zero) fields set to their defaults.
-func (c AnomalyConfig) WithDefaults() AnomalyConfig {
-	if c.Window == 0 {
-		c.Window = DefaultAnomalyWindow
-	}
-	if c.MinSamples == 0 {
-		c.MinSamples = min(DefaultAnomalyMinSamples, c.Window)
-	}
-	if c.Threshold.IsZero() {
-		c.Threshold = decimal.RequireFromString(DefaultAnomalyThreshold)
-	}
-	return c
-}
-
-// Validate reports a configuration that cannot work.
-func (c AnomalyConfig) Validate() error {
-	switch {
-	case c.Window < 1:
-		return fmt.Errorf("analytics: anomaly config: window %d is below 1: %w", c.Window, ErrInvalidInput)
-	case c.MinSamples < 1 || c.MinSamples > c.Window:
-		return fmt.Errorf("analytics: anomaly config: min samples %d is outside [1, window %d]: %w", c.MinSamples, c.Window, ErrInvalidInput)
-	case !c.Threshold.IsPositive():
-		return fmt.Errorf("analytics: anomaly config: threshold %s is not positive: %w", c.Threshold, ErrInvalidInput)
-	}
-	return nil
-}
-
 // ScoreMethod says how an anomaly score was computed.
 type ScoreMethod string
 
-// The methods AnomalyDetector uses.
+// The methods RobustScore uses.
 const (
 	// ScoreMAD: 0.6745 × (x − median) / MAD, the modified z-score.
 	ScoreMAD ScoreMethod = "mad"
@@ -88,8 +39,7 @@ const (
 
 // AnomalyResult is the score of one value against its series' window.
 type AnomalyResult struct {
-	// Ready is false while the window holds fewer than MinSamples values;
-	// the other fields are then zero.
+	// Ready is false for an empty window; the other fields are then zero.
 	Ready bool
 	// Median and MAD are the window's median and median absolute deviation.
 	Median, MAD decimal.Decimal
@@ -106,44 +56,6 @@ type AnomalyResult struct {
 	Method ScoreMethod
 	// Anomalous is true when |z| > Threshold (exactly, before rounding).
 	Anomalous bool
-}
-
-// AnomalyDetector scores each value of a series against the median and MAD
-// of the series' previous Window values (the value itself excluded), then
-// adds it to the window. It keeps a window per (device, metric), is
-// deterministic for a given order of readings, and is safe for concurrent
-// use.
-type AnomalyDetector struct {
-	cfg     AnomalyConfig
-	mu      sync.Mutex
-	windows map[SeriesKey][]decimal.Decimal
-}
-
-// NewAnomalyDetector returns a detector with cfg taken WithDefaults.
-func NewAnomalyDetector(cfg AnomalyConfig) (*AnomalyDetector, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &AnomalyDetector{cfg: cfg, windows: make(map[SeriesKey][]decimal.Decimal)}, nil
-}
-
-// Observe scores r.Value against its series' window and then adds it to
-// the window, dropping the oldest value when the window is full.
-func (d *AnomalyDetector) Observe(r Reading) AnomalyResult {
-	key := SeriesKey{r.Device, r.Metric}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	w := d.windows[key]
-	var res AnomalyResult
-	if len(w) >= d.cfg.MinSamples {
-		res = RobustScore(w, r.Value, d.cfg.Threshold)
-	}
-	if len(w) == d.cfg.Window {
-		w = append(w[:0], w[1:]...)
-	}
-	d.windows[key] = append(w, r.Value)
-	return res
 }
 
 // RobustScore scores x against window with the modified z-score of

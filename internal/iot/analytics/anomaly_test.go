@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -76,42 +75,5 @@ func TestRobustScoreMADZero(t *testing.T) {
 	}
 	if r := RobustScore(nil, dec("1"), th); r.Ready {
 		t.Errorf("empty window: %+v", r)
-	}
-}
-
-func TestAnomalyDetector(t *testing.T) {
-	t.Parallel()
-	d, err := NewAnomalyDetector(AnomalyConfig{Window: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed := func(device, v string) AnomalyResult {
-		return d.Observe(Reading{Device: device, Metric: MetricCO2PPM, Value: dec(v)})
-	}
-	// MinSamples defaults to 5: the first five values are not scored.
-	for i, v := range []string{"10", "11", "11", "12", "12"} {
-		if r := feed("s1", v); r.Ready {
-			t.Errorf("value %d scored before the window had 5: %+v", i, r)
-		}
-	}
-	feed("s1", "13")
-	feed("s1", "9")
-	// The window now holds 10 11 11 12 12 13 9 (as in TestRobustScore).
-	if r := feed("s1", "20"); !r.Anomalous || !r.Score.Equal(dec("6.0705")) {
-		t.Errorf("20 against the window: %+v", r)
-	}
-	// 20 entered and 10 left: window 11 11 12 12 13 9 20, median 12,
-	// deviations 1 1 0 0 1 3 8 → MAD 1; x = 12: score 0.
-	if r := feed("s1", "12"); r.Anomalous || !r.Median.Equal(dec("12")) || !r.Score.IsZero() {
-		t.Errorf("after sliding: %+v", r)
-	}
-	// Another series has its own window.
-	if r := feed("s2", "1000"); r.Ready {
-		t.Errorf("new series scored: %+v", r)
-	}
-	for _, cfg := range []AnomalyConfig{{Window: -1}, {Window: 3, MinSamples: 4}, {Threshold: dec("-1")}} {
-		if _, err := NewAnomalyDetector(cfg); !errors.Is(err, ErrInvalidInput) {
-			t.Errorf("config %+v: err = %v", cfg, err)
-		}
 	}
 }

@@ -9,7 +9,7 @@
 // pure Go with no I/O, takes decimal quantities (github.com/shopspring/decimal)
 // and returns decimal results. Where a division is needed the result is
 // rounded with DivRound at a scale named beside the function. The stateful
-// helpers (RegisterTracker, HourlyAccumulator, AnomalyDetector) keep their
+// helpers (RegisterTracker, HourlyAccumulator) keep their
 // state per (device, metric) and are safe for concurrent use.
 //
 // docs/iot-analytics.md describes each analytic, its formula, its constants
