@@ -38,6 +38,34 @@ type Emitted struct {
 	Samples map[analytics.Gas]int
 }
 
+// flueMetrics are the metrics an emissions sensor's mass is computed from.
+func flueMetrics() []string {
+	ms := []string{analytics.MetricFlueFlowM3H, analytics.MetricFlueTemperatureC, analytics.MetricFluePressureKPa}
+	for _, g := range flueGases {
+		ms = append(ms, g.metric)
+	}
+	return ms
+}
+
+// flueReadings collects an emissions sensor's readings of flueMetrics by
+// metric and time, to compute the mass they measured (mass).
+type flueReadings map[string]map[time.Time]decimal.Decimal
+
+func newFlueReadings() flueReadings {
+	f := flueReadings{}
+	for _, m := range flueMetrics() {
+		f[m] = map[time.Time]decimal.Decimal{}
+	}
+	return f
+}
+
+// add keeps r if it is one of flueMetrics.
+func (f flueReadings) add(r store.SensorReading) {
+	if m, ok := f[r.Metric]; ok {
+		m[r.Time] = r.Value
+	}
+}
+
 // EmittedMass is the mass of CO2 and CH4 an emissions sensor (CEMS)
 // measured over [from, to), from its stored readings: at each time with a
 // gas's concentration and the flue's flow, temperature and pressure, the
@@ -47,35 +75,36 @@ type Emitted struct {
 // from counts for the start of the span. Gaps longer than FlueMaxHold are
 // not filled: Covered says how much of the span was measured.
 func EmittedMass(ctx context.Context, st *store.Store, org, device uuid.UUID, from, to time.Time) (Emitted, error) {
+	f := newFlueReadings()
+	if err := f.read(ctx, st, org, device, from.Add(-FlueMaxHold), to); err != nil {
+		return Emitted{}, err
+	}
+	return f.mass(device, from, to)
+}
+
+// read adds the device's flueMetrics readings of [from, to).
+func (f flueReadings) read(ctx context.Context, st *store.Store, org, device uuid.UUID, from, to time.Time) error {
+	for _, metric := range flueMetrics() {
+		if err := EachReading(ctx, st, org, device, metric, from, to, func(r store.SensorReading) error {
+			f.add(r)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mass is what EmittedMass computes, from the readings collected: those
+// of [from, to) and the FlueMaxHold before it.
+func (f flueReadings) mass(device uuid.UUID, from, to time.Time) (Emitted, error) {
 	out := Emitted{KgByGas: map[analytics.Gas]decimal.Decimal{}, Covered: map[analytics.Gas]time.Duration{}, Samples: map[analytics.Gas]int{}}
 	if !to.After(from) {
 		return out, fmt.Errorf("iot: emitted mass: the span %s to %s is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	read := func(metric string) (map[time.Time]decimal.Decimal, error) {
-		m := map[time.Time]decimal.Decimal{}
-		err := EachReading(ctx, st, org, device, metric, from.Add(-FlueMaxHold), to, func(r store.SensorReading) error {
-			m[r.Time] = r.Value
-			return nil
-		})
-		return m, err
-	}
-	flow, err := read(analytics.MetricFlueFlowM3H)
-	if err != nil {
-		return out, err
-	}
-	temp, err := read(analytics.MetricFlueTemperatureC)
-	if err != nil {
-		return out, err
-	}
-	pres, err := read(analytics.MetricFluePressureKPa)
-	if err != nil {
-		return out, err
-	}
+	flow, temp, pres := f[analytics.MetricFlueFlowM3H], f[analytics.MetricFlueTemperatureC], f[analytics.MetricFluePressureKPa]
 	for _, g := range flueGases {
-		ppm, err := read(g.metric)
-		if err != nil {
-			return out, err
-		}
+		ppm := f[g.metric]
 		molar, err := g.gas.MolarMass()
 		if err != nil {
 			return out, err

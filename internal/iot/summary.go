@@ -1085,10 +1085,27 @@ func emittedMethod() string {
 		"(analytics.FlueSample.MassRate), each rate held until the next sample and at most %s (iot.EmittedMass)", analytics.MolarVolumeLPerMol, FlueMaxHold)
 }
 
-type emissionsBuilder struct{ sec *EmissionsSection }
+type emissionsBuilder struct {
+	in       *sectionInput
+	readings flueReadings
+}
 
+// newEmissionsBuilder reads the samples of the FlueMaxHold before the
+// range (the last one counts for its start); the range's own come through
+// observe, read once with the statistics.
 func newEmissionsBuilder(ctx context.Context, in *sectionInput) (sectionBuilder, error) {
-	em, err := EmittedMass(ctx, in.st, in.org, in.device.ID, in.from, in.to)
+	b := &emissionsBuilder{in: in, readings: newFlueReadings()}
+	if err := b.readings.read(ctx, in.st, in.org, in.device.ID, in.from.Add(-FlueMaxHold), in.from); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *emissionsBuilder) observe(r store.SensorReading) { b.readings.add(r) }
+
+func (b *emissionsBuilder) finish() (Section, error) {
+	in := b.in
+	em, err := b.readings.mass(in.device.ID, in.from, in.to)
 	if err != nil {
 		return nil, err
 	}
@@ -1104,12 +1121,8 @@ func newEmissionsBuilder(ctx context.Context, in *sectionInput) (sectionBuilder,
 			in.notef("%s measured over %s of the %s range (gaps over %s are not filled)", g.gas, em.Covered[g.gas], span, FlueMaxHold)
 		}
 	}
-	return &emissionsBuilder{sec: sec}, nil
+	return sec, nil
 }
-
-func (b *emissionsBuilder) observe(store.SensorReading) {}
-
-func (b *emissionsBuilder) finish() (Section, error) { return b.sec, nil }
 
 // Figures implements Section.
 func (s *EmissionsSection) Figures() []Figure {
