@@ -90,7 +90,7 @@ func (a *App) startIoT(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rollup := iot.NewRollup(a.st, svc, a.log)
+	rollup := iot.NewRollup(a.st, svc, cat, a.log)
 	a.cmdDone = make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = cmdr.Run(hctx) })

@@ -22,6 +22,7 @@ import (
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/iot/simulate"
+	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -393,7 +394,11 @@ func (c *cli) rollupCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("iot rollup: %w", err)
 			}
-			r := iot.NewRollup(st, svc, nil)
+			cat, err := telemetry.LoadCatalogue()
+			if err != nil {
+				return fmt.Errorf("iot rollup: %w", err)
+			}
+			r := iot.NewRollup(st, svc, cat, nil)
 			for i := range hours {
 				h := hour.Add(time.Duration(i) * time.Hour)
 				res, err := r.Hour(ctx, o.ID, h)

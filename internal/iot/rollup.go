@@ -61,16 +61,17 @@ type RollupResult struct {
 type Rollup struct {
 	st   *store.Store
 	calc *calculation.Service
+	cat  *telemetry.Catalogue
 	log  *slog.Logger
 }
 
-// NewRollup returns a roll-up storing through st and calculating with
-// calc.
-func NewRollup(st *store.Store, calc *calculation.Service, log *slog.Logger) *Rollup {
+// NewRollup returns a roll-up storing through st, calculating with calc
+// and reading device types from cat.
+func NewRollup(st *store.Store, calc *calculation.Service, cat *telemetry.Catalogue, log *slog.Logger) *Rollup {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Rollup{st: st, calc: calc, log: log}
+	return &Rollup{st: st, calc: calc, cat: cat, log: log}
 }
 
 // Hour rolls up org's readings of [hour, hour+1h) (hour is truncated to
@@ -100,10 +101,6 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 	if err := r.st.Devices().Each(ctx, org, func(d *store.Device) error { devices = append(devices, d); return nil }); err != nil {
 		return res, err
 	}
-	cat, err := telemetry.LoadCatalogue()
-	if err != nil {
-		return res, err
-	}
 	type row struct{ id, activityType, amount, unit, site, scope, method string }
 	var rows []row
 	siteOf := func(d *store.Device) (string, bool) {
@@ -119,7 +116,7 @@ func (r *Rollup) Hour(ctx context.Context, org uuid.UUID, hour time.Time) (Rollu
 			if d.DeviceType != ma.deviceType {
 				continue
 			}
-			in, err := newSectionInput(r.st, cat, org, d, hour, hour.Add(time.Hour))
+			in, err := newSectionInput(r.st, r.cat, org, d, hour, hour.Add(time.Hour))
 			if err != nil {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: %v", d.DeviceType, d.ID, err))
 				continue

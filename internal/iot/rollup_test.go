@@ -59,7 +59,7 @@ func TestRollupHour(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ru := iot.NewRollup(st, calc, processortest.Logger(t))
+		ru := iot.NewRollup(st, calc, catalogue(t), processortest.Logger(t))
 		res, err := ru.Hour(ctx, org, hour.Add(7*time.Minute))
 		if err != nil {
 			t.Fatal(err)
@@ -190,7 +190,7 @@ func TestRollupEmissionsSensor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := iot.NewRollup(st, calc, processortest.Logger(t)).Hour(ctx, org, hour)
+		res, err := iot.NewRollup(st, calc, catalogue(t), processortest.Logger(t)).Hour(ctx, org, hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestRollupRegisterSettings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := iot.NewRollup(st, calc, processortest.Logger(t)).Hour(ctx, org, hour)
+		res, err := iot.NewRollup(st, calc, catalogue(t), processortest.Logger(t)).Hour(ctx, org, hour)
 		if err != nil || res.Activities != 1 {
 			t.Fatalf("roll-up %+v %v", res, err)
 		}
