@@ -262,13 +262,21 @@ func (c *Collection[T, P]) updateIn(ctx context.Context, q driver.Querier, org u
 	if m.ID == uuid.Nil {
 		return errorf(CodeInvalidArgument, op, "Record id is required")
 	}
+	old := P(new(T))
+	if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, m.ID).Scan(c.dest(old)...); err != nil {
+		return err
+	}
+	return c.replaceIn(ctx, q, org, old, v)
+}
+
+// replaceIn is updateIn for a caller that has already read (and locked)
+// the record as old.
+func (c *Collection[T, P]) replaceIn(ctx context.Context, q driver.Querier, org uuid.UUID, old, v P) error {
+	op := fmtOp("updating", c.kind)
+	m := v.RecordMeta()
 	m.OrgID = org
 	m.UpdatedAt = c.s.nowUTC()
 	if err := c.prepare(v); err != nil {
-		return err
-	}
-	old := P(new(T))
-	if err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, m.ID).Scan(c.dest(old)...); err != nil {
 		return err
 	}
 	m.CreatedAt = old.RecordMeta().CreatedAt

@@ -257,11 +257,8 @@ func (s *Store) DeviceCommandCreate(ctx context.Context, org uuid.UUID, p Device
 
 // commandTarget locks and returns a device of org that may be sent commands.
 func (s *Store) commandTarget(ctx context.Context, q driver.Querier, op string, org, device uuid.UUID) (*Device, error) {
-	d := &Device{}
-	if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
-		if s.d.IsNoRows(err) {
-			return nil, errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
-		}
+	d, err := s.lockDevice(ctx, q, op, org, device)
+	if err != nil {
 		return nil, err
 	}
 	if d.Status == DeviceDecommissioned {
@@ -839,8 +836,8 @@ func (s *Store) setFirmware(ctx context.Context, q driver.Querier, op string, or
 	if err := json.Unmarshal(c.Payload, &p); err != nil || p.Version == "" {
 		return errorf(CodeFailedPrecondition, op, "command %s: firmware_update payload has no version", c.ID)
 	}
-	d := &Device{}
-	if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
+	d, err := s.lockDevice(ctx, q, op, org, device)
+	if err != nil {
 		return err
 	}
 	if d.FirmwareVersion == p.Version {

@@ -65,14 +65,11 @@ func (s *Store) DeviceCredentialIssue(ctx context.Context, org, device uuid.UUID
 	secret := DeviceSecretPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	c := DeviceCredential{ID: newID(), OrgID: org, DeviceID: device, CreatedBy: actorFrom(ctx).String(), CreatedAt: s.nowUTC()}
 	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		var status string
-		if err := q.QueryRow(ctx, "SELECT status FROM iot.devices WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(&status); err != nil {
-			if s.d.IsNoRows(err) {
-				return errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
-			}
+		d, err := s.lockDevice(ctx, q, op, org, device)
+		if err != nil {
 			return err
 		}
-		if status == DeviceDecommissioned {
+		if d.Status == DeviceDecommissioned {
 			return errorf(CodeFailedPrecondition, op, "device %s is decommissioned: register a new device instead", device)
 		}
 		if err := s.revokeDeviceCredentials(ctx, q, org, device, c.CreatedAt); err != nil {
@@ -168,12 +165,9 @@ func (s *Store) DeviceAuthenticate(ctx context.Context, org, device uuid.UUID, s
 // is.
 func (s *Store) DeviceDecommission(ctx context.Context, org, device uuid.UUID) (*Device, error) {
 	const op = "store: decommissioning a device"
-	d := &Device{}
-	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
-			if s.d.IsNoRows(err) {
-				return errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
-			}
+	var d *Device
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) (err error) {
+		if d, err = s.lockDevice(ctx, q, op, org, device); err != nil {
 			return err
 		}
 		now := s.nowUTC()
@@ -263,12 +257,9 @@ func (s *Store) DeviceUpdate(ctx context.Context, org, device uuid.UUID, ch Devi
 			return nil, errorf(CodeInvalidArgument, op, "metadata: want a JSON object")
 		}
 	}
-	d := &Device{}
-	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
-		if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
-			if s.d.IsNoRows(err) {
-				return errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
-			}
+	var d *Device
+	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) (err error) {
+		if d, err = s.lockDevice(ctx, q, op, org, device); err != nil {
 			return err
 		}
 		if d.Status == DeviceDecommissioned {
@@ -312,7 +303,7 @@ func (s *Store) DeviceUpdate(ctx context.Context, org, device uuid.UUID, ch Devi
 		if reflect.DeepEqual(old, *d) {
 			return nil
 		}
-		return s.c.devices.updateIn(ctx, q, org, d)
+		return s.c.devices.replaceIn(ctx, q, org, &old, d)
 	})
 	if err != nil {
 		return nil, err
@@ -336,4 +327,17 @@ func (s *Store) SiteByCode(ctx context.Context, org uuid.UUID, code string) (*Si
 		return nil, err
 	}
 	return site, nil
+}
+
+// lockDevice reads a device of org in q's transaction and locks its row;
+// CodeNotFound, for op, when the organization has no such device.
+func (s *Store) lockDevice(ctx context.Context, q driver.Querier, op string, org, device uuid.UUID) (*Device, error) {
+	d := &Device{}
+	if err := q.QueryRow(ctx, s.c.devices.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, device).Scan(s.c.devices.dest(d)...); err != nil {
+		if s.d.IsNoRows(err) {
+			return nil, errorf(CodeNotFound, op, "device %s is not registered in this organization", device)
+		}
+		return nil, err
+	}
+	return d, nil
 }
