@@ -135,10 +135,7 @@ func (c *cli) campaignCreateCommand() *cobra.Command {
 				return usageErrorf("--ttl %s is negative", ttl)
 			}
 			var ids []uuid.UUID
-			for _, s := range strings.Split(devices, ",") {
-				if s = strings.TrimSpace(s); s == "" {
-					continue
-				}
+			for _, s := range splitList(devices) {
 				id, err := uuid.Parse(s)
 				if err != nil {
 					return usageErrorf("--devices: %q is not a device id", s)
@@ -268,8 +265,11 @@ func (c *cli) commandsListCommand() *cobra.Command {
 			if format != "table" && format != "json" {
 				return usageErrorf("--format %q: table or json", format)
 			}
-			if limit < 0 || limit > 10000 {
+			if limit < 1 || limit > 10000 {
 				return usageErrorf("--limit %d: 1 to 10000", limit)
+			}
+			if status != "" && !slices.Contains(store.CommandStatuses(), status) {
+				return usageErrorf("--status %q: one of %s", status, strings.Join(store.CommandStatuses(), ", "))
 			}
 			ctx, st, o, err := c.openOrg(cmd, org, "")
 			if err != nil {

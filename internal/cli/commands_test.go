@@ -101,6 +101,8 @@ func TestDeviceCommandsCLI(t *testing.T) {
 		{"iot", "firmware", "campaign", "create", "--org", org, "--type", "energy_meter", "--version", "1", "--url", "u", "--sha256", "abc"},
 		{"iot", "firmware", "campaign", "create", "--org", org, "--type", "energy_meter", "--url", "u", "--sha256", hash},
 		{"iot", "commands", "list", "--org", org, "--device", "x"},
+		{"iot", "commands", "list", "--org", org, "--limit", "0"},
+		{"iot", "commands", "list", "--org", org, "--status", "done"},
 	} {
 		_, err := runCLI(t, append(args, "--data-dir", data)...)
 		var ue usageError

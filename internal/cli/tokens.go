@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,12 +29,7 @@ func (c *cli) tokenCommand() *cobra.Command {
 			if strings.TrimSpace(name) == "" {
 				return usageErrorf("--name is required (what the token is for)")
 			}
-			var list []string
-			for _, s := range strings.Split(scopes, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					list = append(list, s)
-				}
-			}
+			list := splitList(scopes)
 			if len(list) == 0 {
 				return usageErrorf("--scopes is required: some of %s", strings.Join(store.APIScopes(), ", "))
 			}
@@ -69,38 +64,19 @@ func (c *cli) tokenCommand() *cobra.Command {
 	fl.StringVar(&expires, "expires", "", "lifetime, e.g. 90d, 12h (default: never expires)")
 	byFlag(create, &by)
 
-	var listOrg, format string
-	list := &cobra.Command{
-		Use:   "list --org ID [--format table|json]",
-		Short: "List an organization's API tokens: id, name, prefix, scopes, expiry, last use, revocation",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return usageErrorf("--format %q: table or json", format)
-			}
-			ctx, st, o, err := c.openOrg(cmd, listOrg, "")
-			if err != nil {
-				return fmt.Errorf("token list: %w", err)
-			}
-			defer st.Close()
-			ts, err := st.APITokensList(ctx, o.ID)
-			if err != nil {
-				return fmt.Errorf("token list: %w", err)
-			}
-			if format == "json" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(ts)
-			}
+	list := listCommand(c, "token list", "List an organization's API tokens: id, name, prefix, scopes, expiry, last use, revocation",
+		func(ctx context.Context, st *store.Store, org uuid.UUID, fn func(*store.APIToken) error) error {
+			ts, err := st.APITokensList(ctx, org)
 			for _, t := range ts {
-				fmt.Fprintf(c.stdout, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, strings.Join(t.Scopes, ","),
-					dateTime(t.ExpiresAt), dateTime(t.LastUsedAt), tokenState(t))
+				if err := fn(t); err != nil {
+					return err
+				}
 			}
-			return nil
+			return err
 		},
-	}
-	list.Flags().StringVar(&listOrg, "org", "", "the organization's id")
-	list.Flags().StringVar(&format, "format", "table", "table or json")
+		func(t *store.APIToken) []string {
+			return []string{t.ID.String(), t.Name, t.Prefix + "…", strings.Join(t.Scopes, ","), dateTime(t.ExpiresAt), dateTime(t.LastUsedAt), tokenState(t)}
+		})
 
 	var revOrg, revBy string
 	revoke := &cobra.Command{

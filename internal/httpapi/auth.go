@@ -34,7 +34,7 @@ func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 		tok, err := a.st.APITokenAuthenticate(r.Context(), raw)
 		if err != nil {
 			switch store.CodeOf(err) {
-			case store.CodeNotFound, store.CodeFailedPrecondition, store.CodeInvalidArgument:
+			case store.CodeNotFound, store.CodeFailedPrecondition:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="invalid_token"`)
 				writeProblemOf(w, Problem{Type: ProblemUnauthorized, Status: http.StatusUnauthorized, Detail: storeMessage(err)})
 			default:
