@@ -40,19 +40,22 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 		}),
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = Register(reg, m.duration); err != nil {
 		return nil, err
 	}
-	if m.inFlight, err = register(reg, m.inFlight); err != nil {
+	if m.inFlight, err = Register(reg, m.inFlight); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+// Register registers c with reg (nil: none), or returns the collector of
+// the same description already registered, so that several components (or
+// several instances of one) can share a registry.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	if reg == nil {
 		return c, nil
 	}

@@ -1,9 +1,9 @@
 package erphttp
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/greenlang/greenlang/internal/observe"
 )
 
 // metrics are the Prometheus counters of a Client. With no Registerer they
@@ -34,26 +34,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Requests refused at once because the connection's circuit breaker was open.",
 		}, []string{"connection"}),
 	}
-	if reg != nil {
-		m.attempts = register(reg, m.attempts)
-		m.retries = register(reg, m.retries)
-		m.breakerChange = register(reg, m.breakerChange)
-		m.refused = register(reg, m.refused)
+	for _, c := range []**prometheus.CounterVec{&m.attempts, &m.retries, &m.breakerChange, &m.refused} {
+		// A conflicting, different collector: count privately rather than fail.
+		if shared, err := observe.Register(reg, *c); err == nil {
+			*c = shared
+		}
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same name so that several clients can share one Registerer.
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-		// A conflicting, different collector: count privately rather than fail.
-	}
-	return c
 }
