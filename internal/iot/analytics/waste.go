@@ -71,6 +71,11 @@ func BinFill(fillPct decimal.Decimal, cfg WasteConfig) (BinStatus, error) {
 	if err := cfg.Validate(); err != nil {
 		return BinStatus{}, err
 	}
+	return binStatus(fillPct, cfg)
+}
+
+// binStatus is BinFill for a configuration already defaulted and checked.
+func binStatus(fillPct decimal.Decimal, cfg WasteConfig) (BinStatus, error) {
 	if fillPct.IsNegative() || fillPct.GreaterThan(decimal.NewFromInt(100)) {
 		return BinStatus{}, fmt.Errorf("analytics: waste bin: fill level %s %% is outside [0, 100]: %w", fillPct, ErrInvalidInput)
 	}
@@ -148,7 +153,7 @@ func NewFillCycle(cfg WasteConfig) (*FillCycle, error) {
 // time not after the previous reading's is an error, and the reading is
 // not taken.
 func (c *FillCycle) Observe(l BinLevel) error {
-	if _, err := BinFill(l.FillLevelPct, c.cfg); err != nil {
+	if _, err := binStatus(l.FillLevelPct, c.cfg); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -177,7 +182,7 @@ func (c *FillCycle) Trend() (FillTrend, bool) {
 	if !c.seen {
 		return FillTrend{}, false
 	}
-	latest, _ := BinFill(c.last.FillLevelPct, c.cfg) // checked by Observe
+	latest, _ := binStatus(c.last.FillLevelPct, c.cfg) // checked by Observe
 	tr := FillTrend{Latest: latest, LatestAt: c.last.Time, CycleStart: c.start, CycleReadings: c.cycleReadings, Emptyings: c.emptyings}
 	if c.cycleReadings < 2 {
 		return tr, true
