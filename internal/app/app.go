@@ -22,6 +22,7 @@ import (
 
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/observe"
@@ -86,6 +87,9 @@ type App struct {
 	ingestDone  chan struct{}
 	stopHandler context.CancelFunc // ends the MQTT handler's waits and the Commander
 	cmdDone     chan struct{}      // closed when the Commander and the roll-up return
+	erp         *erp.Syncer
+	stopERP     context.CancelFunc
+	erpDone     chan struct{} // closed when the ERP scheduler returns
 }
 
 // New checks cfg and returns an App that has not touched the disk or the
@@ -149,6 +153,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := a.startIoT(ctx); err != nil {
+		return err
+	}
+	if err := a.startERP(ctx); err != nil {
 		return err
 	}
 	return a.startHTTP()
@@ -427,6 +434,8 @@ func (a *App) stopLocked(ctx context.Context) error {
 		}
 		<-a.served
 	}
+
+	a.stopERPScheduler()
 
 	// Devices stop being read before the stream closes: the ingest
 	// publishes what it stores.

@@ -104,6 +104,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.siteCommand(),
 		c.iotCommand(),
 		c.tokenCommand(),
+		c.erpCommand(),
 		c.calcCommand(),
 		c.recalcCommand(),
 		c.totalsCommand(),

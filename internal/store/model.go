@@ -346,6 +346,9 @@ type ERPConnection struct {
 	Settings    JSON              `json:"settings"`
 	Active      bool              `json:"active"`
 	LastSyncAt  *time.Time        `json:"last_sync_at,omitempty"`
+	// Schedule is when `greenlang serve` syncs the connection: a cron
+	// expression (docs/erp.md); empty for never.
+	Schedule string `json:"schedule"`
 
 	sealed []byte // credentials as stored
 	keyID  string // key that sealed them
@@ -354,7 +357,7 @@ type ERPConnection struct {
 func (c *ERPConnection) fields() []field {
 	return []field{{"name", &c.Name}, {"system", &c.System}, {"base_url", &c.BaseURL}, {"auth_type", &c.AuthType},
 		{"credentials_enc", &c.sealed}, {"credentials_key_id", &c.keyID}, {"settings", &c.Settings},
-		{"active", &c.Active}, {"last_sync_at", &c.LastSyncAt}}
+		{"active", &c.Active}, {"last_sync_at", &c.LastSyncAt}, {"schedule", &c.Schedule}}
 }
 
 // SyncJob is one run of a connector against one entity of a connection.

@@ -65,6 +65,11 @@ const (
 	TopicIntegrationSAP     = "integration.sap"
 	TopicIntegrationOracle  = "integration.oracle"
 	TopicIntegrationWorkday = "integration.workday"
+	// The seed names SAP, Oracle and Workday; the other connectors' records
+	// get topics of their own alike (docs/erp.md).
+	TopicIntegrationDynamics365 = "integration.dynamics365"
+	TopicIntegrationNetSuite    = "integration.netsuite"
+	TopicIntegrationSpreadsheet = "integration.spreadsheet"
 	// TopicIntegrationErrors is the dead-letter topic (see DeadLetter).
 	TopicIntegrationErrors = "integration.errors"
 
@@ -126,6 +131,9 @@ func Catalogue() []Topic {
 		t(TopicIntegrationSAP, 6, 7*day, CompressionZstd),
 		t(TopicIntegrationOracle, 6, 7*day, CompressionZstd),
 		t(TopicIntegrationWorkday, 3, 7*day, CompressionZstd),
+		t(TopicIntegrationDynamics365, 3, 7*day, CompressionZstd),
+		t(TopicIntegrationNetSuite, 3, 7*day, CompressionZstd),
+		t(TopicIntegrationSpreadsheet, 3, 7*day, CompressionZstd),
 		t(TopicIntegrationErrors, 3, 30*day, CompressionLZ4),
 
 		t(TopicAnalyticsKPIUpdates, 6, 7*day, CompressionLZ4),
