@@ -9,13 +9,23 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/dynamics"
+	"github.com/greenlang/greenlang/internal/erp/netsuite"
+	"github.com/greenlang/greenlang/internal/erp/oracle"
+	"github.com/greenlang/greenlang/internal/erp/sap"
 	"github.com/greenlang/greenlang/internal/erp/spreadsheet"
+	"github.com/greenlang/greenlang/internal/erp/workday"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
 // ERPRegistry returns the ERP connectors the binary carries.
 func ERPRegistry() *erp.Registry {
 	return erp.NewRegistry(
+		sap.Factory(),
+		oracle.Factory(),
+		workday.Factory(),
+		dynamics.Factory(),
+		netsuite.Factory(),
 		spreadsheet.Factory(),
 	)
 }

@@ -383,8 +383,14 @@ func (m *Mapping) apply(rule Rule, qty decimal.NullDecimal, unit string, amount 
 		}
 	default:
 		a.Quantity, a.Unit, a.PriceYear = amount, cur, date.Year()
-		if a.Method == "" && strings.HasPrefix(a.ActivityType, "naics:") {
-			a.Method = "spend_based"
+		if strings.HasPrefix(a.ActivityType, "naics:") {
+			// USEEIO, the NAICS-based publication, is for the US.
+			if a.Method == "" {
+				a.Method = "spend_based"
+			}
+			if a.Region == "" {
+				a.Region = "US"
+			}
 		}
 	}
 	if a.Quantity.IsNegative() {

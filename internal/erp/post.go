@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,7 +58,49 @@ type PostReport struct {
 	Suppliers      int         `json:"suppliers"`
 	Activities     int64       `json:"activities_stored"`
 	Runs           []uuid.UUID `json:"runs,omitempty"`
-	Notes          []string    `json:"notes,omitempty"` // the first reasons records were unmapped or quarantined
+	// Notes are why records were unmapped or quarantined: the most
+	// frequent reasons, each with how many records it held back.
+	Notes []string `json:"notes,omitempty"`
+
+	reasons map[string]int
+}
+
+// note counts a reason a record was held back.
+func (r *PostReport) note(reason string) {
+	if r.reasons == nil {
+		r.reasons = map[string]int{}
+	}
+	r.reasons[reason]++
+}
+
+// finishNotes turns the counted reasons into Notes.
+func (r *PostReport) finishNotes() {
+	type rc struct {
+		reason string
+		n      int
+	}
+	var all []rc
+	for k, n := range r.reasons {
+		all = append(all, rc{k, n})
+	}
+	slices.SortFunc(all, func(a, b rc) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return strings.Compare(a.reason, b.reason)
+	})
+	r.Notes = nil
+	for i, x := range all {
+		if i == maxNotes {
+			r.Notes = append(r.Notes, fmt.Sprintf("… and %d other reasons", len(all)-maxNotes))
+			break
+		}
+		if x.n == 1 {
+			r.Notes = append(r.Notes, x.reason)
+		} else {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s (%d records)", x.reason, x.n))
+		}
+	}
 }
 
 // posting is what integration.erp_records.posting keeps of a record's
@@ -72,10 +116,11 @@ type posting struct {
 const maxNotes = 20
 
 // Post posts every pending record of connection c.
-func (p *Poster) Post(ctx context.Context, org uuid.UUID, c *store.ERPConnection) (PostReport, error) {
-	var rep PostReport
+func (p *Poster) Post(ctx context.Context, org uuid.UUID, c *store.ERPConnection) (rep PostReport, err error) {
+	defer rep.finishNotes()
 	var m *Mapping
-	stored, err := p.st.ActivityMappingLatest(ctx, org)
+	var stored store.ActivityMapping
+	stored, err = p.st.ActivityMappingLatest(ctx, org)
 	switch {
 	case store.CodeOf(err) == store.CodeNotFound:
 	case err != nil:
@@ -122,11 +167,7 @@ func (p *Poster) postBatch(ctx context.Context, org uuid.UUID, c *store.ERPConne
 	out := make([]store.ERPPosting, len(recs))
 	docs := make([]posting, len(recs))
 	var rows []row
-	note := func(s string) {
-		if len(rep.Notes) < maxNotes {
-			rep.Notes = append(rep.Notes, s)
-		}
-	}
+	note := rep.note
 	for i := range recs {
 		sr := &recs[i]
 		out[i] = store.ERPPosting{Kind: sr.Kind, Key: sr.Key, ContentHash: sr.ContentHash}
@@ -258,12 +299,14 @@ func (p *Poster) ingest(ctx context.Context, org uuid.UUID, m *Mapping, rows []r
 	report, stored, err := p.calc.Ingest(ctx, p.st, org, &buf, o, time.Now())
 	switch {
 	case errors.Is(err, calculation.ErrAlreadyStored):
-		return nil
+		// The same rows were stored by a posting that did not get to mark
+		// its records (refs make a batch's rows unique otherwise).
 	case err != nil:
 		return fmt.Errorf("erp: storing activity data: %w", err)
+	default:
+		rep.Activities += stored.Activities
+		rep.Runs = append(rep.Runs, stored.RunID)
 	}
-	rep.Activities += stored.Activities
-	rep.Runs = append(rep.Runs, stored.RunID)
 	for _, e := range report.Errors {
 		r, ok := byLine[e.Line]
 		if !ok {

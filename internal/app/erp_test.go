@@ -1,0 +1,154 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/greenlang/greenlang/internal/app"
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/secretbox"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
+	"github.com/greenlang/greenlang/internal/store/sqlitestore"
+)
+
+// erpMapping maps every purchase-order line spend-based, whatever its
+// material group, and converts the simulators' currencies to USD.
+const erpMapping = `{
+  "purchase_orders": {"spend_based_by_naics": true, "default_naics": "423110"},
+  "gl_accounts": {"*": {"activity_type": "naics:423110", "basis": "amount", "scope": 3, "category": 1}},
+  "expense_types": {},
+  "exchange_rates": [
+    {"year": 2025, "from": "EUR", "to": "USD", "rate": "1.08"},
+    {"year": 2025, "from": "GBP", "to": "USD", "rate": "1.27"},
+    {"year": 2025, "from": "CHF", "to": "USD", "rate": "1.18"},
+    {"year": 2025, "from": "JPY", "to": "USD", "rate": "0.0066"},
+    {"year": 2025, "from": "CAD", "to": "USD", "rate": "0.72"},
+    {"year": 2025, "from": "AUD", "to": "USD", "rate": "0.65"},
+    {"year": 2025, "from": "SEK", "to": "USD", "rate": "0.095"},
+    {"year": 2025, "from": "PLN", "to": "USD", "rate": "0.26"},
+    {"year": 2025, "from": "CNY", "to": "USD", "rate": "0.14"},
+    {"year": 2025, "from": "INR", "to": "USD", "rate": "0.0117"},
+    {"year": 2025, "from": "MXN", "to": "USD", "rate": "0.052"},
+    {"year": 2025, "from": "DKK", "to": "USD", "rate": "0.145"},
+    {"year": 2025, "from": "NOK", "to": "USD", "rate": "0.094"},
+    {"year": 2025, "from": "BRL", "to": "USD", "rate": "0.18"}
+  ],
+  "price_index": {"currency": "USD", "name": "GDP price deflator", "by_year": {"2021": "100", "2025": "112.5"}}
+}`
+
+func erpStores(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	keys, err := secretbox.NewKeyring("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		reg := store.NewRegistry()
+		sqlitestore.Register(reg)
+		st, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), store.Options{Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if _, err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, pgtest.Open(t, pgtest.New(t, "greenlang_erp_app"), store.Options{Keys: keys}))
+	})
+}
+
+// TestERPSimulators syncs every connector the binary carries from its
+// simulator, through the engine, into the store: each connection tests
+// clean, every entity syncs, the records are posted (none left pending),
+// and a second sync with nothing changed writes nothing.
+func TestERPSimulators(t *testing.T) {
+	reg := app.ERPRegistry()
+	erpStores(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := &store.Organization{Name: "Acme", Slug: "acme"}
+		if err := st.OrganizationCreate(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := erp.NewSyncer(st, reg, erp.NewPoster(st, calc, nil), nil)
+		for _, system := range reg.Systems() {
+			f, _ := reg.Get(system)
+			if f.NewSimulator == nil {
+				continue
+			}
+			t.Run(system, func(t *testing.T) {
+				sim := f.NewSimulator(erp.SimOptions{Records: 600, Seed: 7})
+				srv := httptest.NewServer(sim)
+				defer srv.Close()
+				auth, creds, settings := sim.Connection(srv.URL)
+				c := &store.ERPConnection{Name: system + "-sim", System: system, BaseURL: srv.URL, AuthType: auth, Credentials: creds,
+					Settings: store.JSON(settings), Active: true}
+				if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
+					t.Fatal(err)
+				}
+				steps, err := s.Test(ctx, o.ID, c.Name)
+				if err != nil || len(steps) == 0 {
+					t.Fatalf("test: %v %v", steps, err)
+				}
+				for _, step := range steps {
+					if !step.OK {
+						t.Fatalf("test step %q failed: %s", step.Name, step.Detail)
+					}
+				}
+				rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+				if err != nil {
+					t.Fatalf("sync: %v", err)
+				}
+				var written int64
+				for _, j := range rep.Jobs {
+					if j.Status != "succeeded" {
+						t.Errorf("job %s: %+v", j.Entity, j)
+					}
+					written += j.Written
+				}
+				if written == 0 || rep.Posting.Posted == 0 || rep.Posting.Activities == 0 {
+					b, _ := json.Marshal(rep)
+					t.Fatalf("first sync wrote or posted nothing: %s", b)
+				}
+				counts, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for kind, states := range counts {
+					if states[store.ERPPending] != 0 {
+						t.Errorf("%s: %d records left pending", kind, states[store.ERPPending])
+					}
+				}
+				if counts[string(erp.KindPOLine)][store.ERPPosted] == 0 {
+					t.Errorf("no purchase-order line posted: %v", counts)
+				}
+
+				rep, err = s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+				if err != nil {
+					t.Fatalf("second sync: %v", err)
+				}
+				for _, j := range rep.Jobs {
+					if j.Status != "succeeded" || j.Written != 0 {
+						t.Errorf("second sync of %s with nothing changed: %+v", j.Entity, j)
+					}
+				}
+				if rep.Posting.Activities != 0 {
+					t.Errorf("second sync posted again: %+v", rep.Posting)
+				}
+			})
+		}
+	})
+}
