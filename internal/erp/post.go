@@ -26,9 +26,11 @@ import (
 // last changed it: the activity's origin reference is
 // erp:<connection>:<kind>:<key>:<content>.<job>. A record that changes is
 // reversed (a correction row cancelling what was posted) and posted anew; a
-// deleted one is reversed. A crash between storing the activities and
-// marking the records posted is harmless: the next posting finds the
-// references stored and only marks them.
+// deleted one is reversed. Before storing activities, a posting records its
+// intent (the references it is about to store) on the records; a crash
+// between storing the activities and marking the records posted is then
+// harmless: the next posting looks up those references and stores only
+// the missing ones.
 type Poster struct {
 	st   *store.Store
 	calc *calculation.Service
@@ -63,6 +65,27 @@ type PostReport struct {
 	Notes []string `json:"notes,omitempty"`
 
 	reasons map[string]int
+}
+
+// add adds the counts of another posting (of the same sync) to r.
+func (r *PostReport) add(o PostReport) {
+	if o.MappingVersion != 0 {
+		r.MappingVersion = o.MappingVersion
+	}
+	r.Records += o.Records
+	r.Posted += o.Posted
+	r.Reversed += o.Reversed
+	r.Unmapped += o.Unmapped
+	r.Quarantined += o.Quarantined
+	r.Suppliers += o.Suppliers
+	r.Activities += o.Activities
+	r.Runs = append(r.Runs, o.Runs...)
+	for k, n := range o.reasons {
+		if r.reasons == nil {
+			r.reasons = map[string]int{}
+		}
+		r.reasons[k] += n
+	}
 }
 
 // note counts a reason a record was held back.
@@ -111,6 +134,10 @@ type posting struct {
 	MappingVersion int        `json:"mapping_version,omitempty"`
 	SupplierID     *uuid.UUID `json:"supplier_id,omitempty"`
 	Reversed       []string   `json:"reversed,omitempty"` // refs this record has reversed, newest last
+	// Intent lists the refs a posting is storing: written before the
+	// activities, cleared after. A record found pending with an intent was
+	// interrupted; only its refs are looked up in the activity data.
+	Intent []string `json:"intent,omitempty"`
 }
 
 const maxNotes = 20
@@ -166,6 +193,8 @@ func (p *Poster) postBatch(ctx context.Context, org uuid.UUID, c *store.ERPConne
 	rep.Records += len(recs)
 	out := make([]store.ERPPosting, len(recs))
 	docs := make([]posting, len(recs))
+	prevs := make([]posting, len(recs))
+	maybe := map[string]bool{} // refs an interrupted posting may have stored
 	var rows []row
 	note := rep.note
 	for i := range recs {
@@ -177,6 +206,11 @@ func (p *Poster) postBatch(ctx context.Context, org uuid.UUID, c *store.ERPConne
 				return 0, fmt.Errorf("erp: record %s %s: stored posting: %w", sr.Kind, sr.Key, err)
 			}
 		}
+		prevs[i] = prev
+		for _, ref := range prev.Intent {
+			maybe[ref] = true
+		}
+		prev.Intent = nil
 		docs[i] = prev
 		var r Record
 		if err := json.Unmarshal(sr.Data, &r); err != nil {
@@ -236,7 +270,10 @@ func (p *Poster) postBatch(ctx context.Context, org uuid.UUID, c *store.ERPConne
 			docs[i].Ref, docs[i].Activity, docs[i].MappingVersion = ref, act, version
 		}
 	}
-	if err := p.ingest(ctx, org, m, rows, out, docs, rep, note); err != nil {
+	if err := p.intend(ctx, org, c, recs, prevs, rows); err != nil {
+		return 0, err
+	}
+	if err := p.ingest(ctx, org, m, rows, maybe, out, docs, rep, note); err != nil {
 		return 0, err
 	}
 	for i := range out {
@@ -249,21 +286,56 @@ func (p *Poster) postBatch(ctx context.Context, org uuid.UUID, c *store.ERPConne
 	return p.st.SetERPPostings(ctx, org, c.ID, out)
 }
 
-// ingest stores rows not stored yet as one calculation run; a row the
-// engine refuses quarantines its record with the engine's reason.
-func (p *Poster) ingest(ctx context.Context, org uuid.UUID, m *Mapping, rows []row, out []store.ERPPosting, docs []posting, rep *PostReport, note func(string)) error {
+// intend records on each record with rows the refs the posting is about to
+// store (the record stays pending; its posting keeps what it counted).
+func (p *Poster) intend(ctx context.Context, org uuid.UUID, c *store.ERPConnection, recs []store.ERPRecord, prevs []posting, rows []row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	refs := make([]string, len(rows))
-	from, to := rows[0].act.PeriodStart, rows[0].act.PeriodStart
-	for i, r := range rows {
-		refs[i] = r.ref
+	refs := map[int][]string{}
+	for _, r := range rows {
+		refs[r.rec] = append(refs[r.rec], r.ref)
+	}
+	ps := make([]store.ERPPosting, 0, len(refs))
+	for i, rs := range refs {
+		doc := prevs[i]
+		doc.Intent = rs
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, store.ERPPosting{Kind: recs[i].Kind, Key: recs[i].Key, ContentHash: recs[i].ContentHash, State: store.ERPPending, Posting: b})
+	}
+	_, err := p.st.SetERPPostings(ctx, org, c.ID, ps)
+	return err
+}
+
+// ingest stores rows not stored yet as one calculation run; a row the
+// engine refuses quarantines its record with the engine's reason. Rows
+// whose ref is in maybe (an interrupted posting's intent) are looked up
+// first and skipped when stored.
+func (p *Poster) ingest(ctx context.Context, org uuid.UUID, m *Mapping, rows []row, maybe map[string]bool, out []store.ERPPosting, docs []posting, rep *PostReport, note func(string)) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var refs []string
+	var from, to time.Time
+	for _, r := range rows {
+		if !maybe[r.ref] {
+			continue
+		}
+		if len(refs) == 0 {
+			from, to = r.act.PeriodStart, r.act.PeriodStart
+		}
+		refs = append(refs, r.ref)
 		from, to = minTime(from, r.act.PeriodStart), maxTime(to, r.act.PeriodStart)
 	}
-	done, err := p.st.ActivityOriginRefsStored(ctx, org, from.Truncate(24*time.Hour), to.Add(24*time.Hour), refs)
-	if err != nil {
-		return err
+	done := map[string]bool{}
+	if len(refs) > 0 {
+		var err error
+		if done, err = p.st.ActivityOriginRefsStored(ctx, org, from.Truncate(24*time.Hour), to.Add(24*time.Hour), refs); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -292,6 +364,7 @@ func (p *Poster) ingest(ctx context.Context, org uuid.UUID, m *Mapping, rows []r
 	}
 	o := calculation.Options{GWPSet: p.GWPSet}
 	if m != nil {
+		var err error
 		if o.FX, o.Index, err = m.Economics(); err != nil {
 			return err
 		}

@@ -172,28 +172,80 @@ func (s *Syncer) Sync(ctx context.Context, org uuid.UUID, name string, o SyncOpt
 	if err != nil {
 		return rep, err
 	}
+	// Posting runs beside the reading: each committed page wakes the
+	// poster, which posts what is pending while the next pages are read.
+	var post *posterRun
+	if !o.NoPost && s.post != nil {
+		post = s.startPoster(ctx, org, c)
+	}
 	for _, e := range entities {
-		jr, err := s.syncEntity(ctx, org, c, conn, e, states[e.Name], o)
+		jr, err := s.syncEntity(ctx, org, c, conn, e, states[e.Name], o, post)
 		rep.Jobs = append(rep.Jobs, jr)
 		if err != nil {
+			if post != nil {
+				rep.Posting, _ = post.finish()
+			}
 			return rep, err
 		}
 	}
-	if !o.NoPost && s.post != nil {
-		pr, err := s.post.Post(ctx, org, c)
-		rep.Posting = pr
-		if err != nil {
+	if post != nil {
+		var err error
+		if rep.Posting, err = post.finish(); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
+// posterRun is a sync's poster goroutine.
+type posterRun struct {
+	wake chan struct{} // buffered 1: wakes coalesce
+	done chan struct{}
+	rep  PostReport
+	err  error
+}
+
+func (s *Syncer) startPoster(ctx context.Context, org uuid.UUID, c *store.ERPConnection) *posterRun {
+	r := &posterRun{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for range r.wake {
+			if r.err != nil {
+				continue // drain: the sync finishes, the error is reported
+			}
+			pr, err := s.post.Post(ctx, org, c)
+			r.rep.add(pr)
+			r.err = err
+		}
+	}()
+	return r
+}
+
+// poke wakes the poster (r may be nil: posting is off).
+func (r *posterRun) poke() {
+	if r == nil {
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// finish posts what is still pending and waits for the poster.
+func (r *posterRun) finish() (PostReport, error) {
+	r.wake <- struct{}{}
+	close(r.wake)
+	<-r.done
+	r.rep.finishNotes()
+	return r.rep, r.err
+}
+
 // syncEntity reads one entity page by page. A page's records, quarantine
 // entries, job counts and resume point commit together; a failure leaves
 // the resume point at the first page not committed, and the next sync
 // (unless full) continues from there.
-func (s *Syncer) syncEntity(ctx context.Context, org uuid.UUID, c *store.ERPConnection, conn Connector, e Entity, st store.SyncState, o SyncOptions) (JobReport, error) {
+func (s *Syncer) syncEntity(ctx context.Context, org uuid.UUID, c *store.ERPConnection, conn Connector, e Entity, st store.SyncState, o SyncOptions, post *posterRun) (JobReport, error) {
 	began := time.Now()
 	jr := JobReport{Entity: e.Name, Mode: "incremental"}
 	since, cursor := st.Watermark, ""
@@ -250,6 +302,9 @@ func (s *Syncer) syncEntity(ctx context.Context, org uuid.UUID, c *store.ERPConn
 			return s.fail(ctx, org, job, st, jr, began, fmt.Errorf("storing a page of %s: %w", e.Name, err), log)
 		}
 		job.RecordsWritten += int64(res.Inserted + res.Updated)
+		if res.Inserted+res.Updated > 0 {
+			post.poke()
+		}
 		jr.Unchanged += int64(res.Unchanged)
 		if page.Next == "" {
 			break

@@ -298,9 +298,19 @@ func TestPostingIsIdempotent(t *testing.T) {
 		if rep, err := p.Post(ctx, f.org, conn); err != nil || rep.Activities != 1 {
 			t.Fatalf("first posting: %+v %v", rep, err)
 		}
-		// Simulate the crash: the record is pending again, its activity stored.
+		// Simulate the crash: the activity is stored, the record still
+		// pending with the posting's intent.
+		posted, err := st.ERPRecordGet(ctx, f.org, conn.ID, pending[0].Kind, pending[0].Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Ref string }
+		if err := json.Unmarshal(posted.Posting, &doc); err != nil || doc.Ref == "" {
+			t.Fatalf("posting %s: %v", posted.Posting, err)
+		}
+		intent, _ := json.Marshal(map[string][]string{"intent": {doc.Ref}})
 		if _, err := st.SetERPPostings(ctx, f.org, conn.ID, []store.ERPPosting{{Kind: pending[0].Kind, Key: pending[0].Key,
-			ContentHash: pending[0].ContentHash, State: store.ERPPending, Posting: store.JSON("null")}}); err != nil {
+			ContentHash: pending[0].ContentHash, State: store.ERPPending, Posting: intent}}); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := p.Post(ctx, f.org, conn)

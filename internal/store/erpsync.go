@@ -26,6 +26,7 @@ const (
 // the source's key. Data is the normalized record (erp.Record as JSON),
 // Original what the source sent.
 type ERPRecord struct {
+	ID           uuid.UUID  `json:"id"` // ERPRecordID of connection, kind and key; set by the store
 	ConnectionID uuid.UUID  `json:"connection_id"`
 	Kind         string     `json:"kind"`
 	Key          string     `json:"key"`
@@ -90,7 +91,14 @@ type SyncPageResult struct {
 	Unchanged int
 }
 
-var erpRecordsTable = driver.Table{Name: "integration.erp_records", Columns: []string{"org_id", "connection_id", "kind", "record_key",
+// ERPRecordID is the id of a connection's record of kind and key: a UUIDv5
+// in the connection's id as namespace, so the store finds a page's records
+// by primary key.
+func ERPRecordID(conn uuid.UUID, kind, key string) uuid.UUID {
+	return uuid.NewSHA1(conn, []byte(kind+"\x00"+key))
+}
+
+var erpRecordsTable = driver.Table{Name: "integration.erp_records", Columns: []string{"id", "org_id", "connection_id", "kind", "record_key",
 	"modified_at", "deleted", "content_hash", "data", "original", "first_job", "last_job", "state", "note", "created_at", "updated_at"}}
 
 var syncErrorsTable = driver.Table{Name: "integration.sync_errors", Columns: []string{"id", "org_id", "job_id", "connection_id",
@@ -108,34 +116,37 @@ func (s *Store) CommitSyncPage(ctx context.Context, org uuid.UUID, p SyncPage) (
 	now := s.nowUTC()
 	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
 		res = SyncPageResult{}
+		for i := range p.Records {
+			r := &p.Records[i]
+			r.ID = ERPRecordID(r.ConnectionID, r.Kind, r.Key)
+		}
 		have, err := s.erpHashes(ctx, q, org, p.Records)
 		if err != nil {
 			return err
 		}
 		var fresh [][]any
 		var changed []ERPRecord
-		seen := make(map[[2]string]bool, len(p.Records))
+		seen := make(map[uuid.UUID]bool, len(p.Records))
 		for i := range p.Records {
 			r := &p.Records[i]
-			k := [2]string{r.Kind, r.Key}
-			if seen[k] {
+			if seen[r.ID] {
 				return errorf(CodeInvalidArgument, op, "record %s %s appears twice in the page", r.Kind, r.Key)
 			}
-			seen[k] = true
-			old, exists := have[k]
+			seen[r.ID] = true
+			old, exists := have[r.ID]
 			switch {
 			case !exists:
-				fresh = append(fresh, []any{org, r.ConnectionID, r.Kind, r.Key, utcPtr(r.Modified), r.Deleted, r.ContentHash,
+				fresh = append(fresh, []any{r.ID, org, r.ConnectionID, r.Kind, r.Key, utcPtr(r.Modified), r.Deleted, r.ContentHash,
 					r.Data, nullJSON(r.Original), p.Job.ID, p.Job.ID, ERPPending, "", now, now})
 				changed = append(changed, *r)
 				res.Inserted++
 			case old == r.ContentHash:
 				res.Unchanged++
 			default:
-				if _, err := q.Exec(ctx, `UPDATE integration.erp_records SET modified_at = $5, deleted = $6, content_hash = $7,
-					data = $8, original = $9, last_job = $10, state = 'pending', note = '', updated_at = $11
-					WHERE org_id = $1 AND connection_id = $2 AND kind = $3 AND record_key = $4`,
-					org, r.ConnectionID, r.Kind, r.Key, utcPtr(r.Modified), r.Deleted, r.ContentHash, r.Data, nullJSON(r.Original), p.Job.ID, now); err != nil {
+				if _, err := q.Exec(ctx, `UPDATE integration.erp_records SET modified_at = $3, deleted = $4, content_hash = $5,
+					data = $6, original = $7, last_job = $8, state = 'pending', note = '', updated_at = $9
+					WHERE org_id = $1 AND id = $2`,
+					org, r.ID, utcPtr(r.Modified), r.Deleted, r.ContentHash, r.Data, nullJSON(r.Original), p.Job.ID, now); err != nil {
 					return err
 				}
 				changed = append(changed, *r)
@@ -207,43 +218,33 @@ func nullJSON(j JSON) any {
 	return j
 }
 
-// erpHashes returns the stored content hash of each of recs that exists.
-func (s *Store) erpHashes(ctx context.Context, q driver.Querier, org uuid.UUID, recs []ERPRecord) (map[[2]string]string, error) {
-	out := make(map[[2]string]string, len(recs))
-	// Group by (connection, kind): a page holds one entity, so one group.
-	type group struct {
-		conn uuid.UUID
-		kind string
-	}
-	groups := map[group][]string{}
-	for _, r := range recs {
-		g := group{r.ConnectionID, r.Kind}
-		groups[g] = append(groups[g], r.Key)
-	}
-	for g, keys := range groups {
-		for start := 0; start < len(keys); start += 500 {
-			chunk := keys[start:min(start+500, len(keys))]
-			args := []any{org, g.conn, g.kind}
-			for _, k := range chunk {
-				args = append(args, k)
-			}
-			rows, err := q.Query(ctx, `SELECT record_key, content_hash FROM integration.erp_records
-				WHERE org_id = $1 AND connection_id = $2 AND kind = $3 AND record_key IN (`+placeholders(4, len(chunk))+`)`, args...)
-			if err != nil {
+// erpHashes returns the stored content hash of each of recs that exists,
+// by id.
+func (s *Store) erpHashes(ctx context.Context, q driver.Querier, org uuid.UUID, recs []ERPRecord) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(recs))
+	for start := 0; start < len(recs); start += 500 {
+		chunk := recs[start:min(start+500, len(recs))]
+		args := []any{org}
+		for _, r := range chunk {
+			args = append(args, r.ID)
+		}
+		rows, err := q.Query(ctx, `SELECT id, content_hash FROM integration.erp_records
+			WHERE org_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			var h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				var k, h string
-				if err := rows.Scan(&k, &h); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				out[[2]string{g.kind, k}] = h
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
+			out[id] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -407,12 +408,12 @@ func (s *Store) AddSyncErrors(ctx context.Context, org uuid.UUID, errs []SyncErr
 	})
 }
 
-const erpRecordColumns = `connection_id, kind, record_key, modified_at, deleted, content_hash, data, original, first_job, last_job,
+const erpRecordColumns = `id, connection_id, kind, record_key, modified_at, deleted, content_hash, data, original, first_job, last_job,
 	state, note, posting, created_at, updated_at`
 
 func scanERPRecord(rows driver.Rows) (ERPRecord, error) {
 	var r ERPRecord
-	err := rows.Scan(&r.ConnectionID, &r.Kind, &r.Key, &r.Modified, &r.Deleted, &r.ContentHash, &r.Data, &r.Original,
+	err := rows.Scan(&r.ID, &r.ConnectionID, &r.Kind, &r.Key, &r.Modified, &r.Deleted, &r.ContentHash, &r.Data, &r.Original,
 		&r.FirstJob, &r.LastJob, &r.State, &r.Note, &r.Posting, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
@@ -447,7 +448,7 @@ func (s *Store) ERPRecordGet(ctx context.Context, org, conn uuid.UUID, kind, key
 	var r ERPRecord
 	err := s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
 		rows, err := q.Query(ctx, `SELECT `+erpRecordColumns+` FROM integration.erp_records
-			WHERE org_id = $1 AND connection_id = $2 AND kind = $3 AND record_key = $4`, org, conn, kind, key)
+			WHERE org_id = $1 AND id = $2`, org, ERPRecordID(conn, kind, key))
 		if err != nil {
 			return err
 		}
@@ -483,14 +484,33 @@ func (s *Store) SetERPPostings(ctx context.Context, org, conn uuid.UUID, ps []ER
 	now := s.nowUTC()
 	err := s.tenantTx(ctx, "store: recording ERP postings", org, false, func(q driver.Querier) error {
 		n = 0
+		if s.d.Name() == "postgres" {
+			// One statement for the batch: a posting covers thousands of
+			// records, and a round trip each cost more than the posting.
+			ids, hashes, states, notes := make([]string, len(ps)), make([]string, len(ps)), make([]string, len(ps)), make([]string, len(ps))
+			postings := make([]*string, len(ps))
+			for i, p := range ps {
+				ids[i], hashes[i], states[i], notes[i] = ERPRecordID(conn, p.Kind, p.Key).String(), p.ContentHash, p.State, p.Note
+				if len(p.Posting) > 0 {
+					v := string(p.Posting)
+					postings[i] = &v
+				}
+			}
+			c, err := q.Exec(ctx, `UPDATE integration.erp_records AS r SET state = v.state, note = v.note,
+					posting = coalesce(v.posting::jsonb, r.posting), updated_at = $7
+				FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, hash, state, note, posting)
+				WHERE r.org_id = $1 AND r.id = v.id AND r.content_hash = v.hash`, org, ids, hashes, states, notes, postings, now)
+			n = int(c)
+			return err
+		}
 		for _, p := range ps {
 			var posting any
 			if len(p.Posting) > 0 {
 				posting = p.Posting
 			}
-			c, err := q.Exec(ctx, `UPDATE integration.erp_records SET state = $6, note = $7, posting = coalesce($8, posting), updated_at = $9
-				WHERE org_id = $1 AND connection_id = $2 AND kind = $3 AND record_key = $4 AND content_hash = $5`,
-				org, conn, p.Kind, p.Key, p.ContentHash, p.State, p.Note, posting, now)
+			c, err := q.Exec(ctx, `UPDATE integration.erp_records SET state = $4, note = $5, posting = coalesce($6, posting), updated_at = $7
+				WHERE org_id = $1 AND id = $2 AND content_hash = $3`,
+				org, ERPRecordID(conn, p.Kind, p.Key), p.ContentHash, p.State, p.Note, posting, now)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,12 @@
 --
 -- integration.erp_records keeps one row per record of a connection, by
 -- kind and the source's key (document id + line): a sync upserts it, so a
--- record read twice is stored once. content_hash detects a change. state
+-- record read twice is stored once. Its id is a UUIDv5 of connection, kind
+-- and key, so a page's records are looked up by one primary-key column:
+-- an IN list on the last column of (org, connection, kind, key) is
+-- planned as a filter over the whole connection while the table's
+-- statistics are stale (as they are during a first sync), which made
+-- each page's lookup O(records stored). content_hash detects a change. state
 -- says whether the record's current content has been turned into
 -- activity data: pending (not yet), posted (posting holds what was
 -- stored, so a later change or deletion can be reversed), unmapped (no
@@ -22,6 +27,7 @@
 ALTER TABLE integration.erp_connections ADD COLUMN schedule text NOT NULL DEFAULT '';
 
 CREATE TABLE integration.erp_records (
+    id            uuid PRIMARY KEY,
     org_id        uuid NOT NULL REFERENCES core.organizations (id),
     connection_id uuid NOT NULL,
     kind          text NOT NULL CHECK (kind IN ('supplier', 'material', 'purchase_order_line', 'gl_entry', 'expense_line', 'worker')),
@@ -38,7 +44,7 @@ CREATE TABLE integration.erp_records (
     posting       jsonb,
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
-    PRIMARY KEY (org_id, connection_id, kind, record_key),
+    UNIQUE (org_id, connection_id, kind, record_key),
     FOREIGN KEY (org_id, connection_id) REFERENCES integration.erp_connections (org_id, id)
 );
 CREATE INDEX erp_records_pending ON integration.erp_records (org_id, connection_id) WHERE state = 'pending';

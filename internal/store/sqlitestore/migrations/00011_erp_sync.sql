@@ -5,6 +5,7 @@
 ALTER TABLE integration_erp_connections ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE integration_erp_records (
+    id            TEXT PRIMARY KEY,
     org_id        TEXT NOT NULL REFERENCES core_organizations (id),
     connection_id TEXT NOT NULL,
     kind          TEXT NOT NULL CHECK (kind IN ('supplier', 'material', 'purchase_order_line', 'gl_entry', 'expense_line', 'worker')),
@@ -21,7 +22,7 @@ CREATE TABLE integration_erp_records (
     posting       TEXT,
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL,
-    PRIMARY KEY (org_id, connection_id, kind, record_key),
+    UNIQUE (org_id, connection_id, kind, record_key),
     FOREIGN KEY (org_id, connection_id) REFERENCES integration_erp_connections (org_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX erp_records_pending ON integration_erp_records (org_id, connection_id) WHERE state = 'pending';
