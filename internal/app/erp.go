@@ -36,8 +36,7 @@ const erpTick = 30 * time.Second
 // startERP starts the in-process scheduler that syncs each connection on
 // its cron schedule (docs/erp.md, "Scheduling"). It is the simple cron the
 // pipeline scheduler will replace; with several processes on one store
-// each runs it, and a connection's syncs are serialized only within a
-// process (syncs are idempotent, so a double run costs time, not data).
+// each runs it, and the store's sync lease lets one sync a connection.
 func (a *App) startERP(ctx context.Context) error {
 	svc, err := a.calculation(ctx)
 	if err != nil {

@@ -123,6 +123,44 @@ func (s *Syncer) Test(ctx context.Context, org uuid.UUID, name string) ([]Step, 
 	return conn.Check(ctx), nil
 }
 
+// LeaseFor is how long a sync's lease on its connection runs without
+// renewal; the syncing process renews it every third of that.
+const LeaseFor = 2 * time.Minute
+
+// lease takes the store's lease on syncing a connection and renews it
+// until release is called.
+func (s *Syncer) lease(ctx context.Context, org, conn uuid.UUID) (release func(), err error) {
+	holder := uuid.New()
+	if err := s.st.AcquireERPSyncLease(ctx, org, conn, holder, time.Now().Add(LeaseFor)); err != nil {
+		return nil, err
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(LeaseFor / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := s.st.AcquireERPSyncLease(ctx, org, conn, holder, time.Now().Add(LeaseFor)); err != nil {
+					s.log.Warn("erp: renewing the sync lease", "connection", conn, "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.st.ReleaseERPSyncLease(rctx, org, conn, holder); err != nil {
+			s.log.Warn("erp: releasing the sync lease; it expires by itself", "connection", conn, "error", err)
+		}
+	}, nil
+}
+
 func (s *Syncer) lock(id uuid.UUID) *sync.Mutex {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,6 +189,13 @@ func (s *Syncer) Sync(ctx context.Context, org uuid.UUID, name string, o SyncOpt
 	l := s.lock(c.ID)
 	l.Lock()
 	defer l.Unlock()
+	// Across processes, the store's lease: two syncs of one connection
+	// could post a record twice.
+	release, err := s.lease(ctx, org, c.ID)
+	if err != nil {
+		return rep, fmt.Errorf("erp: connection %s: %w", c.Name, err)
+	}
+	defer release()
 
 	entities := conn.Entities()
 	if len(o.Entities) > 0 {

@@ -3,6 +3,7 @@ package erp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -395,5 +396,36 @@ func TestDocumentTombstone(t *testing.T) {
 		if got := f.netByType(t); got["distillate_fuel_oil_no_2 L"] != "3" {
 			t.Fatalf("after the order was deleted: %v", got)
 		}
+	})
+}
+
+// Two processes do not sync one connection at once: the second is refused
+// while the first holds the store's lease, and may sync once it is released
+// or expired.
+func TestSyncLease(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st)
+		conn, err := st.ERPConnectionByName(ctx, f.org, "uploads")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := uuid.New()
+		if err := st.AcquireERPSyncLease(ctx, f.org, conn.ID, other, time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.sync.Sync(ctx, f.org, "uploads", erp.SyncOptions{})
+		if !errors.Is(err, store.ErrSyncLeaseHeld) || !strings.Contains(err.Error(), "connection uploads: ") {
+			t.Fatalf("sync under another's lease: %v", err)
+		}
+		if err := st.ReleaseERPSyncLease(ctx, f.org, conn.ID, other); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, erp.SyncOptions{})
+		// An expired lease (its process died) is taken over.
+		if err := st.AcquireERPSyncLease(ctx, f.org, conn.ID, other, time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, erp.SyncOptions{})
 	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -634,4 +635,45 @@ func (s *Store) ERPConnectionByName(ctx context.Context, org uuid.UUID, name str
 		return nil, err
 	}
 	return v, nil
+}
+
+// ErrSyncLeaseHeld is returned (wrapped) by AcquireERPSyncLease when
+// another holder's lease on the connection has not expired.
+var ErrSyncLeaseHeld = errors.New("the connection is being synced by another process")
+
+// AcquireERPSyncLease takes or renews holder's lease on syncing a
+// connection until until. It fails with ErrSyncLeaseHeld while another
+// holder's lease runs.
+func (s *Store) AcquireERPSyncLease(ctx context.Context, org, conn, holder uuid.UUID, until time.Time) error {
+	const op = "store: taking an ERP sync lease"
+	now := s.nowUTC()
+	return s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		n, err := q.Exec(ctx, `UPDATE integration.erp_connections SET sync_holder = $3, sync_lease_until = $4
+			WHERE org_id = $1 AND id = $2 AND (sync_holder IS NULL OR sync_holder = $3 OR sync_lease_until < $5)`,
+			org, conn, holder, until.UTC(), now)
+		if err != nil || n == 1 {
+			return err
+		}
+		var other *time.Time
+		if err := q.QueryRow(ctx, `SELECT sync_lease_until FROM integration.erp_connections WHERE org_id = $1 AND id = $2`, org, conn).Scan(&other); err != nil {
+			if s.d.IsNoRows(err) {
+				return errorf(CodeNotFound, op, "no ERP connection %s in this organization", conn)
+			}
+			return err
+		}
+		until := "?"
+		if other != nil {
+			until = other.UTC().Format(time.RFC3339)
+		}
+		return &Error{Code: CodeFailedPrecondition, Op: op, Err: fmt.Errorf("%w (its lease runs until %s)", ErrSyncLeaseHeld, until)}
+	})
+}
+
+// ReleaseERPSyncLease gives holder's lease on a connection up.
+func (s *Store) ReleaseERPSyncLease(ctx context.Context, org, conn, holder uuid.UUID) error {
+	return s.tenantTx(ctx, "store: releasing an ERP sync lease", org, false, func(q driver.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE integration.erp_connections SET sync_holder = NULL, sync_lease_until = NULL
+			WHERE org_id = $1 AND id = $2 AND sync_holder = $3`, org, conn, holder)
+		return err
+	})
 }

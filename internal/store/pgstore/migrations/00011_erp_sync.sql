@@ -25,6 +25,10 @@
 -- Each connection's sync schedule: a cron expression (5 fields or @daily,
 -- optionally CRON_TZ=<zone> first); empty for none.
 ALTER TABLE integration.erp_connections ADD COLUMN schedule text NOT NULL DEFAULT '';
+-- One sync of a connection at a time, across processes: the syncing
+-- process holds a lease it renews while it runs; a lease left by a process
+-- that died expires.
+ALTER TABLE integration.erp_connections ADD COLUMN sync_holder uuid, ADD COLUMN sync_lease_until timestamptz;
 
 CREATE TABLE integration.erp_records (
     id            uuid PRIMARY KEY,
@@ -110,4 +114,4 @@ DROP TABLE integration.activity_mappings;
 DROP TABLE integration.sync_errors;
 DROP TABLE integration.sync_state;
 DROP TABLE integration.erp_records;
-ALTER TABLE integration.erp_connections DROP COLUMN schedule;
+ALTER TABLE integration.erp_connections DROP COLUMN schedule, DROP COLUMN sync_holder, DROP COLUMN sync_lease_until;

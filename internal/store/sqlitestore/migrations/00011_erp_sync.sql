@@ -3,6 +3,8 @@
 
 -- +goose Up
 ALTER TABLE integration_erp_connections ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+ALTER TABLE integration_erp_connections ADD COLUMN sync_holder TEXT;
+ALTER TABLE integration_erp_connections ADD COLUMN sync_lease_until TIMESTAMP;
 
 CREATE TABLE integration_erp_records (
     id            TEXT PRIMARY KEY,
@@ -69,4 +71,6 @@ DROP TABLE integration_activity_mappings;
 DROP TABLE integration_sync_errors;
 DROP TABLE integration_sync_state;
 DROP TABLE integration_erp_records;
+ALTER TABLE integration_erp_connections DROP COLUMN sync_lease_until;
+ALTER TABLE integration_erp_connections DROP COLUMN sync_holder;
 ALTER TABLE integration_erp_connections DROP COLUMN schedule;
