@@ -88,6 +88,7 @@ type App struct {
 	stopHandler context.CancelFunc // ends the MQTT handler's waits and the Commander
 	cmdDone     chan struct{}      // closed when the Commander and the roll-up return
 	erp         *erp.Syncer
+	erpCtx      context.Context // ends at Stop: syncs started through the API
 	stopERP     context.CancelFunc
 	erpDone     chan struct{} // closed when the ERP scheduler returns
 }
@@ -332,6 +333,9 @@ func (a *App) startHTTP() error {
 		Version:  a.opts.Version,
 		Checks:   []httpapi.Check{{Name: "store", Probe: a.st.Ping}},
 		Store:    a.st,
+		ERP:      a.erp,
+		// Syncs started through the API end with the ERP scheduler.
+		Background: a.erpCtx,
 	})
 	srv := &http.Server{
 		Addr:              a.cfg.HTTP.Addr,

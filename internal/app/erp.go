@@ -47,7 +47,7 @@ func (a *App) startERP(ctx context.Context) error {
 	s.HTTP.Logger, s.HTTP.Registerer = log, a.reg
 	a.erp = s
 	ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopERP, a.erpDone = cancel, make(chan struct{})
+	a.stopERP, a.erpDone, a.erpCtx = cancel, make(chan struct{}), ectx
 	go func() {
 		defer close(a.erpDone)
 		a.erpScheduleLoop(ectx, s, log)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -37,6 +39,8 @@ const (
 type api struct {
 	st  *store.Store
 	log *slog.Logger
+	erp *erp.Syncer     // nil: the ERP test and sync routes answer 503
+	bg  context.Context // lifetime of background work (syncs); nil: none
 }
 
 // route is one /api/v1 route: its ServeMux pattern, the scope it needs
@@ -52,6 +56,7 @@ func (a *api) routes() []route {
 	const (
 		dr, dw = store.ScopeDevicesRead, store.ScopeDevicesWrite
 		ar, aw = store.ScopeAlertsRead, store.ScopeAlertsWrite
+		er, ew = store.ScopeERPRead, store.ScopeERPWrite
 	)
 	return []route{
 		{"GET /api/v1/token", "", a.tokenShow},
@@ -72,6 +77,12 @@ func (a *api) routes() []route {
 		{"GET /api/v1/alerts", ar, a.alertsList},
 		{"GET /api/v1/alerts/{id}", ar, a.alertShow},
 		{"POST /api/v1/alerts/{id}/acknowledge", aw, a.alertAcknowledge},
+		{"GET /api/v1/erp/connections", er, a.erpConnectionsList},
+		{"GET /api/v1/erp/connections/{name}", er, a.erpConnectionShow},
+		{"GET /api/v1/erp/connections/{name}/jobs", er, a.erpConnectionJobs},
+		{"POST /api/v1/erp/connections/{name}/test", ew, a.erpConnectionTest},
+		{"POST /api/v1/erp/connections/{name}/sync", ew, a.erpConnectionSync},
+		{"GET /api/v1/erp/jobs/{id}", er, a.erpJobShow},
 	}
 }
 

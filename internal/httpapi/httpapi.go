@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -30,6 +32,11 @@ type HandlerOptions struct {
 	Version string
 	// Store serves the /api/v1 routes; nil leaves them out.
 	Store *store.Store
+	// ERP runs the ERP test and sync routes; nil makes them answer 503.
+	ERP *erp.Syncer
+	// Background bounds work a request starts and does not wait for (an
+	// ERP sync); nil means none outlives its server's process.
+	Background context.Context
 }
 
 // NewHandler returns the API's root handler.
@@ -63,7 +70,7 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		EnableOpenMetrics: true,
 	}))
 	if opts.Store != nil {
-		(&api{st: opts.Store, log: logger}).mount(mux)
+		(&api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background}).mount(mux)
 	}
 
 	var h http.Handler = problemMux{mux}

@@ -29,10 +29,12 @@ const (
 	ScopeDevicesWrite = "devices:write" // register, rotate secrets, decommission, configure, campaigns
 	ScopeAlertsRead   = "alerts:read"   // list alerts
 	ScopeAlertsWrite  = "alerts:write"  // acknowledge alerts
+	ScopeERPRead      = "erp:read"      // ERP connections, their sync jobs and quarantined records
+	ScopeERPWrite     = "erp:write"     // test and sync ERP connections
 	ScopeAll          = "*"             // every scope, present and future
 )
 
-var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeAll}
+var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite, ScopeAll}
 
 // APIScopes lists the scopes a token may be given.
 func APIScopes() []string { return slices.Clone(apiScopes) }

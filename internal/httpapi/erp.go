@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// ERP connections and their sync jobs (docs/erp.md, docs/api.md).
+
+// erpConnection is a connection as the API shows it: never its credentials
+// (ERPConnection does not marshal them), with its entities' states.
+type erpConnection struct {
+	*store.ERPConnection
+	Entities map[string]store.SyncState  `json:"entities"`
+	Records  map[string]map[string]int64 `json:"records"`
+}
+
+// erpConnectionsList answers GET /api/v1/erp/connections.
+func (a *api) erpConnectionsList(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	out := listResponse[*store.ERPConnection]{Items: []*store.ERPConnection{}}
+	err := a.st.ERPConnections().Each(r.Context(), tok.OrgID, func(c *store.ERPConnection) error {
+		out.Items = append(out.Items, c)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// erpConnectionShow answers GET /api/v1/erp/connections/{name}: the
+// connection, its entities' watermarks and resume points, and its records
+// by kind and state.
+func (a *api) erpConnectionShow(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	c, err := a.st.ERPConnectionByName(r.Context(), tok.OrgID, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	states, err := a.st.SyncStates(r.Context(), tok.OrgID, c.ID)
+	if err != nil {
+		return err
+	}
+	counts, err := a.st.ERPRecordCounts(r.Context(), tok.OrgID, c.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, erpConnection{ERPConnection: c, Entities: states, Records: counts})
+	return nil
+}
+
+// erpConnectionJobs answers GET /api/v1/erp/connections/{name}/jobs?limit=:
+// the connection's sync jobs, newest first.
+func (a *api) erpConnectionJobs(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	limit, err := queryLimit(r, 50, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	c, err := a.st.ERPConnectionByName(r.Context(), tok.OrgID, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	jobs, err := a.st.SyncJobsOf(r.Context(), tok.OrgID, c.ID, limit)
+	if err != nil {
+		return err
+	}
+	if jobs == nil {
+		jobs = []*store.SyncJob{}
+	}
+	writeJSON(w, http.StatusOK, listResponse[*store.SyncJob]{Items: jobs})
+	return nil
+}
+
+// erpJob is a sync job with its quarantined records.
+type erpJob struct {
+	*store.SyncJob
+	Errors []store.SyncError `json:"errors"`
+}
+
+// erpJobShow answers GET /api/v1/erp/jobs/{id}: the job and the records it
+// quarantined.
+func (a *api) erpJobShow(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	j, err := a.st.SyncJobs().Get(r.Context(), tok.OrgID, id)
+	if err != nil {
+		return err
+	}
+	errs, err := a.st.SyncErrors(r.Context(), tok.OrgID, id, 0)
+	if err != nil {
+		return err
+	}
+	if errs == nil {
+		errs = []store.SyncError{}
+	}
+	writeJSON(w, http.StatusOK, erpJob{SyncJob: j, Errors: errs})
+	return nil
+}
+
+// erpConnectionTest answers POST /api/v1/erp/connections/{name}/test: the
+// connection test's steps; 200 whether or not a step failed (ok says).
+func (a *api) erpConnectionTest(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP syncing is not running in this process"}
+	}
+	steps, err := a.erp.Test(r.Context(), tok.OrgID, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	ok := true
+	for _, s := range steps {
+		ok = ok && s.OK
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": ok, "steps": steps})
+	return nil
+}
+
+// erpSyncRequest is the body of POST /api/v1/erp/connections/{name}/sync.
+type erpSyncRequest struct {
+	Entities []string `json:"entities"`
+	Full     bool     `json:"full"`
+}
+
+// erpConnectionSync answers POST /api/v1/erp/connections/{name}/sync: 202,
+// the sync runs in the background (its jobs appear under …/jobs).
+func (a *api) erpConnectionSync(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP syncing is not running in this process"}
+	}
+	var req erpSyncRequest
+	if r.ContentLength != 0 {
+		if err := decodeBody(w, r, &req); err != nil {
+			return err
+		}
+	}
+	c, err := a.st.ERPConnectionByName(r.Context(), tok.OrgID, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if !c.Active {
+		return invalid("name", "connection %s is inactive", c.Name)
+	}
+	conn, err := a.erp.Connector(c)
+	if err != nil {
+		return invalid("name", "connection %s: %v", c.Name, err)
+	}
+	for i, e := range req.Entities {
+		known := false
+		for _, x := range conn.Entities() {
+			known = known || x.Name == e
+		}
+		if !known {
+			return invalid(fmt.Sprintf("entities[%d]", i), "connection %s has no entity %q", c.Name, e)
+		}
+	}
+	ctx := a.bg
+	if ctx == nil {
+		ctx = context.WithoutCancel(r.Context())
+	}
+	org, name := tok.OrgID, c.Name
+	go func() {
+		rep, err := a.erp.Sync(ctx, org, name, erp.SyncOptions{Entities: req.Entities, Full: req.Full})
+		if err != nil || rep.Failed() {
+			a.log.Warn("erp: sync requested through the API failed", slog.String("connection", name), slog.Any("err", err))
+		}
+	}()
+	writeJSON(w, http.StatusAccepted, map[string]string{"connection": name, "status": "accepted",
+		"jobs": "/api/v1/erp/connections/" + name + "/jobs"})
+	return nil
+}

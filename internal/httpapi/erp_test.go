@@ -1,0 +1,108 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/spreadsheet"
+	"github.com/greenlang/greenlang/internal/httpapi"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+func TestERPRoutes(t *testing.T) {
+	processortest.Engines(t, "greenlang_api_erp", func(t *testing.T, open processortest.StoreOpener) {
+		e := newAPIEnv(t, open)
+		ctx := context.Background()
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "suppliers.csv"), []byte("Id,Name,Country\nV1,Acme Steel,DE\nV2,,FR\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		settings, _ := json.Marshal(spreadsheet.Settings{Entities: map[string]spreadsheet.EntityConfig{
+			"suppliers": {Kind: erp.KindSupplier, Files: "*.csv", Columns: map[string]string{"id": "Id", "name": "Name", "country": "Country"}}}})
+		if err := e.st.ERPConnections().Create(ctx, e.orgA, &store.ERPConnection{Name: "uploads", System: "spreadsheet", BaseURL: dir,
+			Settings: settings, Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		syncer := erp.NewSyncer(e.st, erp.NewRegistry(spreadsheet.Factory()), erp.NewPoster(e.st, calc, nil), nil)
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+
+		read, write := e.token(e.orgA, store.ScopeERPRead), e.token(e.orgA, store.ScopeERPWrite)
+		var list struct{ Items []map[string]any }
+		e.do("GET", "/api/v1/erp/connections", read, nil).must(t, http.StatusOK, &list)
+		if len(list.Items) != 1 || list.Items[0]["name"] != "uploads" || list.Items[0]["credentials"] != nil {
+			t.Fatalf("connections: %+v", list)
+		}
+		if r := e.do("GET", "/api/v1/erp/connections", e.token(e.orgA, store.ScopeDevicesRead), nil); r.status != http.StatusForbidden {
+			t.Fatalf("without erp:read: %d", r.status)
+		}
+		if r := e.do("GET", "/api/v1/erp/connections/uploads", e.token(e.orgB, store.ScopeERPRead), nil); r.status != http.StatusNotFound {
+			t.Fatalf("another organization's connection: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", "/api/v1/erp/connections/uploads/sync", read, nil); r.status != http.StatusForbidden {
+			t.Fatalf("sync with erp:read only: %d", r.status)
+		}
+
+		var test struct {
+			OK    bool
+			Steps []erp.Step
+		}
+		e.do("POST", "/api/v1/erp/connections/uploads/test", write, nil).must(t, http.StatusOK, &test)
+		if !test.OK || len(test.Steps) != 2 {
+			t.Fatalf("test: %+v", test)
+		}
+		if r := e.do("POST", "/api/v1/erp/connections/uploads/sync", write, map[string]any{"entities": []string{"nope"}}); r.status != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(r.body), `entities[0]`) {
+			t.Fatalf("unknown entity: %d %s", r.status, r.body)
+		}
+		e.do("POST", "/api/v1/erp/connections/uploads/sync", write, map[string]any{"full": true}).must(t, http.StatusAccepted, nil)
+
+		var jobs struct{ Items []store.SyncJob }
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			e.do("GET", "/api/v1/erp/connections/uploads/jobs", read, nil).must(t, http.StatusOK, &jobs)
+			if len(jobs.Items) == 1 && jobs.Items[0].Status != "running" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync did not finish: %+v", jobs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		j := jobs.Items[0]
+		if j.Status != "succeeded" || j.RecordsRead != 2 || j.RecordsWritten != 1 || j.RecordsFailed != 1 {
+			t.Fatalf("job: %+v", j)
+		}
+		var job struct {
+			store.SyncJob
+			Errors []store.SyncError
+		}
+		e.do("GET", "/api/v1/erp/jobs/"+j.ID.String(), read, nil).must(t, http.StatusOK, &job)
+		if len(job.Errors) != 1 || !strings.Contains(job.Errors[0].Reason, "suppliers.csv line 3: supplier.name: is required") {
+			t.Fatalf("job errors: %+v", job.Errors)
+		}
+		var conn struct {
+			Records  map[string]map[string]int64
+			Entities map[string]store.SyncState
+		}
+		e.do("GET", "/api/v1/erp/connections/uploads", read, nil).must(t, http.StatusOK, &conn)
+		if conn.Records["supplier"]["skipped"] != 1 || conn.Entities["suppliers"].Watermark == "" {
+			t.Fatalf("connection: %+v", conn)
+		}
+	})
+}
