@@ -3,9 +3,18 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
@@ -84,6 +93,7 @@ func TestERPSimulators(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := erp.NewSyncer(st, reg, erp.NewPoster(st, calc, nil), nil)
+		s.HTTP.RatePerSecond = -1 // the simulators do not throttle unless told; pacing only slows the test
 		for _, system := range reg.Systems() {
 			f, _ := reg.Get(system)
 			if f.NewSimulator == nil {
@@ -148,7 +158,81 @@ func TestERPSimulators(t *testing.T) {
 				if rep.Posting.Activities != 0 {
 					t.Errorf("second sync posted again: %+v", rep.Posting)
 				}
+
+				// The same data through a proxy that truncates the third data
+				// page: the job fails, the next sync resumes it, and the result
+				// equals the clean sync's: nothing lost, nothing twice.
+				faulty := httptest.NewServer(&truncateNth{h: sim, n: 3})
+				defer faulty.Close()
+				c2 := &store.ERPConnection{Name: system + "-faulty", System: system, BaseURL: faulty.URL, AuthType: auth, Credentials: creds,
+					Settings: store.JSON(settings), Active: true}
+				if err := st.ERPConnections().Create(ctx, o.ID, c2); err != nil {
+					t.Fatal(err)
+				}
+				rep, err = s.Sync(ctx, o.ID, c2.Name, erp.SyncOptions{PageSize: 50})
+				if err != nil || !rep.Failed() {
+					t.Fatalf("sync through the faulty proxy: %+v %v", rep.Jobs, err)
+				}
+				rep, err = s.Sync(ctx, o.ID, c2.Name, erp.SyncOptions{PageSize: 50})
+				if err != nil || rep.Failed() || !slices.ContainsFunc(rep.Jobs, func(j erp.JobReport) bool { return j.Resumed }) {
+					t.Fatalf("resumed sync: %+v %v", rep.Jobs, err)
+				}
+				counts2, err := st.ERPRecordCounts(ctx, o.ID, c2.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(counts, counts2) {
+					t.Errorf("records after a failure and resume %v, after a clean sync %v", counts2, counts)
+				}
+				if a, b := netActivity(t, st, o.ID, c.ID), netActivity(t, st, o.ID, c2.ID); !reflect.DeepEqual(a, b) {
+					t.Errorf("activity after a failure and resume %v, after a clean sync %v", b, a)
+				}
 			})
 		}
 	})
+}
+
+// truncateNth passes requests to h, except the nth one that is not a token
+// request: that one gets the start of a JSON page and nothing more.
+type truncateNth struct {
+	h    http.Handler
+	n    int
+	mu   sync.Mutex
+	seen int
+}
+
+func (f *truncateNth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.URL.Path, "token") {
+		f.mu.Lock()
+		f.seen++
+		hit := f.seen == f.n
+		f.mu.Unlock()
+		if hit {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"d":{"results":[{"PurchaseOrder":"45`)
+			return
+		}
+	}
+	f.h.ServeHTTP(w, r)
+}
+
+// netActivity sums a connection's activity records by activity type and unit.
+func netActivity(t *testing.T, st *store.Store, org, conn uuid.UUID) map[string]string {
+	t.Helper()
+	sums := map[string]decimal.Decimal{}
+	prefix := "erp:" + conn.String() + ":"
+	err := st.ActivityRecords().Each(context.Background(), org, func(a *store.ActivityRecord) error {
+		if strings.HasPrefix(a.OriginRef, prefix) {
+			sums[a.ActivityType+" "+a.Unit] = sums[a.ActivityType+" "+a.Unit].Add(a.Quantity)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, v := range sums {
+		out[k] = v.String()
+	}
+	return out
 }

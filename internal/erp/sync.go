@@ -244,11 +244,16 @@ func (s *Syncer) Sync(ctx context.Context, org uuid.UUID, name string, o SyncOpt
 
 // posterRun is a sync's poster goroutine.
 type posterRun struct {
-	wake chan struct{} // buffered 1: wakes coalesce
-	done chan struct{}
-	rep  PostReport
-	err  error
+	wake    chan struct{} // buffered 1: wakes coalesce
+	done    chan struct{}
+	rep     PostReport
+	err     error
+	written int // records written since the last wake (the sync's goroutine only)
 }
+
+// postEvery is how many written records wake the poster: fewer would make
+// many small calculation runs.
+const postEvery = 2500
 
 func (s *Syncer) startPoster(ctx context.Context, org uuid.UUID, c *store.ERPConnection) *posterRun {
 	r := &posterRun{wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -266,11 +271,16 @@ func (s *Syncer) startPoster(ctx context.Context, org uuid.UUID, c *store.ERPCon
 	return r
 }
 
-// poke wakes the poster (r may be nil: posting is off).
-func (r *posterRun) poke() {
+// wrote tells the poster n more records are pending, waking it every
+// postEvery records (r may be nil: posting is off).
+func (r *posterRun) wrote(n int) {
 	if r == nil {
 		return
 	}
+	if r.written += n; r.written < postEvery {
+		return
+	}
+	r.written = 0
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -347,9 +357,7 @@ func (s *Syncer) syncEntity(ctx context.Context, org uuid.UUID, c *store.ERPConn
 			return s.fail(ctx, org, job, st, jr, began, fmt.Errorf("storing a page of %s: %w", e.Name, err), log)
 		}
 		job.RecordsWritten += int64(res.Inserted + res.Updated)
-		if res.Inserted+res.Updated > 0 {
-			post.poke()
-		}
+		post.wrote(res.Inserted + res.Updated)
 		jr.Unchanged += int64(res.Unchanged)
 		if page.Next == "" {
 			break
