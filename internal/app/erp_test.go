@@ -19,6 +19,7 @@ import (
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/workday"
 	"github.com/greenlang/greenlang/internal/secretbox"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore/pgtest"
@@ -235,4 +236,72 @@ func netActivity(t *testing.T, st *store.Store, org, conn uuid.UUID) map[string]
 		out[k] = v.String()
 	}
 	return out
+}
+
+// TestWorkdayRotatedRefreshToken: a Workday tenant that rotates refresh
+// tokens revokes the old one at every refresh, so the connection's stored
+// credentials must follow or the next run cannot sign in. Every run builds
+// its connector from the store, so two syncs and a test in a row prove it.
+func TestWorkdayRotatedRefreshToken(t *testing.T) {
+	reg := app.ERPRegistry()
+	erpStores(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := &store.Organization{Name: "Acme", Slug: "acme"}
+		if err := st.OrganizationCreate(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
+			t.Fatal(err)
+		}
+		sim := workday.NewSimulator(erp.SimOptions{Records: 60, Seed: 3})
+		sim.RotateRefreshTokens(true)
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		auth, creds, settings := sim.Connection(srv.URL)
+		c := &store.ERPConnection{Name: "wd", System: "workday", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
+			Settings: store.JSON(settings), Active: true}
+		if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
+			t.Fatal(err)
+		}
+		s := erp.NewSyncer(st, reg, nil, nil)
+		s.HTTP.RatePerSecond = -1
+		for i := range 2 {
+			rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+			if err != nil || rep.Failed() {
+				t.Fatalf("sync %d: %+v %v", i+1, rep.Jobs, err)
+			}
+			sim.ExpireTokens()
+		}
+		steps, err := s.Test(ctx, o.ID, c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range steps {
+			if !step.OK {
+				t.Fatalf("test after rotations: step %q failed: %s", step.Name, step.Detail)
+			}
+		}
+		got, err := st.ERPConnectionByName(ctx, o.ID, c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Credentials["refresh_token"] == creds["refresh_token"] || got.Credentials["client_secret"] != creds["client_secret"] {
+			t.Fatalf("stored credentials did not follow the rotation (or lost a key): refresh token still the first: %v",
+				got.Credentials["refresh_token"] == creds["refresh_token"])
+		}
+		// The change is audited by key name, never by value.
+		entries, err := st.AuditEntries(ctx, o.ID, 0, 100000)
+		var found bool
+		for _, e := range entries {
+			if e.EntityType == "erp_connection" && strings.Contains(e.NewValues, "credentials_changed") {
+				found = true
+				if strings.Contains(e.NewValues, got.Credentials["refresh_token"]) || strings.Contains(e.NewValues, creds["refresh_token"]) {
+					t.Error("the audit trail holds a refresh token")
+				}
+			}
+		}
+		if err != nil || !found {
+			t.Fatalf("no audit entry for the rotation (%v)", err)
+		}
+	})
 }

@@ -375,6 +375,11 @@ type Config struct {
 	// Transport sends the requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	Log       *slog.Logger
+	// SaveCredentials stores credentials the system changed under the
+	// connector (Workday's token endpoint rotating the refresh token and
+	// revoking the old one), so the next run starts from them; nil keeps
+	// the change for this connector's life only.
+	SaveCredentials func(ctx context.Context, changes map[string]string) error
 }
 
 // Logger returns c.Log or a logger that discards.

@@ -103,7 +103,10 @@ func (s *Syncer) Connector(c *store.ERPConnection) (Connector, error) {
 		return nil, err
 	}
 	cfg := Config{Name: c.Name, BaseURL: c.BaseURL, AuthType: c.AuthType, Credentials: c.Credentials,
-		Settings: json.RawMessage(c.Settings), HTTP: s.HTTP, Transport: s.Transport, Log: s.log.With("connection", c.Name)}
+		Settings: json.RawMessage(c.Settings), HTTP: s.HTTP, Transport: s.Transport, Log: s.log.With("connection", c.Name),
+		SaveCredentials: func(ctx context.Context, changes map[string]string) error {
+			return s.st.UpdateERPCredentials(ctx, c.OrgID, c.ID, changes)
+		}}
 	if len(cfg.Settings) == 0 {
 		cfg.Settings = nil
 	}

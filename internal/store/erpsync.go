@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -675,5 +676,53 @@ func (s *Store) ReleaseERPSyncLease(ctx context.Context, org, conn, holder uuid.
 		_, err := q.Exec(ctx, `UPDATE integration.erp_connections SET sync_holder = NULL, sync_lease_until = NULL
 			WHERE org_id = $1 AND id = $2 AND sync_holder = $3`, org, conn, holder)
 		return err
+	})
+}
+
+// UpdateERPCredentials merges changes into a connection's sealed
+// credentials (a connector's rotated refresh token) without touching its
+// other columns, and records the change, key names only, in the audit
+// trail. An empty value removes its key.
+func (s *Store) UpdateERPCredentials(ctx context.Context, org, conn uuid.UUID, changes map[string]string) error {
+	const op = "store: updating ERP credentials"
+	if len(changes) == 0 {
+		return nil
+	}
+	c := s.c.erpConnections
+	return s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		v := new(ERPConnection)
+		err := q.QueryRow(ctx, c.selectSQL+" WHERE org_id = $1 AND id = $2 FOR UPDATE", org, conn).Scan(c.dest(v)...)
+		if s.d.IsNoRows(err) {
+			return errorf(CodeNotFound, op, "no ERP connection %s in this organization", conn)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.openCredentials(v); err != nil {
+			return err
+		}
+		if v.Credentials == nil {
+			v.Credentials = map[string]string{}
+		}
+		keys := make([]string, 0, len(changes))
+		for k, val := range changes {
+			keys = append(keys, k)
+			if val == "" {
+				delete(v.Credentials, k)
+			} else {
+				v.Credentials[k] = val
+			}
+		}
+		slices.Sort(keys)
+		if err := s.sealCredentials(v); err != nil {
+			return err
+		}
+		now := s.nowUTC()
+		if _, err := q.Exec(ctx, `UPDATE integration.erp_connections SET credentials_enc = $3, credentials_key_id = $4, updated_at = $5
+			WHERE org_id = $1 AND id = $2`, org, conn, v.sealed, v.keyID, now); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, q, org, audit.ActionUpdate, "erp_connection", conn.String(), nil,
+			map[string]any{"name": v.Name, "credentials_changed": keys})
 	})
 }

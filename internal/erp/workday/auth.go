@@ -2,6 +2,7 @@ package workday
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -15,12 +16,16 @@ import (
 // caches the access token until refreshBefore ahead of its expiry
 // (oauth2.ReuseTokenSourceWithExpiry), drops it when the API refuses it
 // (Invalidate, used by erphttp.Transport on a 401), and keeps the newest
-// refresh token when the endpoint rotates it. Safe for concurrent use.
+// refresh token when the endpoint rotates it, handing it to save (the
+// old one is revoked: a process that restarted from it could not sign in).
+// Safe for concurrent use.
 type refreshTokenSource struct {
 	ctx           context.Context
 	conf          *oauth2.Config
 	refreshBefore time.Duration
-	tokenURL      string // for errors; holds no credentials
+	tokenURL      string                                                     // for errors; holds no credentials
+	save          func(ctx context.Context, changes map[string]string) error // nil: keep rotations in memory
+	log           *slog.Logger
 
 	mu      sync.Mutex
 	refresh string             // the newest refresh token
@@ -28,9 +33,10 @@ type refreshTokenSource struct {
 	current string             // access token of the last fetch, "" after Invalidate
 }
 
-func newRefreshTokenSource(ctx context.Context, conf *oauth2.Config, refresh string, refreshBefore time.Duration) *refreshTokenSource {
+func newRefreshTokenSource(ctx context.Context, conf *oauth2.Config, refresh string, refreshBefore time.Duration,
+	save func(context.Context, map[string]string) error, log *slog.Logger) *refreshTokenSource {
 	ts := &refreshTokenSource{ctx: ctx, conf: conf, refreshBefore: refreshBefore, refresh: refresh,
-		tokenURL: redactedURL(conf.Endpoint.TokenURL)}
+		tokenURL: redactedURL(conf.Endpoint.TokenURL), save: save, log: log}
 	ts.src = ts.newCache()
 	return ts
 }
@@ -55,11 +61,24 @@ func (f refreshFetcher) Token() (*oauth2.Token, error) {
 		return nil, err
 	}
 	ts.mu.Lock()
-	if tok.RefreshToken != "" {
+	rotated := tok.RefreshToken != "" && tok.RefreshToken != rt
+	if rotated {
 		ts.refresh = tok.RefreshToken
 	}
 	ts.current = tok.AccessToken
 	ts.mu.Unlock()
+	if rotated && ts.save != nil {
+		// The new token works for this run either way; failing to store it
+		// only hurts the next run, so it is logged, not returned.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ts.ctx), 30*time.Second)
+		defer cancel()
+		if err := ts.save(ctx, map[string]string{"refresh_token": tok.RefreshToken}); err != nil {
+			ts.log.ErrorContext(ctx, "workday: the token endpoint rotated the refresh token and storing the new one failed; the next run may not sign in",
+				"token_url", ts.tokenURL, "error", err)
+		} else {
+			ts.log.InfoContext(ctx, "workday: stored the rotated refresh token", "token_url", ts.tokenURL)
+		}
+	}
 	return tok, nil
 }
 

@@ -189,7 +189,7 @@ func New(cfg erp.Config) (*Connector, error) {
 			ClientID:     id,
 			ClientSecret: secret,
 			Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInHeader},
-		}, refresh, erphttp.DefaultRefreshBefore)
+		}, refresh, erphttp.DefaultRefreshBefore, cfg.SaveCredentials, cfg.Logger())
 		c.http = &http.Client{Transport: &erphttp.Transport{Source: c.tokens, Base: client, Logger: cfg.Logger()}}
 		c.entities = restEntities()
 	case APISOAP:

@@ -407,6 +407,48 @@ func TestTokenExpiryAndRotation(t *testing.T) {
 	}
 }
 
+func TestRotatedRefreshTokenSaved(t *testing.T) {
+	e := newEnv(t, 50)
+	e.sim.RotateRefreshTokens(true)
+	var saved []map[string]string
+	cfg := e.config(false)
+	cfg.SaveCredentials = func(_ context.Context, changes map[string]string) error {
+		saved = append(saved, changes)
+		return nil
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(context.Background(), EntityWorkers, erp.PageRequest{PageSize: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if len(saved) != 1 || saved[0]["refresh_token"] != c.RefreshToken() || len(saved[0]) != 1 {
+		t.Fatalf("saved %v, connector holds %q", saved, c.RefreshToken())
+	}
+	// A connector built from the saved token signs in; the original is spent.
+	cfg = e.config(false)
+	cfg.Credentials["refresh_token"] = saved[0]["refresh_token"]
+	c2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Fetch(context.Background(), EntityWorkers, erp.PageRequest{PageSize: 5}); err != nil {
+		t.Fatalf("from the saved token: %v", err)
+	}
+	// Without rotation nothing is saved.
+	e.sim.RotateRefreshTokens(false)
+	cfg.Credentials["refresh_token"] = c2.RefreshToken()
+	cfg.SaveCredentials = func(context.Context, map[string]string) error { t.Error("saved without rotation"); return nil }
+	c3, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c3.Fetch(context.Background(), EntityWorkers, erp.PageRequest{PageSize: 5}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestThrottleAndServerErrors(t *testing.T) {
 	e := newEnv(t, 300)
 	c := e.connector(t, false)
