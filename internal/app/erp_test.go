@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/sap"
 	"github.com/greenlang/greenlang/internal/erp/workday"
 	"github.com/greenlang/greenlang/internal/secretbox"
 	"github.com/greenlang/greenlang/internal/store"
@@ -101,7 +103,7 @@ func TestERPSimulators(t *testing.T) {
 				continue
 			}
 			t.Run(system, func(t *testing.T) {
-				sim := f.NewSimulator(erp.SimOptions{Records: 600, Seed: 7})
+				sim := f.NewSimulator(erp.SimOptions{Records: 300, Seed: 7})
 				srv := httptest.NewServer(sim)
 				defer srv.Close()
 				auth, creds, settings := sim.Connection(srv.URL)
@@ -302,6 +304,105 @@ func TestWorkdayRotatedRefreshToken(t *testing.T) {
 		}
 		if err != nil || !found {
 			t.Fatalf("no audit entry for the rotation (%v)", err)
+		}
+	})
+}
+
+// TestERPJournalPosting posts a carbon-accounting journal entry to the SAP
+// simulator (CSRF handshake) once per reference, with every state in the
+// audit trail, and refuses what it should.
+func TestERPJournalPosting(t *testing.T) {
+	reg := app.ERPRegistry()
+	erpStores(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := &store.Organization{Name: "Acme", Slug: "acme"}
+		if err := st.OrganizationCreate(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		sim := sap.NewSimulator(erp.SimOptions{Records: 20, Seed: 5})
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		auth, creds, settings := sim.Connection(srv.URL)
+		c := &store.ERPConnection{Name: "s4", System: "sap", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
+			Settings: store.JSON(settings), Active: true}
+		if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
+			t.Fatal(err)
+		}
+		s := erp.NewSyncer(st, reg, nil, nil)
+		s.HTTP.RatePerSecond = -1
+		e, err := erp.ParseJournal([]byte(erp.SampleJournal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.PostJournal(ctx, o.ID, c.Name, e, false)
+		if err != nil || res.DocumentID == "" || sim.Journals() != 1 {
+			t.Fatalf("post: %+v %v (simulator holds %d)", res, err, sim.Journals())
+		}
+		// Once per reference.
+		if _, err := s.PostJournal(ctx, o.ID, c.Name, e, false); !errors.Is(err, erp.ErrJournalPosted) ||
+			!strings.Contains(err.Error(), res.DocumentID) || sim.Journals() != 1 {
+			t.Fatalf("second post: %v (simulator holds %d)", err, sim.Journals())
+		}
+		if again, err := s.PostJournal(ctx, o.ID, c.Name, e, true); err != nil || again.DocumentID == res.DocumentID || sim.Journals() != 2 {
+			t.Fatalf("repost: %+v %v", again, err)
+		}
+		// A refused entry is recorded as failed and may be posted once fixed.
+		bad := e
+		bad.Reference = "CO2E-UNBALANCED"
+		bad.Lines = slices.Clone(e.Lines)
+		bad.Lines[1].Amount = decimal.RequireFromString("-999")
+		if _, err := s.PostJournal(ctx, o.ID, c.Name, bad, false); err == nil || !strings.Contains(err.Error(), "do not balance") {
+			t.Fatalf("unbalanced: %v", err)
+		}
+		if j, err := st.ERPJournalLatest(ctx, o.ID, c.ID, bad.Reference); err != nil || j == nil || j.Status != store.JournalFailed || j.Error == "" {
+			t.Fatalf("unbalanced not recorded as failed: %+v %v", j, err)
+		}
+		bad.Lines[1].Amount = decimal.RequireFromString("-1000")
+		if _, err := s.PostJournal(ctx, o.ID, c.Name, bad, false); err != nil || sim.Journals() != 3 {
+			t.Fatalf("fixed entry: %v", err)
+		}
+		// A posting started and never finished (a crash) is refused until
+		// someone has looked in the ERP.
+		crashed := e
+		crashed.Reference = "CO2E-CRASHED"
+		if err := st.RecordERPJournal(ctx, o.ID, store.ERPJournal{Connection: c.ID, ConnectionName: c.Name, Reference: crashed.Reference}, store.JournalStarted); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PostJournal(ctx, o.ID, c.Name, crashed, false); !errors.Is(err, erp.ErrJournalPosted) || !strings.Contains(err.Error(), "never recorded") {
+			t.Fatalf("after a crash: %v", err)
+		}
+		// Only connectors that can post are asked to.
+		wd := workday.NewSimulator(erp.SimOptions{Records: 5, Seed: 1})
+		wsrv := httptest.NewServer(wd)
+		defer wsrv.Close()
+		wa, wc, ws := wd.Connection(wsrv.URL)
+		w := &store.ERPConnection{Name: "wd", System: "workday", BaseURL: wsrv.URL, AuthType: wa, Credentials: wc, Settings: store.JSON(ws), Active: true}
+		if err := st.ERPConnections().Create(ctx, o.ID, w); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PostJournal(ctx, o.ID, w.Name, e, false); err == nil || !strings.Contains(err.Error(), "cannot post journal entries") {
+			t.Fatalf("workday: %v", err)
+		}
+		// The trail holds every state, and it still verifies.
+		entries, err := st.AuditEntries(ctx, o.ID, 0, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]int{}
+		for _, a := range entries {
+			if a.EntityType == "erp_journal_entry" {
+				var j store.ERPJournal
+				if err := json.Unmarshal([]byte(a.NewValues), &j); err != nil {
+					t.Fatal(err)
+				}
+				states[j.Status]++
+			}
+		}
+		if states[store.JournalStarted] != 5 || states[store.JournalPosted] != 3 || states[store.JournalFailed] != 1 {
+			t.Fatalf("audit states %v", states)
+		}
+		if rep, err := st.VerifyAudit(ctx, o.ID); err != nil || !rep.OK() {
+			t.Fatalf("audit: %+v %v", rep, err)
 		}
 	})
 }

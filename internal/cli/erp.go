@@ -29,7 +29,7 @@ import (
 func (c *cli) erpCommand() *cobra.Command {
 	return groupCommand("erp", "ERP connectors: connections, test, sync, status, mapping, simulators",
 		c.erpConnectionCommand(), c.erpTestCommand(), c.erpSyncCommand(), c.erpStatusCommand(),
-		c.erpMappingCommand(), c.erpSimulateCommand())
+		c.erpMappingCommand(), c.erpJournalCommand(), c.erpSimulateCommand())
 }
 
 // connectionFile is the JSON form of a connection, as the connectors'
@@ -510,6 +510,72 @@ func (c *cli) erpMappingCommand() *cobra.Command {
 	show.Flags().StringVar(&showOrg, "org", "", "the organization's id")
 	show.Flags().IntVar(&version, "version", 0, "a version (default the latest)")
 	return groupCommand("mapping", "The organization's versioned mapping from ERP records to activity data", set, show)
+}
+
+// erpJournalCommand is `greenlang erp journal`: carbon-accounting journal
+// entries posted back to an ERP (SAP).
+func (c *cli) erpJournalCommand() *cobra.Command {
+	var org, by, format string
+	var repost, check bool
+	post := &cobra.Command{
+		Use:   "post --org ID CONNECTION FILE [--repost] [--check]",
+		Short: "Post a carbon-accounting journal entry (YAML or JSON) to a connection's ERP",
+		Long: "Post the journal entry in FILE (greenlang erp journal sample) to the connection's ERP and print\n" +
+			"the document it created. Debits and credits must balance per currency. Each reference is posted\n" +
+			"once per connection: the attempt and its outcome go to the audit trail, and a reference already\n" +
+			"posted (or whose posting never finished) is refused unless --repost. --check only reads and\n" +
+			"checks FILE. Connectors that can post: sap.",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return usageErrorf("--format %q: table or json", format)
+			}
+			b, err := os.ReadFile(args[1])
+			if err != nil {
+				return fmt.Errorf("erp journal post: %w", err)
+			}
+			e, err := erp.ParseJournal(b)
+			if err != nil {
+				return fmt.Errorf("erp journal post: %s: %w", args[1], err)
+			}
+			if check {
+				fmt.Fprintf(c.stdout, "%s: journal entry %s, %d lines, balanced\n", args[1], e.Reference, len(e.Lines))
+				return nil
+			}
+			ctx, st, org, s, err := c.syncer(cmd, org, by)
+			if err != nil {
+				return fmt.Errorf("erp journal post: %w", err)
+			}
+			defer st.Close()
+			res, err := s.PostJournal(ctx, org, args[0], e, repost)
+			if err != nil {
+				return fmt.Errorf("erp journal post: %w", err)
+			}
+			if format == "json" {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			fmt.Fprintf(c.stdout, "journal entry %s posted to %s as document %s\n", res.Reference, res.Connection, res.DocumentID)
+			return nil
+		},
+	}
+	fl := post.Flags()
+	fl.StringVar(&org, "org", "", "the organization's id")
+	fl.BoolVar(&repost, "repost", false, "post a reference again that was posted before (check the ERP first)")
+	fl.BoolVar(&check, "check", false, "read and check FILE; post nothing")
+	fl.StringVar(&format, "format", "table", "table or json")
+	byFlag(post, &by)
+	sample := &cobra.Command{
+		Use:   "sample",
+		Short: "Print a journal entry file to start from",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprint(c.stdout, erp.SampleJournal)
+			return err
+		},
+	}
+	return groupCommand("journal", "Carbon-accounting journal entries posted back to an ERP", post, sample)
 }
 
 func (c *cli) erpSimulateCommand() *cobra.Command {

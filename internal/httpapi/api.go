@@ -82,6 +82,7 @@ func (a *api) routes() []route {
 		{"GET /api/v1/erp/connections/{name}/jobs", er, a.erpConnectionJobs},
 		{"POST /api/v1/erp/connections/{name}/test", ew, a.erpConnectionTest},
 		{"POST /api/v1/erp/connections/{name}/sync", ew, a.erpConnectionSync},
+		{"POST /api/v1/erp/connections/{name}/journal-entries", ew, a.erpJournalPost},
 		{"GET /api/v1/erp/jobs/{id}", er, a.erpJobShow},
 	}
 }

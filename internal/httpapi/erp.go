@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/store"
@@ -173,5 +176,46 @@ func (a *api) erpConnectionSync(w http.ResponseWriter, r *http.Request, tok *sto
 	}()
 	writeJSON(w, http.StatusAccepted, map[string]string{"connection": name, "status": "accepted",
 		"jobs": "/api/v1/erp/connections/" + name + "/jobs"})
+	return nil
+}
+
+// erpJournalPost answers POST
+// /api/v1/erp/connections/{name}/journal-entries[?repost=true]: posts the
+// body (erp.JournalFile) to the connection's ERP, once per reference;
+// 201 with the ERP's document id, 409 when the reference was posted
+// before (or its posting never finished), 502 when the ERP refused it.
+func (a *api) erpJournalPost(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP connectors are not running in this process"}
+	}
+	repost := false
+	if v := r.URL.Query().Get("repost"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("repost", "%q is not true or false", v)
+		}
+		repost = b
+	}
+	var f erp.JournalFile
+	if err := decodeBody(w, r, &f); err != nil {
+		return err
+	}
+	e, err := f.Entry()
+	if err != nil {
+		var fe *erp.FieldError
+		if errors.As(err, &fe) {
+			return invalid(fe.Field, "%s", strings.TrimPrefix(err.Error(), "journal entry: "))
+		}
+		return invalid("", "%v", err)
+	}
+	res, err := a.erp.PostJournal(r.Context(), tok.OrgID, r.PathValue("name"), e, repost)
+	if err != nil {
+		var se *store.Error
+		if errors.As(err, &se) {
+			return err
+		}
+		return &requestError{typ: ProblemUpstream, status: http.StatusBadGateway, detail: err.Error()}
+	}
+	writeJSON(w, http.StatusCreated, res)
 	return nil
 }

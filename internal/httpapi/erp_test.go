@@ -13,9 +13,11 @@ import (
 
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/sap"
 	"github.com/greenlang/greenlang/internal/erp/spreadsheet"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/secretbox"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -103,6 +105,87 @@ func TestERPRoutes(t *testing.T) {
 		e.do("GET", "/api/v1/erp/connections/uploads", read, nil).must(t, http.StatusOK, &conn)
 		if conn.Records["supplier"]["skipped"] != 1 || conn.Entities["suppliers"].Watermark == "" {
 			t.Fatalf("connection: %+v", conn)
+		}
+	})
+}
+
+// TestERPJournalRoute posts carbon-accounting journal entries to the SAP
+// simulator through the API: once per reference, with field-named
+// validation, 409 on a second post or a connector that cannot post, and
+// 502 when the ERP does not answer.
+func TestERPJournalRoute(t *testing.T) {
+	keys, err := secretbox.NewKeyring("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	processortest.EnginesWith(t, "greenlang_api_erp_journal", store.Options{Keys: keys}, func(t *testing.T, open processortest.StoreOpener) {
+		e := newAPIEnv(t, open)
+		ctx := context.Background()
+		sim := sap.NewSimulator(erp.SimOptions{Records: 10, Seed: 2})
+		simSrv := httptest.NewServer(sim)
+		t.Cleanup(simSrv.Close)
+		auth, creds, settings := sim.Connection(simSrv.URL)
+		if err := e.st.ERPConnections().Create(ctx, e.orgA, &store.ERPConnection{Name: "s4", System: "sap", BaseURL: simSrv.URL,
+			AuthType: auth, Credentials: creds, Settings: store.JSON(settings), Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.ERPConnections().Create(ctx, e.orgA, &store.ERPConnection{Name: "uploads", System: "spreadsheet", BaseURL: t.TempDir(),
+			Settings: store.JSON(`{"entities":{"suppliers":{"kind":"supplier","files":"*.csv","columns":{"id":"Id","name":"Name"}}}}`), Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		syncer := erp.NewSyncer(e.st, erp.NewRegistry(sap.Factory(), spreadsheet.Factory()), nil, nil)
+		syncer.HTTP.RatePerSecond = -1
+		syncer.HTTP.MaxAttempts = 1
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+		read, write := e.token(e.orgA, store.ScopeERPRead), e.token(e.orgA, store.ScopeERPWrite)
+
+		entry := map[string]any{"company_code": "1010", "posting_date": "2026-11-30", "reference": "CO2E-2026-11",
+			"lines": []map[string]any{
+				{"account": "61000000", "cost_center": "10101101", "amount": "1000.00", "currency": "EUR", "quantity_kg_co2e": "12500"},
+				{"account": "29000000", "amount": "-1000.00", "currency": "EUR"}}}
+		const path = "/api/v1/erp/connections/s4/journal-entries"
+		if r := e.do("POST", path, read, entry); r.status != http.StatusForbidden {
+			t.Fatalf("with erp:read: %d", r.status)
+		}
+		var res erp.JournalResult
+		e.do("POST", path, write, entry).must(t, http.StatusCreated, &res)
+		if res.DocumentID == "" || res.Reference != "CO2E-2026-11" || sim.Journals() != 1 {
+			t.Fatalf("posted: %+v (simulator holds %d)", res, sim.Journals())
+		}
+		if r := e.do("POST", path, write, entry); r.status != http.StatusConflict || !strings.Contains(string(r.body), res.DocumentID) {
+			t.Fatalf("second post: %d %s", r.status, r.body)
+		}
+		e.do("POST", path+"?repost=true", write, entry).must(t, http.StatusCreated, &res)
+		if sim.Journals() != 2 {
+			t.Fatalf("repost: simulator holds %d", sim.Journals())
+		}
+		if r := e.do("POST", path+"?repost=maybe", write, entry); r.status != http.StatusBadRequest {
+			t.Fatalf("repost=maybe: %d %s", r.status, r.body)
+		}
+		entry["reference"] = "CO2E-2026-12"
+		entry["lines"].([]map[string]any)[1]["amount"] = "-900"
+		r := e.do("POST", path, write, entry)
+		var p httpapi.Problem
+		if err := json.Unmarshal(r.body, &p); err != nil || r.status != http.StatusUnprocessableEntity || p.Field != "lines" ||
+			!strings.Contains(p.Detail, "do not balance") {
+			t.Fatalf("unbalanced: %d %s", r.status, r.body)
+		}
+		entry["lines"].([]map[string]any)[1]["amount"] = "-1000"
+		if r := e.do("POST", "/api/v1/erp/connections/uploads/journal-entries", write, entry); r.status != http.StatusConflict ||
+			!strings.Contains(string(r.body), "cannot post journal entries") {
+			t.Fatalf("spreadsheet: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", "/api/v1/erp/connections/nope/journal-entries", write, entry); r.status != http.StatusNotFound {
+			t.Fatalf("unknown connection: %d %s", r.status, r.body)
+		}
+		simSrv.Close()
+		if r := e.do("POST", path, write, entry); r.status != http.StatusBadGateway || !strings.Contains(string(r.body), "upstream") {
+			t.Fatalf("ERP down: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", path, e.token(e.orgB, store.ScopeERPWrite), entry); r.status != http.StatusNotFound {
+			t.Fatalf("another organization: %d %s", r.status, r.body)
 		}
 	})
 }

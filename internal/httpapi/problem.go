@@ -42,6 +42,9 @@ const (
 	ProblemValidation = "urn:greenlang:problem:validation"
 	// ProblemUnavailable (503): the store did not answer; try again.
 	ProblemUnavailable = "urn:greenlang:problem:unavailable"
+	// ProblemUpstream (502): a system the platform calls for the request
+	// (an ERP) refused it or did not answer; detail says which and why.
+	ProblemUpstream = "urn:greenlang:problem:upstream"
 )
 
 // writeProblemOf sends p; an empty Type is "about:blank" and an empty

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -226,23 +227,29 @@ func (s *Store) erpHashes(ctx context.Context, q driver.Querier, org uuid.UUID, 
 	out := make(map[uuid.UUID]string, len(recs))
 	for start := 0; start < len(recs); start += 500 {
 		chunk := recs[start:min(start+500, len(recs))]
-		args := []any{org}
+		args := make([]any, 0, len(chunk))
 		for _, r := range chunk {
 			args = append(args, r.ID)
 		}
-		rows, err := q.Query(ctx, `SELECT id, content_hash FROM integration.erp_records
-			WHERE org_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
+		// By id alone: with "org_id = $1" in the WHERE clause SQLite's
+		// planner walks the (org_id, …) unique index over every record of
+		// the organization for each page. Ids embed the connection, so
+		// they never collide across organizations; org is checked here.
+		rows, err := q.Query(ctx, `SELECT id, org_id, content_hash FROM integration.erp_records
+			WHERE id IN (`+placeholders(1, len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var id uuid.UUID
+			var id, o uuid.UUID
 			var h string
-			if err := rows.Scan(&id, &h); err != nil {
+			if err := rows.Scan(&id, &o, &h); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[id] = h
+			if o == org {
+				out[id] = h
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -725,4 +732,72 @@ func (s *Store) UpdateERPCredentials(ctx context.Context, org, conn uuid.UUID, c
 		return s.appendAudit(ctx, q, org, audit.ActionUpdate, "erp_connection", conn.String(), nil,
 			map[string]any{"name": v.Name, "credentials_changed": keys})
 	})
+}
+
+// States of a journal entry posted back to an ERP (ERPJournal.Status).
+const (
+	JournalStarted = "started" // sent, outcome not yet recorded
+	JournalPosted  = "posted"  // the ERP created DocumentID
+	JournalFailed  = "failed"  // the ERP or the way to it refused it: Error
+)
+
+// ERPJournal is the audit record of a journal entry posted back to an ERP.
+// The trail is its only store: entity erp_journal_entry, id
+// "<connection id>:<reference>", one entry per state change.
+type ERPJournal struct {
+	Connection     uuid.UUID         `json:"connection_id"`
+	ConnectionName string            `json:"connection"`
+	Reference      string            `json:"reference"`
+	CompanyCode    string            `json:"company_code"`
+	PostingDate    string            `json:"posting_date"`
+	Lines          int               `json:"lines"`
+	Totals         map[string]string `json:"debit_totals"` // per currency, and kg_co2e
+	Status         string            `json:"status"`
+	DocumentID     string            `json:"document_id,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	At             time.Time         `json:"-"` // when the state was recorded (the audit entry's time)
+}
+
+const erpJournalEntity = "erp_journal_entry"
+
+func erpJournalID(conn uuid.UUID, reference string) string { return conn.String() + ":" + reference }
+
+// RecordERPJournal appends j in state status to the audit trail.
+func (s *Store) RecordERPJournal(ctx context.Context, org uuid.UUID, j ERPJournal, status string) error {
+	j.Status = status
+	action := audit.ActionUpdate
+	if status == JournalStarted {
+		action = audit.ActionCreate
+	}
+	return s.tenantTx(ctx, "store: recording an ERP journal entry", org, false, func(q driver.Querier) error {
+		return s.appendAudit(ctx, q, org, action, erpJournalEntity, erpJournalID(j.Connection, j.Reference), nil, j)
+	})
+}
+
+// ERPJournalLatest returns the last recorded state of the journal entry
+// with reference posted to conn, or nil if there is none.
+func (s *Store) ERPJournalLatest(ctx context.Context, org, conn uuid.UUID, reference string) (*ERPJournal, error) {
+	var (
+		j    *ERPJournal
+		body string
+		at   time.Time
+	)
+	err := s.tenantTx(ctx, "store: reading an ERP journal entry", org, true, func(q driver.Querier) error {
+		err := q.QueryRow(ctx, `SELECT new_values, occurred_at FROM audit.log
+			WHERE org_id = $1 AND entity_type = $2 AND entity_id = $3 ORDER BY seq DESC LIMIT 1`,
+			org, erpJournalEntity, erpJournalID(conn, reference)).Scan(&body, &at)
+		if s.d.IsNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		j = new(ERPJournal)
+		if err := json.Unmarshal([]byte(body), j); err != nil {
+			return fmt.Errorf("decoding the audit record of journal entry %s: %w", reference, err)
+		}
+		j.At = at.UTC()
+		return nil
+	})
+	return j, err
 }

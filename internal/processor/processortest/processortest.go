@@ -43,12 +43,17 @@ type StoreOpener func(t testing.TB) *store.Store
 // "postgres". The PostgreSQL subtest skips when pgtest.EnvVar is unset; its
 // databases are named pgPrefix_<random> (pgtest.New).
 func Engines(t *testing.T, pgPrefix string, fn func(t *testing.T, open StoreOpener)) {
+	EnginesWith(t, pgPrefix, store.Options{}, fn)
+}
+
+// EnginesWith is Engines with stores opened with o (a keyring, say).
+func EnginesWith(t *testing.T, pgPrefix string, o store.Options, fn func(t *testing.T, open StoreOpener)) {
 	t.Run("sqlite", func(t *testing.T) {
 		fn(t, func(t testing.TB) *store.Store {
 			t.Helper()
 			reg := store.NewRegistry()
 			sqlitestore.Register(reg)
-			s, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), store.Options{})
+			s, err := reg.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "greenlang.db"), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +68,7 @@ func Engines(t *testing.T, pgPrefix string, fn func(t *testing.T, open StoreOpen
 		pgtest.New(t, pgPrefix) // skips when no server is configured
 		fn(t, func(t testing.TB) *store.Store {
 			t.Helper()
-			return pgtest.Open(t, pgtest.New(t, pgPrefix), store.Options{})
+			return pgtest.Open(t, pgtest.New(t, pgPrefix), o)
 		})
 	})
 }

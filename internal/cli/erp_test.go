@@ -1,0 +1,107 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/greenlang/greenlang/internal/app"
+	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/sap"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// TestERPCommands drives `greenlang erp` against the SAP simulator on the
+// embedded store: add a connection, test it, store a mapping, sync, show
+// the status, and post a journal entry once.
+func TestERPCommands(t *testing.T) {
+	t.Parallel()
+	env := []string{"GREENLANG_DATA_DIR=" + filepath.Join(t.TempDir(), "data"),
+		"GREENLANG_SECRET_KEY=" + strings.Repeat("ab", 32)}
+	if r := run(t, env, "migrate", "up"); r.code != 0 {
+		t.Fatalf("migrate up: %+v", r)
+	}
+	cfg, err := config.Load(config.LoadOptions{Environ: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStore(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &store.Organization{Name: "Acme", Slug: "acme"}
+	if err := st.OrganizationCreate(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	org := o.ID.String()
+
+	sim := sap.NewSimulator(erp.SimOptions{Records: 40, Seed: 9})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	auth, creds, settings := sim.Connection(srv.URL)
+	conn, _ := json.Marshal(map[string]any{"name": "s4", "system": "sap", "base_url": srv.URL, "auth_type": auth,
+		"credentials": creds, "settings": settings})
+	if r := run(t, env, "erp", "connection", "add", "--org", org, "--file", writeFile(t, "s4.json", string(conn))); r.code != 0 {
+		t.Fatalf("connection add: %+v", r)
+	}
+	r := run(t, env, "erp", "connection", "list", "--org", org)
+	if r.code != 0 || !strings.Contains(r.stdout, "s4") || strings.Contains(r.stdout, creds["client_secret"]) {
+		t.Fatalf("connection list: %+v", r)
+	}
+	if r := run(t, env, "erp", "test", "--org", org, "s4"); r.code != 0 || strings.Contains(r.stdout, "FAIL") {
+		t.Fatalf("test: %+v", r)
+	}
+	mapping := `purchase_orders: {spend_based_by_naics: true, default_naics: "423110"}
+gl_accounts: {"*": {activity_type: "naics:423110", basis: amount, scope: 3, category: 1}}
+exchange_rates:
+  - {year: 2025, from: EUR, to: USD, rate: "1.08"}
+`
+	if r := run(t, env, "erp", "mapping", "set", "--org", org, writeFile(t, "mapping.yaml", mapping)); r.code != 0 {
+		t.Fatalf("mapping set: %+v", r)
+	}
+	if r := run(t, env, "erp", "sync", "--org", org, "s4", "--entity", "suppliers", "--format", "json"); r.code != 0 {
+		t.Fatalf("sync: %+v", r)
+	} else {
+		var rep erp.SyncReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Jobs) != 1 || rep.Jobs[0].Written == 0 {
+			t.Fatalf("sync report: %v %s", err, r.stdout)
+		}
+	}
+	if r := run(t, env, "erp", "status", "--org", org, "s4"); r.code != 0 || !strings.Contains(r.stdout, "suppliers") {
+		t.Fatalf("status: %+v", r)
+	}
+
+	// Journal entries: the sample checks clean and posts once.
+	r = run(t, env, "erp", "journal", "sample")
+	if r.code != 0 {
+		t.Fatalf("journal sample: %+v", r)
+	}
+	entry := writeFile(t, "entry.yaml", r.stdout)
+	if r := run(t, env, "erp", "journal", "post", "--org", org, "s4", entry, "--check"); r.code != 0 || !strings.Contains(r.stdout, "balanced") || sim.Journals() != 0 {
+		t.Fatalf("journal post --check: %+v", r)
+	}
+	r = run(t, env, "erp", "journal", "post", "--org", org, "s4", entry)
+	if r.code != 0 || !strings.Contains(r.stdout, "posted to s4 as document ") || sim.Journals() != 1 {
+		t.Fatalf("journal post: %+v", r)
+	}
+	line := errorLine(t, run(t, env, "erp", "journal", "post", "--org", org, "s4", entry))
+	if !strings.Contains(line, "CO2E-2026-11 went to connection s4 as document") || sim.Journals() != 1 {
+		t.Fatalf("second post: %s", line)
+	}
+	sample, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbalanced := writeFile(t, "unbalanced.yaml", strings.Replace(string(sample), `"-1000.00"`, `"-999.00"`, 1))
+	line = errorLine(t, run(t, env, "erp", "journal", "post", "--org", org, "s4", unbalanced))
+	if !strings.Contains(line, "unbalanced.yaml: journal entry: lines: the amounts in EUR do not balance") {
+		t.Fatalf("unbalanced: %s", line)
+	}
+}
