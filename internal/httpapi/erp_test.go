@@ -102,7 +102,14 @@ func TestERPRoutes(t *testing.T) {
 			Records  map[string]map[string]int64
 			Entities map[string]store.SyncState
 		}
-		e.do("GET", "/api/v1/erp/connections/uploads", read, nil).must(t, http.StatusOK, &conn)
+		// Posting follows the jobs: the record leaves pending when the
+		// sync's poster is through.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			e.do("GET", "/api/v1/erp/connections/uploads", read, nil).must(t, http.StatusOK, &conn)
+			if conn.Records["supplier"]["pending"] == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
 		if conn.Records["supplier"]["skipped"] != 1 || conn.Entities["suppliers"].Watermark == "" {
 			t.Fatalf("connection: %+v", conn)
 		}
