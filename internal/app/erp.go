@@ -64,60 +64,86 @@ func (a *App) stopERPScheduler() {
 
 // erpScheduleLoop syncs due connections, one at a time, until ctx ends.
 func (a *App) erpScheduleLoop(ctx context.Context, s *erp.Syncer, log *slog.Logger) {
-	type entry struct {
-		spec string
-		next time.Time
-	}
-	due := map[uuid.UUID]*entry{}
+	z := newERPScheduler(a.st, s, log, time.Now)
 	t := time.NewTicker(erpTick)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		orgs, err := a.st.OrganizationIDs(ctx)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("erp: scheduler: listing organizations", "error", err)
-		}
-		for _, org := range orgs {
-			var conns []*store.ERPConnection
-			err := a.st.ERPConnections().Each(ctx, org, func(c *store.ERPConnection) error {
-				if c.Active && c.Schedule != "" {
-					conns = append(conns, c)
-				}
-				return nil
-			})
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("erp: scheduler: listing connections", "org", org, "error", err)
-				}
-				continue
-			}
-			for _, c := range conns {
-				e := due[c.ID]
-				if e == nil || e.spec != c.Schedule {
-					sched, err := cron.ParseStandard(c.Schedule)
-					if err != nil {
-						log.Warn("erp: connection has a bad schedule; not synced", "connection", c.Name, "schedule", c.Schedule, "error", err)
-						continue
-					}
-					e = &entry{spec: c.Schedule, next: sched.Next(now)}
-					due[c.ID] = e
-				}
-				if now.Before(e.next) || ctx.Err() != nil {
-					continue
-				}
-				rep, err := s.Sync(ctx, org, c.Name, erp.SyncOptions{})
-				if err != nil || rep.Failed() {
-					log.Warn("erp: scheduled sync failed; the next one resumes it", "connection", c.Name, "error", err)
-				}
-				if sched, err := cron.ParseStandard(c.Schedule); err == nil {
-					e.next = sched.Next(time.Now())
-				}
-			}
-		}
+		z.tick(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// erpScheduler decides which connections are due. A connection's next run
+// is worked out from its cron schedule when the scheduler first sees it
+// (or sees its schedule changed), and again after each run; it is kept in
+// memory, so a restart waits for the next scheduled time rather than
+// running everything at once.
+type erpScheduler struct {
+	st  *store.Store
+	s   *erp.Syncer
+	log *slog.Logger
+	now func() time.Time
+	due map[uuid.UUID]*erpDue
+}
+
+type erpDue struct {
+	spec  string
+	sched cron.Schedule
+	next  time.Time
+}
+
+func newERPScheduler(st *store.Store, s *erp.Syncer, log *slog.Logger, now func() time.Time) *erpScheduler {
+	return &erpScheduler{st: st, s: s, log: log, now: now, due: map[uuid.UUID]*erpDue{}}
+}
+
+// tick syncs every active connection whose time has come and returns how
+// many syncs it ran.
+func (z *erpScheduler) tick(ctx context.Context) int {
+	ran := 0
+	orgs, err := z.st.OrganizationIDs(ctx)
+	if err != nil && ctx.Err() == nil {
+		z.log.Warn("erp: scheduler: listing organizations", "error", err)
+	}
+	for _, org := range orgs {
+		var conns []*store.ERPConnection
+		err := z.st.ERPConnections().Each(ctx, org, func(c *store.ERPConnection) error {
+			if c.Active && c.Schedule != "" {
+				conns = append(conns, c)
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				z.log.Warn("erp: scheduler: listing connections", "org", org, "error", err)
+			}
+			continue
+		}
+		for _, c := range conns {
+			e := z.due[c.ID]
+			if e == nil || e.spec != c.Schedule {
+				sched, err := cron.ParseStandard(c.Schedule)
+				if err != nil {
+					z.log.Warn("erp: connection has a bad schedule; not synced", "connection", c.Name, "schedule", c.Schedule, "error", err)
+					z.due[c.ID] = &erpDue{spec: c.Schedule} // no schedule: warned once, skipped until it changes
+					continue
+				}
+				e = &erpDue{spec: c.Schedule, sched: sched, next: sched.Next(z.now())}
+				z.due[c.ID] = e
+			}
+			if e.sched == nil || z.now().Before(e.next) || ctx.Err() != nil {
+				continue
+			}
+			rep, err := z.s.Sync(ctx, org, c.Name, erp.SyncOptions{})
+			ran++
+			if err != nil || rep.Failed() {
+				z.log.Warn("erp: scheduled sync failed; the next one resumes it", "connection", c.Name, "error", err)
+			}
+			e.next = e.sched.Next(z.now())
+		}
+	}
+	return ran
 }
