@@ -20,6 +20,7 @@ import (
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/dynamics"
 	"github.com/greenlang/greenlang/internal/erp/sap"
 	"github.com/greenlang/greenlang/internal/erp/workday"
 	"github.com/greenlang/greenlang/internal/secretbox"
@@ -403,6 +404,81 @@ func TestERPJournalPosting(t *testing.T) {
 		}
 		if rep, err := st.VerifyAudit(ctx, o.ID); err != nil || !rep.OK() {
 			t.Fatalf("audit: %+v %v", rep, err)
+		}
+	})
+}
+
+// TestDynamicsDeletedOrder: an order Business Central removes comes back
+// from the delta link as its id alone; the sync deletes every line of it
+// and reverses their activity, so the inventory then equals a fresh sync
+// of what the ERP still holds.
+func TestDynamicsDeletedOrder(t *testing.T) {
+	reg := app.ERPRegistry()
+	erpStores(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := &store.Organization{Name: "Acme", Slug: "acme"}
+		if err := st.OrganizationCreate(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := erp.NewSyncer(st, reg, erp.NewPoster(st, calc, nil), nil)
+		s.HTTP.RatePerSecond = -1
+		sim := dynamics.NewSimulator(erp.SimOptions{Records: 120, Seed: 11})
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		auth, creds, settings := sim.Connection(srv.URL)
+		add := func(name string) *store.ERPConnection {
+			c := &store.ERPConnection{Name: name, System: "dynamics365", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
+				Settings: store.JSON(settings), Active: true}
+			if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		sync := func(c *store.ERPConnection) {
+			t.Helper()
+			rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{Entities: []string{"purchase_orders"}})
+			if err != nil || rep.Failed() {
+				t.Fatalf("sync %s: %+v %v", c.Name, rep.Jobs, err)
+			}
+		}
+		c := add("bc")
+		sync(c)
+		before := netActivity(t, st, o.ID, c.ID)
+		counts, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, number := range []string{"PO100003", "PO100010"} {
+			if _, err := sim.DeleteOrder(number); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sync(c)
+		after := netActivity(t, st, o.ID, c.ID)
+		fresh := add("bc-fresh")
+		sync(fresh)
+		if want := netActivity(t, st, o.ID, fresh.ID); !reflect.DeepEqual(after, want) || reflect.DeepEqual(after, before) {
+			t.Fatalf("activity after deleting two orders %v, a fresh sync %v (before %v)", after, want, before)
+		}
+		counts2, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		freshCounts, err := st.ERPRecordCounts(ctx, o.ID, fresh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := string(erp.KindPOLine)
+		if counts2[line][store.ERPPosted] != freshCounts[line][store.ERPPosted] ||
+			counts2[line][store.ERPPosted] >= counts[line][store.ERPPosted] || counts2[line][store.ERPPending] != 0 {
+			t.Fatalf("line records: before %v, after %v, fresh %v", counts[line], counts2[line], freshCounts[line])
 		}
 	})
 }

@@ -146,7 +146,7 @@ func TestFullSyncAllEntities(t *testing.T) {
 		}
 	}
 	l := o.lines[1]
-	r, ok := byKey["purchase_order_line "+o.Number+"/"+strconv.Itoa(l.Sequence)]
+	r, ok := byKey["purchase_order_line "+o.ID+"/"+strconv.Itoa(l.Sequence)]
 	if !ok {
 		t.Fatalf("line %s/%d not read", o.Number, l.Sequence)
 	}
@@ -191,7 +191,7 @@ func TestFullSyncAllEntities(t *testing.T) {
 	// Local currency: an order with an empty currencyCode is in EUR.
 	for _, x := range e.sim.d.orders {
 		if x.CurrencyCode == "" {
-			if got := byKey["purchase_order_line "+x.Number+"/10000"].POLine.Currency; got != "EUR" {
+			if got := byKey["purchase_order_line "+x.ID+"/10000"].POLine.Currency; got != "EUR" {
 				t.Errorf("LCY order %s: currency %q, want EUR", x.Number, got)
 			}
 			break
@@ -275,6 +275,44 @@ func TestIncrementalDeltaLink(t *testing.T) {
 	_, _, vwm, _ := readAll(t, c, "vendors", "", 0)
 	if v, _, _, _ := readAll(t, c, "vendors", vwm, 0); len(v) != 0 {
 		t.Errorf("vendors delta: %d records", len(v))
+	}
+}
+
+// TestDeletedOrderTombstone: Business Central removes a fully invoiced
+// order and its delta names only the order's id; the connector returns
+// one Deleted record keyed by that id, the prefix of every line's key.
+func TestDeletedOrderTombstone(t *testing.T) {
+	e := newEnv(t, 300)
+	c := e.connector()
+	full, _, wm, _ := readAll(t, c, "purchase_orders", "", 0)
+	o := e.sim.d.orders[3]
+	var lineKeys []string
+	for _, r := range full {
+		if strings.HasPrefix(r.Key, o.ID+"/") {
+			lineKeys = append(lineKeys, r.Key)
+		}
+	}
+	if len(lineKeys) != len(o.lines) || len(lineKeys) == 0 {
+		t.Fatalf("order %s: %d line records, %d lines", o.Number, len(lineKeys), len(o.lines))
+	}
+	e.clock.Sleep(context.Background(), time.Minute)
+	id, err := e.sim.DeleteOrder(o.Number)
+	if err != nil || id != o.ID {
+		t.Fatalf("DeleteOrder: %q %v", id, err)
+	}
+	recs, rej, _, _ := readAll(t, c, "purchase_orders", wm, 0)
+	if len(rej) != 0 || len(recs) != 1 || recs[0].Key != o.ID || !recs[0].Deleted || recs[0].Kind != erp.KindPOLine {
+		t.Fatalf("delta after deleting order %s: %+v rejected %+v", o.Number, recs, rej)
+	}
+	if err := recs[0].Validate(); err != nil {
+		t.Fatalf("tombstone does not validate: %v", err)
+	}
+	again, _, _, _ := readAll(t, c, "purchase_orders", "", 0)
+	if len(again) != len(full)-len(lineKeys) {
+		t.Fatalf("full read after the deletion: %d records, want %d", len(again), len(full)-len(lineKeys))
+	}
+	if _, err := e.sim.DeleteOrder(o.Number); err == nil {
+		t.Fatal("deleted an order twice")
 	}
 }
 
@@ -448,12 +486,12 @@ func TestBadRecordsRejected(t *testing.T) {
 	for len(o.lines) < 2 {
 		o = e.sim.d.orders[slices.Index(e.sim.d.orders, o)+1]
 	}
-	badLine := o.Number + "/" + strconv.Itoa(o.lines[0].Sequence)
+	badLine := o.ID + "/" + strconv.Itoa(o.lines[0].Sequence)
 	if err := e.sim.InjectBad(badLine, "quantity"); err != nil {
 		t.Fatal(err)
 	}
 	o2 := e.sim.d.orders[len(e.sim.d.orders)-1]
-	if err := e.sim.InjectBad(o2.Number+"/10000", "currencyCode"); err != nil {
+	if err := e.sim.InjectBad(o2.ID+"/10000", "currencyCode"); err != nil {
 		t.Fatal(err)
 	}
 	recs, rej, _, _ := readAll(t, c, "purchase_orders", "", 0)
@@ -467,7 +505,7 @@ func TestBadRecordsRejected(t *testing.T) {
 	if !strings.Contains(reasons[badLine], "purchaseOrderLines.quantity") || !strings.Contains(reasons[badLine], "12,5") {
 		t.Errorf("bad quantity: rejected %v", reasons)
 	}
-	if r := reasons[o2.Number+"/10000"]; !strings.Contains(r, "currency") || !strings.Contains(r, "XXQ") {
+	if r := reasons[o2.ID+"/10000"]; !strings.Contains(r, "currency") || !strings.Contains(r, "XXQ") {
 		t.Errorf("bad currency: reason %q", r)
 	}
 	if len(rej) != 1+len(o2.lines) {
@@ -480,7 +518,7 @@ func TestBadRecordsRejected(t *testing.T) {
 	for _, r := range recs {
 		kept[r.Key] = true
 	}
-	if !kept[o.Number+"/"+strconv.Itoa(o.lines[1].Sequence)] {
+	if !kept[o.ID+"/"+strconv.Itoa(o.lines[1].Sequence)] {
 		t.Error("the good line of the order with a bad line was not kept")
 	}
 

@@ -280,7 +280,7 @@ func glRecord(raw json.RawMessage, lcy string) (erp.Record, error) {
 		// Posted ledger entries cannot be deleted in Business Central; a
 		// removed entry names only its id, not the key.
 		rec.Key = g.ID
-		return rec, fmt.Errorf("id %q: a removed general ledger entry cannot be matched to its key (document/entry number); run a full sync", g.ID)
+		return rec, fmt.Errorf("id %q: a removed general ledger entry cannot be matched to its key (document/entry number), and posted entries are not deleted in Business Central; review it in the ERP", g.ID)
 	}
 	entry, err := intField("entryNumber", g.EntryNumber)
 	if err != nil {
@@ -422,7 +422,8 @@ func lineOriginal(header, line json.RawMessage) json.RawMessage {
 
 // orderRecords maps a purchase order with its expanded lines (in a delta
 // response, the changed and removed lines of purchaseOrderLines@delta) to
-// one record per line, keyed "<order number>/<line sequence>".
+// one record per line, keyed "<order id>/<line sequence>": the id, not
+// the number, because a deleted order comes back naming only its id.
 func orderRecords(out *parsed, raw json.RawMessage, lcy string) {
 	o, header, lines, herr := splitOrder(raw)
 	if herr != nil && header == nil {
@@ -430,10 +431,15 @@ func orderRecords(out *parsed, raw json.RawMessage, lcy string) {
 		return
 	}
 	if o.removed() {
-		// Business Central names only the order's id: its lines' keys are
-		// unknown, so they cannot be marked deleted here.
-		out.add(erp.Record{Kind: erp.KindPOLine, Key: o.ID, Original: raw},
-			fmt.Errorf("id %q: purchase order was deleted; a delta entry does not name its lines, so they are not marked deleted; a full sync shows them gone", o.ID))
+		// Business Central names only the order's id, which is the prefix
+		// of its lines' keys: a record keyed by the id alone is the whole
+		// document's tombstone (the engine deletes every "<id>/…" line).
+		if strings.TrimSpace(o.ID) == "" || strings.Contains(o.ID, "/") {
+			out.add(erp.Record{Kind: erp.KindPOLine, Original: raw},
+				&erp.FieldError{Field: "id", Value: o.ID, Reason: "a removed purchase order needs its id"})
+			return
+		}
+		out.add(erp.Record{Kind: erp.KindPOLine, Key: o.ID, Deleted: true, Original: raw}, nil)
 		return
 	}
 	base := erp.POLine{PONumber: o.Number, SupplierID: o.VendorNumber, SupplierName: o.VendorName,
@@ -445,14 +451,21 @@ func orderRecords(out *parsed, raw json.RawMessage, lcy string) {
 	if herr == nil && strings.TrimSpace(o.Number) == "" {
 		herr = &erp.FieldError{Field: "number", Reason: "is required"}
 	}
+	if herr == nil && (strings.TrimSpace(o.ID) == "" || strings.Contains(o.ID, "/")) {
+		herr = &erp.FieldError{Field: "id", Value: o.ID, Reason: "is required (and holds no \"/\")"}
+	}
 	if herr == nil {
 		base.OrderDate, herr = dateField("orderDate", o.OrderDate, true)
 	}
 	if len(lines) == 0 && herr != nil {
-		out.add(erp.Record{Kind: erp.KindPOLine, Key: o.Number, Original: lineOriginal(header, nil)}, herr)
+		key := o.ID
+		if key == "" {
+			key = o.Number
+		}
+		out.add(erp.Record{Kind: erp.KindPOLine, Key: key, Original: lineOriginal(header, nil)}, herr)
 	}
 	for _, lraw := range lines {
-		rec, err := lineRecord(base, lraw, modified)
+		rec, err := lineRecord(base, o.ID, lraw, modified)
 		rec.Original = lineOriginal(header, lraw)
 		if herr != nil {
 			err = herr
@@ -462,19 +475,19 @@ func orderRecords(out *parsed, raw json.RawMessage, lcy string) {
 }
 
 // lineRecord maps one purchase order line onto the order's fields.
-func lineRecord(base erp.POLine, raw json.RawMessage, modified time.Time) (erp.Record, error) {
+func lineRecord(base erp.POLine, orderID string, raw json.RawMessage, modified time.Time) (erp.Record, error) {
 	rec := erp.Record{Kind: erp.KindPOLine, Modified: modified}
 	var l bcLine
 	if err := json.Unmarshal(raw, &l); err != nil {
 		return rec, decodeErr(err)
 	}
 	seq, err := intField("purchaseOrderLines.sequence", l.Sequence)
-	if base.PONumber != "" && err == nil {
-		rec.Key = base.PONumber + "/" + strconv.FormatInt(seq, 10)
+	if orderID != "" && err == nil {
+		rec.Key = orderID + "/" + strconv.FormatInt(seq, 10)
 	}
 	if err != nil {
 		if l.ID != "" {
-			rec.Key = base.PONumber + "/" + l.ID
+			rec.Key = orderID + "/" + l.ID
 		}
 		return rec, err
 	}

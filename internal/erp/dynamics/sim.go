@@ -37,8 +37,8 @@ type Simulator struct {
 	tables   map[string]*simTable // by entity set name
 	version  uint64               // last change sequence issued
 	minDelta uint64               // delta tokens below this are gone (410)
-	orderNo  map[string]*simOrder
-	lineKey  map[string]*simLine // "<order number>/<sequence>"
+	orderID  map[string]*simOrder
+	lineKey  map[string]*simLine // "<order id>/<sequence>"
 	rng      *mrand.Rand
 
 	ctl        sync.Mutex
@@ -99,7 +99,7 @@ func NewSimulator(opts erp.SimOptions) *Simulator {
 	r := mrand.New(mrand.NewPCG(opts.Seed^0xd1b54a32d192ed03, opts.Seed+1))
 	s := &Simulator{
 		now: now, clientID: guid(r), clientSecret: "sim~" + strconv.FormatUint(r.Uint64(), 36) + strconv.FormatUint(r.Uint64(), 36),
-		environment: simEnvironment, d: d, tables: map[string]*simTable{}, orderNo: map[string]*simOrder{},
+		environment: simEnvironment, d: d, tables: map[string]*simTable{}, orderID: map[string]*simOrder{},
 		lineKey: map[string]*simLine{}, rng: r, tokens: map[string]time.Time{},
 	}
 	s.addTable("vendors", "vendor", d.vendors, simVendor{})
@@ -107,9 +107,9 @@ func NewSimulator(opts erp.SimOptions) *Simulator {
 	s.addTable("purchaseOrders", "purchaseOrder", d.orders, simOrder{})
 	s.addTable("generalLedgerEntries", "generalLedgerEntry", d.gl, simGLEntry{})
 	for _, o := range d.orders {
-		s.orderNo[o.Number] = o
+		s.orderID[o.ID] = o
 		for _, l := range o.lines {
-			s.lineKey[o.Number+"/"+strconv.Itoa(l.Sequence)] = l
+			s.lineKey[o.ID+"/"+strconv.Itoa(l.Sequence)] = l
 		}
 	}
 	return s
@@ -304,7 +304,7 @@ func (s *Simulator) Mutate(changed, deleted int) { s.MutateKeys(changed, deleted
 
 // MutateKeys changes changed purchase order lines (quantity, amounts) and
 // deletes deleted others, each a distinct live line, and returns their
-// keys ("<order number>/<sequence>"). Every order touched gets a new
+// keys ("<order id>/<sequence>"). Every order touched gets a new
 // lastModifiedDateTime, so a delta link then returns it with the changed
 // lines and the removed ones (as @removed entries).
 func (s *Simulator) MutateKeys(changed, deleted int) (changedKeys, deletedKeys []string) {
@@ -335,7 +335,7 @@ func (s *Simulator) MutateKeys(changed, deleted int) (changedKeys, deletedKeys [
 		i, o, l := pick()
 		m := s.touch(t, i)
 		l.version, l.modified = m.version, m.modified
-		key := o.Number + "/" + strconv.Itoa(l.Sequence)
+		key := o.ID + "/" + strconv.Itoa(l.Sequence)
 		if n < changed {
 			places := int32(2)
 			if o.CurrencyCode == "JPY" {
@@ -358,7 +358,31 @@ func (s *Simulator) MutateKeys(changed, deleted int) (changedKeys, deletedKeys [
 	return changedKeys, deletedKeys
 }
 
-// InjectBad makes the record with key (an erp.Record key: "<order>/<sequence>"
+// DeleteOrder deletes the purchase order with number, as Business Central
+// does once an order is fully received and invoiced: a delta link then
+// returns it as an @removed entry naming only its id, which it returns.
+func (s *Simulator) DeleteOrder(number string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tables["purchaseOrders"]
+	for i, o := range s.d.orders {
+		if o.Number != number {
+			continue
+		}
+		if o.deleted {
+			return "", fmt.Errorf("purchase order %s is deleted already", number)
+		}
+		s.touch(t, i)
+		o.deleted = true
+		for _, l := range o.lines {
+			l.deleted = true
+		}
+		return o.ID, nil
+	}
+	return "", fmt.Errorf("no purchase order %s", number)
+}
+
+// InjectBad makes the record with key (an erp.Record key: "<order id>/<sequence>"
 // for a purchase order line, the vendor or item id or number, or
 // "<document>/<entry number>" for a G/L entry) carry a bad value in field:
 //
@@ -375,7 +399,7 @@ func (s *Simulator) InjectBad(key, field string) error {
 	defer s.mu.Unlock()
 	badNum := num{bad: `"12,5"`}
 	if l, ok := s.lineKey[key]; ok {
-		o := s.orderNo[key[:strings.LastIndex(key, "/")]]
+		o := s.orderID[key[:strings.LastIndex(key, "/")]]
 		switch field {
 		case "quantity":
 			l.Quantity = badNum
