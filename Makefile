@@ -48,3 +48,15 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/stream/schemareg/
 	$(GO) test -run '^$$' -fuzz FuzzHandle -fuzztime 30s ./internal/processor/anomaly/
 	$(GO) test -run '^$$' -fuzz FuzzHandle -fuzztime 30s ./internal/processor/supplychain/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMapping$$' -fuzztime 30s ./internal/erp/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseJournal$$' -fuzztime 30s ./internal/erp/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFile$$' -fuzztime 30s ./internal/erp/spreadsheet/
+	$(GO) test -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime 30s ./internal/erp/spreadsheet/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePage$$' -fuzztime 30s ./internal/erp/sap/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePage$$' -fuzztime 30s ./internal/erp/oracle/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePurchaseOrder$$' -fuzztime 30s ./internal/erp/workday/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGetWorkers$$' -fuzztime 30s ./internal/erp/workday/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePage$$' -fuzztime 30s ./internal/erp/dynamics/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePage$$' -fuzztime 30s ./internal/erp/netsuite/
+	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime 30s ./internal/erp/oauth1/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/erp/oauth1/

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -29,7 +30,7 @@ import (
 func (c *cli) erpCommand() *cobra.Command {
 	return groupCommand("erp", "ERP connectors: connections, test, sync, status, mapping, simulators",
 		c.erpConnectionCommand(), c.erpTestCommand(), c.erpSyncCommand(), c.erpStatusCommand(),
-		c.erpMappingCommand(), c.erpJournalCommand(), c.erpSimulateCommand())
+		c.erpMappingCommand(), c.erpUploadCommand(), c.erpJournalCommand(), c.erpSimulateCommand())
 }
 
 // connectionFile is the JSON form of a connection, as the connectors'
@@ -510,6 +511,60 @@ func (c *cli) erpMappingCommand() *cobra.Command {
 	show.Flags().StringVar(&showOrg, "org", "", "the organization's id")
 	show.Flags().IntVar(&version, "version", 0, "a version (default the latest)")
 	return groupCommand("mapping", "The organization's versioned mapping from ERP records to activity data", set, show)
+}
+
+func (c *cli) erpUploadCommand() *cobra.Command {
+	var org, by string
+	cmd := &cobra.Command{
+		Use:   "upload --org ID CONNECTION FILE...",
+		Short: "Hand CSV or XLSX files to a spreadsheet connection; the next sync reads them",
+		Long: "Check each FILE against the spreadsheet connection's column mapping (a .csv or .xlsx name one\n" +
+			"entity's pattern matches, a header row with every mapped column) and store it in the\n" +
+			"connection's directory, replacing a file of the same name. Rows that will be quarantined are\n" +
+			"listed. A refused file is not stored; the command goes on with the next and exits 1.",
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, st, org, s, err := c.syncer(cmd, org, by)
+			if err != nil {
+				return fmt.Errorf("erp upload: %w", err)
+			}
+			defer st.Close()
+			failed := 0
+			for _, path := range args[1:] {
+				f, err := os.Open(path)
+				if err != nil {
+					return fmt.Errorf("erp upload: %w", err)
+				}
+				res, err := s.Upload(ctx, org, args[0], filepath.Base(path), f)
+				f.Close()
+				if err != nil {
+					var fe *erp.FieldError
+					if !errors.As(err, &fe) {
+						return fmt.Errorf("erp upload: %s: %w", path, err)
+					}
+					failed++
+					fmt.Fprintf(c.stdout, "REFUSED  %s: %v\n", path, err)
+					continue
+				}
+				verb := "stored"
+				if res.Replaced {
+					verb = "replaced"
+				}
+				fmt.Fprintf(c.stdout, "%-8s %s for %s: %d records, %d rows to be quarantined\n", verb, res.File,
+					strings.Join(res.Entities, ", "), res.Records, res.RejectedRows)
+				for _, r := range res.Rejected {
+					fmt.Fprintf(c.stdout, "         %s\n", r)
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("erp upload: %d of %d files refused", failed, len(args)-1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&org, "org", "", "the organization's id")
+	byFlag(cmd, &by)
+	return cmd
 }
 
 // erpJournalCommand is `greenlang erp journal`: carbon-accounting journal

@@ -104,4 +104,25 @@ exchange_rates:
 	if !strings.Contains(line, "unbalanced.yaml: journal entry: lines: the amounts in EUR do not balance") {
 		t.Fatalf("unbalanced: %s", line)
 	}
+
+	// Uploads to a spreadsheet connection: a good file is stored, a bad
+	// one refused with its reason, and the command exits 1.
+	dir := t.TempDir()
+	if r := run(t, env, "erp", "connection", "add", "--org", org, "--name", "sheets", "--system", "spreadsheet", "--base-url", dir,
+		"--settings", `{"entities":{"suppliers":{"kind":"supplier","files":"suppliers-*.csv","columns":{"id":"Id","name":"Name"}}}}`); r.code != 0 {
+		t.Fatalf("connection add sheets: %+v", r)
+	}
+	good := writeFile(t, "suppliers-1.csv", "Id,Name\nV1,Acme\nV2,\n")
+	bad := writeFile(t, "suppliers-2.csv", "Id,Nom\nV3,Beta\n")
+	r = run(t, env, "erp", "upload", "--org", org, "sheets", good, bad)
+	if r.code == 0 || !strings.Contains(r.stdout, "stored   suppliers-1.csv for suppliers: 1 records, 1 rows to be quarantined") ||
+		!strings.Contains(r.stdout, `REFUSED  `+bad+`: connection sheets: file "suppliers-2.csv": entity suppliers: no column "Name"`) {
+		t.Fatalf("upload: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "suppliers-1.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "suppliers-2.csv")); !os.IsNotExist(err) {
+		t.Fatalf("refused file stored: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -361,6 +362,24 @@ type JournalLine struct {
 // back to their system (SAP).
 type JournalPoster interface {
 	PostJournal(ctx context.Context, e JournalEntry) (documentID string, err error)
+}
+
+// Uploader is implemented by connectors whose source is files handed to
+// the platform (spreadsheet): Upload checks a file and stores it where the
+// next sync reads it.
+type Uploader interface {
+	Upload(name string, r io.Reader, limit int64) (UploadResult, error)
+}
+
+// UploadResult is what an upload stored.
+type UploadResult struct {
+	File         string   `json:"file"`
+	Entities     []string `json:"entities"` // the entities that read it
+	Replaced     bool     `json:"replaced"` // a file of that name was there before
+	Bytes        int64    `json:"bytes"`
+	Records      int      `json:"records"`  // rows that read as records
+	Rejected     []string `json:"rejected"` // rows that will be quarantined, with the reason (the first 100)
+	RejectedRows int      `json:"rejected_rows"`
 }
 
 // Config is what a connector is built from: one stored connection.

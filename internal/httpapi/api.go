@@ -83,6 +83,7 @@ func (a *api) routes() []route {
 		{"POST /api/v1/erp/connections/{name}/test", ew, a.erpConnectionTest},
 		{"POST /api/v1/erp/connections/{name}/sync", ew, a.erpConnectionSync},
 		{"POST /api/v1/erp/connections/{name}/journal-entries", ew, a.erpJournalPost},
+		{"PUT /api/v1/erp/connections/{name}/files/{file}", ew, a.erpFileUpload},
 		{"GET /api/v1/erp/jobs/{id}", er, a.erpJobShow},
 	}
 }

@@ -219,3 +219,28 @@ func (a *api) erpJournalPost(w http.ResponseWriter, r *http.Request, tok *store.
 	writeJSON(w, http.StatusCreated, res)
 	return nil
 }
+
+// erpFileUpload answers PUT /api/v1/erp/connections/{name}/files/{file}:
+// the body is a CSV or XLSX file for a spreadsheet connection, checked and
+// stored where its next sync reads it; 201 (200 when it replaced a file of
+// that name) with what it holds, 422 naming what is wrong with it.
+func (a *api) erpFileUpload(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP connectors are not running in this process"}
+	}
+	body := http.MaxBytesReader(w, r.Body, erp.MaxUploadBytes+1)
+	res, err := a.erp.Upload(r.Context(), tok.OrgID, r.PathValue("name"), r.PathValue("file"), body)
+	if err != nil {
+		var fe *erp.FieldError
+		if errors.As(err, &fe) {
+			return invalid(fe.Field, "%s", fe.Error())
+		}
+		return err
+	}
+	code := http.StatusCreated
+	if res.Replaced {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, res)
+	return nil
+}

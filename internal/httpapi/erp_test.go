@@ -113,6 +113,44 @@ func TestERPRoutes(t *testing.T) {
 		if conn.Records["supplier"]["skipped"] != 1 || conn.Entities["suppliers"].Watermark == "" {
 			t.Fatalf("connection: %+v", conn)
 		}
+
+		// Uploads: checked, stored, read by the next sync.
+		if r := e.do("PUT", "/api/v1/erp/connections/uploads/files/more.csv", read, "Id,Name\nV3,Beta\n"); r.status != http.StatusForbidden {
+			t.Fatalf("upload with erp:read: %d", r.status)
+		}
+		var up erp.UploadResult
+		e.do("PUT", "/api/v1/erp/connections/uploads/files/more.csv", write, "Id,Name,Country\nV3,Beta Metals,SE\nV4,,NO\n").must(t, http.StatusCreated, &up)
+		if up.Records != 1 || up.RejectedRows != 1 || len(up.Rejected) != 1 || up.Replaced || up.Entities[0] != "suppliers" {
+			t.Fatalf("upload: %+v", up)
+		}
+		e.do("PUT", "/api/v1/erp/connections/uploads/files/more.csv", write, "Id,Name,Country\nV3,Beta Metals AB,SE\n").must(t, http.StatusOK, &up)
+		if !up.Replaced {
+			t.Fatalf("second upload: %+v", up)
+		}
+		for path, want := range map[string]string{
+			"/api/v1/erp/connections/uploads/files/more.txt":   "is not a .csv or .xlsx file",
+			"/api/v1/erp/connections/uploads/files/..%2Fx.csv": "is not a plain file name",
+			"/api/v1/erp/connections/uploads/files/broken.csv": `no column \"Name\"`,
+		} {
+			body := "Id,Nom\nV9,x\n"
+			r := e.do("PUT", path, write, body)
+			if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), want) || !strings.Contains(string(r.body), `"field":"file"`) {
+				t.Errorf("PUT %s: %d %s, want 422 with %q", path, r.status, r.body, want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "broken.csv")); !os.IsNotExist(err) {
+			t.Fatalf("a refused upload was stored: %v", err)
+		}
+		e.do("POST", "/api/v1/erp/connections/uploads/sync", write, nil).must(t, http.StatusAccepted, nil)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			e.do("GET", "/api/v1/erp/connections/uploads", read, nil).must(t, http.StatusOK, &conn)
+			if conn.Records["supplier"]["skipped"] == 2 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if conn.Records["supplier"]["skipped"] != 2 {
+			t.Fatalf("the uploaded supplier was not synced: %+v", conn.Records)
+		}
 	})
 }
 

@@ -801,3 +801,12 @@ func (s *Store) ERPJournalLatest(ctx context.Context, org, conn uuid.UUID, refer
 	})
 	return j, err
 }
+
+// RecordERPUpload appends a file handed to a connection (a spreadsheet
+// upload) to the audit trail: entity erp_upload, id "<connection id>:<file>",
+// with what it held (v: erp.UploadResult).
+func (s *Store) RecordERPUpload(ctx context.Context, org, conn uuid.UUID, file string, v any) error {
+	return s.tenantTx(ctx, "store: recording an ERP upload", org, false, func(q driver.Querier) error {
+		return s.appendAudit(ctx, q, org, audit.ActionCreate, "erp_upload", conn.String()+":"+file, nil, v)
+	})
+}
