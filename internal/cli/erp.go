@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/greenlang/greenlang/internal/app"
@@ -33,18 +32,6 @@ func (c *cli) erpCommand() *cobra.Command {
 		c.erpMappingCommand(), c.erpUploadCommand(), c.erpJournalCommand(), c.erpSimulateCommand())
 }
 
-// connectionFile is the JSON form of a connection, as the connectors'
-// sample configurations and `erp simulate` print it.
-type connectionFile struct {
-	Name        string            `json:"name"`
-	System      string            `json:"system"`
-	BaseURL     string            `json:"base_url"`
-	AuthType    string            `json:"auth_type"`
-	Credentials map[string]string `json:"credentials"`
-	Settings    json.RawMessage   `json:"settings,omitempty"`
-	Schedule    string            `json:"schedule,omitempty"`
-}
-
 func (c *cli) erpConnectionCommand() *cobra.Command {
 	var org, file, name, system, baseURL, authType, settings, schedule, by string
 	var creds []string
@@ -58,7 +45,7 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 			"\"CRON_TZ=Europe/Berlin 0 2 * * *\") for `greenlang serve` to sync the connection.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cf connectionFile
+			var cf erp.ConnectionSpec
 			if file != "" {
 				b, err := os.ReadFile(file)
 				if err != nil {
@@ -95,17 +82,8 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 				return usageErrorf("a connection needs a name and a system (--name, --system or --file)")
 			}
 			reg := app.ERPRegistry()
-			f, err := reg.Get(cf.System)
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			if cf.Schedule != "" {
-				if _, err := cron.ParseStandard(cf.Schedule); err != nil {
-					return usageErrorf("--schedule %q: %v", cf.Schedule, err)
-				}
-			}
 			// Building the connector checks the settings before anything is stored.
-			if _, err := f.New(erp.Config{Name: cf.Name, BaseURL: cf.BaseURL, AuthType: cf.AuthType, Credentials: cf.Credentials, Settings: cf.Settings}); err != nil {
+			if err := reg.Check(cf); err != nil {
 				return fmt.Errorf("erp connection add: %w", err)
 			}
 			ctx, st, o, err := c.openOrg(cmd, org, by)
@@ -113,11 +91,12 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 				return fmt.Errorf("erp connection add: %w", err)
 			}
 			defer st.Close()
-			conn := &store.ERPConnection{Name: cf.Name, System: cf.System, BaseURL: cf.BaseURL, AuthType: cf.AuthType,
-				Credentials: cf.Credentials, Settings: store.JSON(cf.Settings), Active: true, Schedule: cf.Schedule}
+			conn := new(store.ERPConnection)
+			cf.Apply(conn)
 			if err := st.ERPConnections().Create(ctx, o.ID, conn); err != nil {
 				return fmt.Errorf("erp connection add: %w", err)
 			}
+			f, _ := reg.Get(cf.System)
 			fmt.Fprintf(c.stdout, "connection %s (%s) added: %s\n", conn.Name, f.Title, conn.ID)
 			return nil
 		},
@@ -133,6 +112,89 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 	fl.StringVar(&settings, "settings", "", "the connector's settings as a JSON object")
 	fl.StringVar(&schedule, "schedule", "", "cron schedule of the connection's syncs by greenlang serve (e.g. \"0 2 * * *\", @daily)")
 	byFlag(add, &by)
+
+	var setOrg, setBy, setBaseURL, setAuth, setSettings, setSchedule string
+	var setCreds []string
+	var setActive bool
+	set := &cobra.Command{
+		Use:   "set --org ID NAME [--schedule S] [--active=false] [--credential key=value]... [--base-url URL] [--settings JSON]",
+		Short: "Change a connection: its schedule, whether it is active, credentials, URL or settings",
+		Long: "Change an ERP connection. --credential key=value replaces one credential (key= removes it), the\n" +
+			"others are kept; --settings replaces the settings; --schedule \"\" stops scheduled syncs. The changed\n" +
+			"connection is checked like a new one before it is stored.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, st, o, err := c.openOrg(cmd, setOrg, setBy)
+			if err != nil {
+				return fmt.Errorf("erp connection set: %w", err)
+			}
+			defer st.Close()
+			conn, err := st.ERPConnectionByName(ctx, o.ID, args[0])
+			if err != nil {
+				return fmt.Errorf("erp connection set: %w", err)
+			}
+			spec := erp.Spec(conn)
+			fl := cmd.Flags()
+			if fl.Changed("base-url") {
+				spec.BaseURL = setBaseURL
+			}
+			if fl.Changed("auth-type") {
+				spec.AuthType = setAuth
+			}
+			if fl.Changed("schedule") {
+				spec.Schedule = setSchedule
+			}
+			if fl.Changed("active") {
+				spec.Active = &setActive
+			}
+			if fl.Changed("settings") {
+				if !json.Valid([]byte(setSettings)) {
+					return usageErrorf("--settings is not JSON")
+				}
+				spec.Settings = json.RawMessage(setSettings)
+			}
+			if len(setCreds) > 0 {
+				creds := map[string]string{}
+				for k, v := range spec.Credentials {
+					creds[k] = v
+				}
+				for _, kv := range setCreds {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok || k == "" {
+						return usageErrorf("--credential %q: want key=value", strings.SplitN(kv, "=", 2)[0])
+					}
+					if v == "" {
+						delete(creds, k)
+					} else {
+						creds[k] = v
+					}
+				}
+				spec.Credentials = creds
+			}
+			if err := app.ERPRegistry().Check(spec); err != nil {
+				return fmt.Errorf("erp connection set: %w", err)
+			}
+			spec.Apply(conn)
+			if err := st.ERPConnections().Update(ctx, o.ID, conn); err != nil {
+				return fmt.Errorf("erp connection set: %w", err)
+			}
+			state := "active"
+			if !conn.Active {
+				state = "inactive"
+			}
+			fmt.Fprintf(c.stdout, "connection %s changed: %s, schedule %s\n", conn.Name, state, orDash(conn.Schedule))
+			return nil
+		},
+	}
+	sfl := set.Flags()
+	sfl.StringVar(&setOrg, "org", "", "the organization's id")
+	sfl.StringVar(&setBaseURL, "base-url", "", "the API's root URL (spreadsheet: the files' directory)")
+	sfl.StringVar(&setAuth, "auth-type", "", "the connector's authentication (see its README)")
+	sfl.StringArrayVar(&setCreds, "credential", nil, "a credential as key=value, key= to remove it (repeatable)")
+	sfl.StringVar(&setSettings, "settings", "", "the connector's settings as a JSON object (replaces them)")
+	sfl.StringVar(&setSchedule, "schedule", "", "cron schedule of the connection's syncs; \"\" for none")
+	sfl.BoolVar(&setActive, "active", true, "whether scheduled and requested syncs run")
+	byFlag(set, &setBy)
 
 	list := listCommand(c, "erp connection list", "List the organization's ERP connections: name, system, base URL, schedule, last sync, id",
 		func(ctx context.Context, st *store.Store, org uuid.UUID, fn func(*store.ERPConnection) error) error {
@@ -159,7 +221,7 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 			return nil
 		},
 	}
-	return groupCommand("connection", "Add and list ERP connections, print sample configurations", add, list, sample)
+	return groupCommand("connection", "Add, change and list ERP connections, print sample configurations", add, set, list, sample)
 }
 
 func orDash(s string) string {
@@ -685,7 +747,7 @@ func (c *cli) erpSimulateCommand() *cobra.Command {
 				go func() { _ = srv.Serve(ln) }()
 				base := "http://" + ln.Addr().String()
 				auth, creds, settings := sim.Connection(base)
-				b, _ := json.Marshal(connectionFile{Name: name + "-sim", System: name, BaseURL: base, AuthType: auth, Credentials: creds, Settings: settings})
+				b, _ := json.Marshal(erp.ConnectionSpec{Name: name + "-sim", System: name, BaseURL: base, AuthType: auth, Credentials: creds, Settings: settings})
 				fmt.Fprintln(c.stdout, string(b))
 				fmt.Fprintf(c.stderr, "%s simulator (%s) on %s\n", f.Title, name, base)
 			}

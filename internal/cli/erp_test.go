@@ -58,6 +58,23 @@ func TestERPCommands(t *testing.T) {
 	if r := run(t, env, "erp", "test", "--org", org, "s4"); r.code != 0 || strings.Contains(r.stdout, "FAIL") {
 		t.Fatalf("test: %+v", r)
 	}
+	// A changed secret is kept sealed and used; a bad schedule is refused.
+	if r := run(t, env, "erp", "connection", "set", "--org", org, "s4", "--credential", "client_secret=wrong", "--schedule", "@daily"); r.code != 0 ||
+		!strings.Contains(r.stdout, "connection s4 changed: active, schedule @daily") {
+		t.Fatalf("connection set: %+v", r)
+	}
+	if r := run(t, env, "erp", "test", "--org", org, "s4"); r.code == 0 {
+		t.Fatalf("test with a wrong secret passed: %+v", r)
+	}
+	if line := errorLine(t, run(t, env, "erp", "connection", "set", "--org", org, "s4", "--schedule", "weekly")); !strings.Contains(line, `schedule "weekly"`) {
+		t.Fatalf("bad schedule: %s", line)
+	}
+	if r := run(t, env, "erp", "connection", "set", "--org", org, "s4", "--credential", "client_secret="+creds["client_secret"], "--schedule", ""); r.code != 0 {
+		t.Fatalf("connection set back: %+v", r)
+	}
+	if r := run(t, env, "erp", "test", "--org", org, "s4"); r.code != 0 {
+		t.Fatalf("test after setting the secret back: %+v", r)
+	}
 	mapping := `purchase_orders: {spend_based_by_naics: true, default_naics: "423110"}
 gl_accounts: {"*": {activity_type: "naics:423110", basis: amount, scope: 3, category: 1}}
 exchange_rates:

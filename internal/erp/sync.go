@@ -96,6 +96,9 @@ func (r SyncReport) Failed() bool {
 	return slices.ContainsFunc(r.Jobs, func(j JobReport) bool { return j.Status == "failed" })
 }
 
+// Registry returns the connectors the syncer builds from.
+func (s *Syncer) Registry() *Registry { return s.reg }
+
 // Connector builds the connector of a stored connection.
 func (s *Syncer) Connector(c *store.ERPConnection) (Connector, error) {
 	f, err := s.reg.Get(c.System)

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -242,5 +245,151 @@ func (a *api) erpFileUpload(w http.ResponseWriter, r *http.Request, tok *store.A
 		code = http.StatusOK
 	}
 	writeJSON(w, code, res)
+	return nil
+}
+
+// erpConnectionCreate answers POST /api/v1/erp/connections: the body is a
+// connection as `greenlang erp connection add --file` takes it
+// (erp.ConnectionSpec); it is checked (the connector is built, nothing is
+// contacted) and stored with its credentials sealed. 201 with the
+// connection, never its credentials.
+func (a *api) erpConnectionCreate(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP connectors are not running in this process"}
+	}
+	var spec erp.ConnectionSpec
+	if err := decodeBody(w, r, &spec); err != nil {
+		return err
+	}
+	if err := a.erp.Registry().Check(spec); err != nil {
+		return fieldProblem(err)
+	}
+	c := new(store.ERPConnection)
+	spec.Apply(c)
+	if err := a.st.ERPConnections().Create(r.Context(), tok.OrgID, c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, erpConnection{ERPConnection: c, Entities: map[string]store.SyncState{}, Records: map[string]map[string]int64{}})
+	return nil
+}
+
+// erpConnectionPatch is the body of PATCH /api/v1/erp/connections/{name}:
+// the fields to change. Credentials are merged (an empty value removes a
+// key); settings replace the old ones.
+type erpConnectionPatch struct {
+	BaseURL     *string           `json:"base_url"`
+	AuthType    *string           `json:"auth_type"`
+	Credentials map[string]string `json:"credentials"`
+	Settings    json.RawMessage   `json:"settings"`
+	Schedule    *string           `json:"schedule"`
+	Active      *bool             `json:"active"`
+}
+
+// erpConnectionUpdate answers PATCH /api/v1/erp/connections/{name}.
+func (a *api) erpConnectionUpdate(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	if a.erp == nil {
+		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP connectors are not running in this process"}
+	}
+	var p erpConnectionPatch
+	if err := decodeBody(w, r, &p); err != nil {
+		return err
+	}
+	c, err := a.st.ERPConnectionByName(r.Context(), tok.OrgID, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	spec := erp.Spec(c)
+	for dst, v := range map[*string]*string{&spec.BaseURL: p.BaseURL, &spec.AuthType: p.AuthType, &spec.Schedule: p.Schedule} {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if p.Active != nil {
+		spec.Active = p.Active
+	}
+	if p.Settings != nil {
+		spec.Settings = p.Settings
+	}
+	if len(p.Credentials) > 0 {
+		creds := maps.Clone(spec.Credentials)
+		if creds == nil {
+			creds = map[string]string{}
+		}
+		for k, v := range p.Credentials {
+			if v == "" {
+				delete(creds, k)
+			} else {
+				creds[k] = v
+			}
+		}
+		spec.Credentials = creds
+	}
+	if err := a.erp.Registry().Check(spec); err != nil {
+		return fieldProblem(err)
+	}
+	spec.Apply(c)
+	if err := a.st.ERPConnections().Update(r.Context(), tok.OrgID, c); err != nil {
+		return err
+	}
+	return a.erpConnectionShow(w, r, tok)
+}
+
+// fieldProblem is a 422 about the field an *erp.FieldError names.
+func fieldProblem(err error) error {
+	var fe *erp.FieldError
+	if errors.As(err, &fe) {
+		return invalid(fe.Field, "%s", fe.Error())
+	}
+	return invalid("", "%v", err)
+}
+
+// erpMappingShow answers GET /api/v1/erp/mapping[?version=N]: the
+// organization's mapping from ERP records to activity data.
+func (a *api) erpMappingShow(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	var (
+		m   store.ActivityMapping
+		err error
+	)
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 {
+			return badRequest("version", "%q is not a version number", v)
+		}
+		m, err = a.st.ActivityMappingVersion(r.Context(), tok.OrgID, n)
+	} else {
+		m, err = a.st.ActivityMappingLatest(r.Context(), tok.OrgID)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// erpMappingPut answers PUT /api/v1/erp/mapping: the body (the mapping as
+// JSON, docs/erp.md "Mapping") becomes the next version; records left
+// unmapped or quarantined by the earlier version are posted again at the
+// next sync. 201 with the stored version.
+func (a *api) erpMappingPut(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return badRequest("", "reading the body: %v", err)
+	}
+	m, err := erp.ParseMapping(b)
+	if err != nil {
+		return invalid("", "%s", err.Error())
+	}
+	rules, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	v, err := a.st.PutActivityMapping(r.Context(), tok.OrgID, rules, "token:"+tok.ID.String())
+	if err != nil {
+		return err
+	}
+	if _, err := a.st.RequeueUnmappedERPRecords(r.Context(), tok.OrgID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -231,6 +233,71 @@ func TestERPJournalRoute(t *testing.T) {
 		}
 		if r := e.do("POST", path, e.token(e.orgB, store.ScopeERPWrite), entry); r.status != http.StatusNotFound {
 			t.Fatalf("another organization: %d %s", r.status, r.body)
+		}
+
+		// Connections and the mapping are managed through the API too.
+		simSrv2 := httptest.NewServer(sim)
+		t.Cleanup(simSrv2.Close)
+		auth2, creds2, settings2 := sim.Connection(simSrv2.URL)
+		spec := map[string]any{"name": "s4-api", "system": "sap", "base_url": simSrv2.URL, "auth_type": auth2,
+			"credentials": creds2, "settings": settings2, "schedule": "@daily"}
+		for field, bad := range map[string]map[string]any{
+			"system":      {"system": "sapp"},
+			"schedule":    {"schedule": "sometimes"},
+			"credentials": {"credentials": map[string]string{}},
+		} {
+			body := maps.Clone(spec)
+			maps.Copy(body, bad)
+			r := e.do("POST", "/api/v1/erp/connections", write, body)
+			if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"field":"`+field+`"`) {
+				t.Errorf("create with a bad %s: %d %s", field, r.status, r.body)
+			}
+		}
+		if r := e.do("POST", "/api/v1/erp/connections", read, spec); r.status != http.StatusForbidden {
+			t.Fatalf("create with erp:read: %d", r.status)
+		}
+		var created map[string]any
+		e.do("POST", "/api/v1/erp/connections", write, spec).must(t, http.StatusCreated, &created)
+		if created["name"] != "s4-api" || created["schedule"] != "@daily" || created["active"] != true || created["credentials"] != nil ||
+			strings.Contains(fmt.Sprint(created), creds2["client_secret"]) {
+			t.Fatalf("created: %v", created)
+		}
+		if r := e.do("POST", "/api/v1/erp/connections", write, spec); r.status != http.StatusConflict {
+			t.Fatalf("a second connection of that name: %d %s", r.status, r.body)
+		}
+		var test struct{ OK bool }
+		e.do("POST", "/api/v1/erp/connections/s4-api/test", write, nil).must(t, http.StatusOK, &test)
+		if !test.OK {
+			t.Fatal("the created connection does not test clean")
+		}
+		var patched map[string]any
+		e.do("PATCH", "/api/v1/erp/connections/s4-api", write, map[string]any{"schedule": "", "active": false,
+			"credentials": map[string]string{"client_secret": "wrong"}}).must(t, http.StatusOK, &patched)
+		if patched["schedule"] != "" || patched["active"] != false {
+			t.Fatalf("patched: %v", patched)
+		}
+		e.do("POST", "/api/v1/erp/connections/s4-api/test", write, nil).must(t, http.StatusOK, &test)
+		if test.OK {
+			t.Fatal("the wrong secret was not stored (or the others were lost)")
+		}
+		if r := e.do("PATCH", "/api/v1/erp/connections/s4-api", write, map[string]any{"schedule": "never"}); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("patch with a bad schedule: %d %s", r.status, r.body)
+		}
+
+		if r := e.do("GET", "/api/v1/erp/mapping", read, nil); r.status != http.StatusNotFound {
+			t.Fatalf("mapping before any: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", "/api/v1/erp/mapping", write, `{"purchase_orders": {"spend_based_by_naics": "yes"}}`); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad mapping: %d %s", r.status, r.body)
+		}
+		var m store.ActivityMapping
+		e.do("PUT", "/api/v1/erp/mapping", write, `{"purchase_orders": {"spend_based_by_naics": true, "default_naics": "423110"}}`).must(t, http.StatusCreated, &m)
+		if m.Version != 1 {
+			t.Fatalf("mapping: %+v", m)
+		}
+		e.do("GET", "/api/v1/erp/mapping", read, nil).must(t, http.StatusOK, &m)
+		if m.Version != 1 || !strings.Contains(string(m.Rules), "423110") {
+			t.Fatalf("mapping read back: %+v", m)
 		}
 	})
 }

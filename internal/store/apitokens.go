@@ -30,7 +30,7 @@ const (
 	ScopeAlertsRead   = "alerts:read"   // list alerts
 	ScopeAlertsWrite  = "alerts:write"  // acknowledge alerts
 	ScopeERPRead      = "erp:read"      // ERP connections, their sync jobs and quarantined records
-	ScopeERPWrite     = "erp:write"     // test and sync ERP connections
+	ScopeERPWrite     = "erp:write"     // create, change, test and sync ERP connections; the mapping; uploads and journal entries
 	ScopeAll          = "*"             // every scope, present and future
 )
 
