@@ -30,6 +30,9 @@ func (r *Registry) Check(c ConnectionSpec) error {
 	if strings.TrimSpace(c.Name) == "" {
 		return &FieldError{Field: "name", Reason: "is required"}
 	}
+	if strings.ContainsAny(c.Name, "/?#%\\") || strings.TrimSpace(c.Name) != c.Name || len(c.Name) > 100 {
+		return &FieldError{Field: "name", Value: c.Name, Reason: "must be at most 100 characters without / ? # % \\ or surrounding spaces (it is part of URLs)"}
+	}
 	f, err := r.Get(c.System)
 	if err != nil {
 		return &FieldError{Field: "system", Value: c.System, Reason: "is not a connector: known are " + strings.Join(r.Systems(), ", ")}

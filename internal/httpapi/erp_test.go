@@ -242,6 +242,7 @@ func TestERPJournalRoute(t *testing.T) {
 		spec := map[string]any{"name": "s4-api", "system": "sap", "base_url": simSrv2.URL, "auth_type": auth2,
 			"credentials": creds2, "settings": settings2, "schedule": "@daily"}
 		for field, bad := range map[string]map[string]any{
+			"name":        {"name": "sap/prod"},
 			"system":      {"system": "sapp"},
 			"schedule":    {"schedule": "sometimes"},
 			"credentials": {"credentials": map[string]string{}},
