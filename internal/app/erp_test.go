@@ -77,6 +77,45 @@ func erpStores(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	})
 }
 
+// erpOrg creates the organization Acme with erpMapping, and a syncer over
+// st (posting activity data when post is set) with request pacing lifted:
+// the simulators do not throttle unless told, pacing only slows the tests.
+func erpOrg(t *testing.T, st *store.Store, post bool) (uuid.UUID, *erp.Syncer) {
+	t.Helper()
+	ctx := context.Background()
+	o := &store.Organization{Name: "Acme", Slug: "acme"}
+	if err := st.OrganizationCreate(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
+		t.Fatal(err)
+	}
+	var poster *erp.Poster
+	if post {
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		poster = erp.NewPoster(st, calc, nil)
+	}
+	s := erp.NewSyncer(st, app.ERPRegistry(), poster, nil)
+	s.HTTP.RatePerSecond = -1
+	return o.ID, s
+}
+
+// addSimConnection stores a connection called name to the simulator sim
+// served at baseURL.
+func addSimConnection(t *testing.T, st *store.Store, org uuid.UUID, name, system, baseURL string, sim erp.Simulator) *store.ERPConnection {
+	t.Helper()
+	auth, creds, settings := sim.Connection(baseURL)
+	c := &store.ERPConnection{Name: name, System: system, BaseURL: baseURL, AuthType: auth, Credentials: creds,
+		Settings: store.JSON(settings), Active: true}
+	if err := st.ERPConnections().Create(context.Background(), org, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestERPSimulators syncs every connector the binary carries from its
 // simulator, through the engine, into the store: each connection tests
 // clean, every entity syncs, the records are posted (none left pending),
@@ -85,19 +124,7 @@ func TestERPSimulators(t *testing.T) {
 	reg := app.ERPRegistry()
 	erpStores(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		o := &store.Organization{Name: "Acme", Slug: "acme"}
-		if err := st.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
-			t.Fatal(err)
-		}
-		calc, err := calculation.NewBuiltin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := erp.NewSyncer(st, reg, erp.NewPoster(st, calc, nil), nil)
-		s.HTTP.RatePerSecond = -1 // the simulators do not throttle unless told; pacing only slows the test
+		o, s := erpOrg(t, st, true)
 		for _, system := range reg.Systems() {
 			f, _ := reg.Get(system)
 			if f.NewSimulator == nil {
@@ -107,13 +134,8 @@ func TestERPSimulators(t *testing.T) {
 				sim := f.NewSimulator(erp.SimOptions{Records: 300, Seed: 7})
 				srv := httptest.NewServer(sim)
 				defer srv.Close()
-				auth, creds, settings := sim.Connection(srv.URL)
-				c := &store.ERPConnection{Name: system + "-sim", System: system, BaseURL: srv.URL, AuthType: auth, Credentials: creds,
-					Settings: store.JSON(settings), Active: true}
-				if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
-					t.Fatal(err)
-				}
-				steps, err := s.Test(ctx, o.ID, c.Name)
+				c := addSimConnection(t, st, o, system+"-sim", system, srv.URL, sim)
+				steps, err := s.Test(ctx, o, c.Name)
 				if err != nil || len(steps) == 0 {
 					t.Fatalf("test: %v %v", steps, err)
 				}
@@ -122,7 +144,7 @@ func TestERPSimulators(t *testing.T) {
 						t.Fatalf("test step %q failed: %s", step.Name, step.Detail)
 					}
 				}
-				rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+				rep, err := s.Sync(ctx, o, c.Name, erp.SyncOptions{})
 				if err != nil {
 					t.Fatalf("sync: %v", err)
 				}
@@ -137,7 +159,7 @@ func TestERPSimulators(t *testing.T) {
 					b, _ := json.Marshal(rep)
 					t.Fatalf("first sync wrote or posted nothing: %s", b)
 				}
-				counts, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+				counts, err := st.ERPRecordCounts(ctx, o, c.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -150,7 +172,7 @@ func TestERPSimulators(t *testing.T) {
 					t.Errorf("no purchase-order line posted: %v", counts)
 				}
 
-				rep, err = s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+				rep, err = s.Sync(ctx, o, c.Name, erp.SyncOptions{})
 				if err != nil {
 					t.Fatalf("second sync: %v", err)
 				}
@@ -170,11 +192,7 @@ func TestERPSimulators(t *testing.T) {
 				// nothing lost, nothing twice.
 				faulty := httptest.NewServer(&truncateNth{h: sim, n: 2})
 				defer faulty.Close()
-				c2 := &store.ERPConnection{Name: system + "-faulty", System: system, BaseURL: faulty.URL, AuthType: auth, Credentials: creds,
-					Settings: store.JSON(settings), Active: true}
-				if err := st.ERPConnections().Create(ctx, o.ID, c2); err != nil {
-					t.Fatal(err)
-				}
+				c2 := addSimConnection(t, st, o, system+"-faulty", system, faulty.URL, sim)
 				conn, err := s.Connector(c2)
 				if err != nil {
 					t.Fatal(err)
@@ -189,25 +207,25 @@ func TestERPSimulators(t *testing.T) {
 					t.Fatalf("%s has no incremental purchase-order entity", system)
 				}
 				one := erp.SyncOptions{PageSize: 20, Entities: []string{inc}}
-				rep, err = s.Sync(ctx, o.ID, c2.Name, one)
+				rep, err = s.Sync(ctx, o, c2.Name, one)
 				if err != nil || !rep.Failed() || rep.Jobs[0].Pages != 1 {
 					t.Fatalf("sync of %s through the faulty proxy: %+v %v", inc, rep.Jobs, err)
 				}
-				rep, err = s.Sync(ctx, o.ID, c2.Name, one)
+				rep, err = s.Sync(ctx, o, c2.Name, one)
 				if err != nil || rep.Failed() || !rep.Jobs[0].Resumed {
 					t.Fatalf("resumed sync of %s: %+v %v", inc, rep.Jobs, err)
 				}
-				if rep, err = s.Sync(ctx, o.ID, c2.Name, erp.SyncOptions{}); err != nil || rep.Failed() {
+				if rep, err = s.Sync(ctx, o, c2.Name, erp.SyncOptions{}); err != nil || rep.Failed() {
 					t.Fatalf("sync of the rest: %+v %v", rep.Jobs, err)
 				}
-				counts2, err := st.ERPRecordCounts(ctx, o.ID, c2.ID)
+				counts2, err := st.ERPRecordCounts(ctx, o, c2.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !reflect.DeepEqual(counts, counts2) {
 					t.Errorf("records after a failure and resume %v, after a clean sync %v", counts2, counts)
 				}
-				if a, b := netActivity(t, st, o.ID, c.ID), netActivity(t, st, o.ID, c2.ID); !reflect.DeepEqual(a, b) {
+				if a, b := netActivity(t, st, o, c.ID), netActivity(t, st, o, c2.ID); !reflect.DeepEqual(a, b) {
 					t.Errorf("activity after a failure and resume %v, after a clean sync %v", b, a)
 				}
 			})
@@ -265,36 +283,23 @@ func netActivity(t *testing.T, st *store.Store, org, conn uuid.UUID) map[string]
 // credentials must follow or the next run cannot sign in. Every run builds
 // its connector from the store, so two syncs and a test in a row prove it.
 func TestWorkdayRotatedRefreshToken(t *testing.T) {
-	reg := app.ERPRegistry()
 	erpStores(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		o := &store.Organization{Name: "Acme", Slug: "acme"}
-		if err := st.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
-			t.Fatal(err)
-		}
+		o, s := erpOrg(t, st, false)
 		sim := workday.NewSimulator(erp.SimOptions{Records: 60, Seed: 3})
 		sim.RotateRefreshTokens(true)
 		srv := httptest.NewServer(sim)
 		defer srv.Close()
-		auth, creds, settings := sim.Connection(srv.URL)
-		c := &store.ERPConnection{Name: "wd", System: "workday", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
-			Settings: store.JSON(settings), Active: true}
-		if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
-			t.Fatal(err)
-		}
-		s := erp.NewSyncer(st, reg, nil, nil)
-		s.HTTP.RatePerSecond = -1
+		_, creds, _ := sim.Connection(srv.URL)
+		c := addSimConnection(t, st, o, "wd", "workday", srv.URL, sim)
 		for i := range 2 {
-			rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{})
+			rep, err := s.Sync(ctx, o, c.Name, erp.SyncOptions{})
 			if err != nil || rep.Failed() {
 				t.Fatalf("sync %d: %+v %v", i+1, rep.Jobs, err)
 			}
 			sim.ExpireTokens()
 		}
-		steps, err := s.Test(ctx, o.ID, c.Name)
+		steps, err := s.Test(ctx, o, c.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +308,7 @@ func TestWorkdayRotatedRefreshToken(t *testing.T) {
 				t.Fatalf("test after rotations: step %q failed: %s", step.Name, step.Detail)
 			}
 		}
-		got, err := st.ERPConnectionByName(ctx, o.ID, c.Name)
+		got, err := st.ERPConnectionByName(ctx, o, c.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +317,7 @@ func TestWorkdayRotatedRefreshToken(t *testing.T) {
 				got.Credentials["refresh_token"] == creds["refresh_token"])
 		}
 		// The change is audited by key name, never by value.
-		entries, err := st.AuditEntries(ctx, o.ID, 0, 100000)
+		entries, err := st.AuditEntries(ctx, o, 0, 100000)
 		var found bool
 		for _, e := range entries {
 			if e.EntityType == "erp_connection" && strings.Contains(e.NewValues, "credentials_changed") {
@@ -332,38 +337,27 @@ func TestWorkdayRotatedRefreshToken(t *testing.T) {
 // simulator (CSRF handshake) once per reference, with every state in the
 // audit trail, and refuses what it should.
 func TestERPJournalPosting(t *testing.T) {
-	reg := app.ERPRegistry()
 	erpStores(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		o := &store.Organization{Name: "Acme", Slug: "acme"}
-		if err := st.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
+		o, s := erpOrg(t, st, false)
 		sim := sap.NewSimulator(erp.SimOptions{Records: 20, Seed: 5})
 		srv := httptest.NewServer(sim)
 		defer srv.Close()
-		auth, creds, settings := sim.Connection(srv.URL)
-		c := &store.ERPConnection{Name: "s4", System: "sap", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
-			Settings: store.JSON(settings), Active: true}
-		if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
-			t.Fatal(err)
-		}
-		s := erp.NewSyncer(st, reg, nil, nil)
-		s.HTTP.RatePerSecond = -1
+		c := addSimConnection(t, st, o, "s4", "sap", srv.URL, sim)
 		e, err := erp.ParseJournal([]byte(erp.SampleJournal))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := s.PostJournal(ctx, o.ID, c.Name, e, false)
+		res, err := s.PostJournal(ctx, o, c.Name, e, false)
 		if err != nil || res.DocumentID == "" || sim.Journals() != 1 {
 			t.Fatalf("post: %+v %v (simulator holds %d)", res, err, sim.Journals())
 		}
 		// Once per reference.
-		if _, err := s.PostJournal(ctx, o.ID, c.Name, e, false); !errors.Is(err, erp.ErrJournalPosted) ||
+		if _, err := s.PostJournal(ctx, o, c.Name, e, false); !errors.Is(err, erp.ErrJournalPosted) ||
 			!strings.Contains(err.Error(), res.DocumentID) || sim.Journals() != 1 {
 			t.Fatalf("second post: %v (simulator holds %d)", err, sim.Journals())
 		}
-		if again, err := s.PostJournal(ctx, o.ID, c.Name, e, true); err != nil || again.DocumentID == res.DocumentID || sim.Journals() != 2 {
+		if again, err := s.PostJournal(ctx, o, c.Name, e, true); err != nil || again.DocumentID == res.DocumentID || sim.Journals() != 2 {
 			t.Fatalf("repost: %+v %v", again, err)
 		}
 		// A refused entry is recorded as failed and may be posted once fixed.
@@ -371,40 +365,36 @@ func TestERPJournalPosting(t *testing.T) {
 		bad.Reference = "CO2E-UNBALANCED"
 		bad.Lines = slices.Clone(e.Lines)
 		bad.Lines[1].Amount = decimal.RequireFromString("-999")
-		if _, err := s.PostJournal(ctx, o.ID, c.Name, bad, false); err == nil || !strings.Contains(err.Error(), "do not balance") {
+		if _, err := s.PostJournal(ctx, o, c.Name, bad, false); err == nil || !strings.Contains(err.Error(), "do not balance") {
 			t.Fatalf("unbalanced: %v", err)
 		}
-		if j, err := st.ERPJournalLatest(ctx, o.ID, c.ID, bad.Reference); err != nil || j == nil || j.Status != store.JournalFailed || j.Error == "" {
+		if j, err := st.ERPJournalLatest(ctx, o, c.ID, bad.Reference); err != nil || j == nil || j.Status != store.JournalFailed || j.Error == "" {
 			t.Fatalf("unbalanced not recorded as failed: %+v %v", j, err)
 		}
 		bad.Lines[1].Amount = decimal.RequireFromString("-1000")
-		if _, err := s.PostJournal(ctx, o.ID, c.Name, bad, false); err != nil || sim.Journals() != 3 {
+		if _, err := s.PostJournal(ctx, o, c.Name, bad, false); err != nil || sim.Journals() != 3 {
 			t.Fatalf("fixed entry: %v", err)
 		}
 		// A posting started and never finished (a crash) is refused until
 		// someone has looked in the ERP.
 		crashed := e
 		crashed.Reference = "CO2E-CRASHED"
-		if err := st.RecordERPJournal(ctx, o.ID, store.ERPJournal{Connection: c.ID, ConnectionName: c.Name, Reference: crashed.Reference}, store.JournalStarted); err != nil {
+		if err := st.RecordERPJournal(ctx, o, store.ERPJournal{Connection: c.ID, ConnectionName: c.Name, Reference: crashed.Reference}, store.JournalStarted); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.PostJournal(ctx, o.ID, c.Name, crashed, false); !errors.Is(err, erp.ErrJournalPosted) || !strings.Contains(err.Error(), "never recorded") {
+		if _, err := s.PostJournal(ctx, o, c.Name, crashed, false); !errors.Is(err, erp.ErrJournalPosted) || !strings.Contains(err.Error(), "never recorded") {
 			t.Fatalf("after a crash: %v", err)
 		}
 		// Only connectors that can post are asked to.
 		wd := workday.NewSimulator(erp.SimOptions{Records: 5, Seed: 1})
 		wsrv := httptest.NewServer(wd)
 		defer wsrv.Close()
-		wa, wc, ws := wd.Connection(wsrv.URL)
-		w := &store.ERPConnection{Name: "wd", System: "workday", BaseURL: wsrv.URL, AuthType: wa, Credentials: wc, Settings: store.JSON(ws), Active: true}
-		if err := st.ERPConnections().Create(ctx, o.ID, w); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.PostJournal(ctx, o.ID, w.Name, e, false); err == nil || !strings.Contains(err.Error(), "cannot post journal entries") {
+		w := addSimConnection(t, st, o, "wd", "workday", wsrv.URL, wd)
+		if _, err := s.PostJournal(ctx, o, w.Name, e, false); err == nil || !strings.Contains(err.Error(), "cannot post journal entries") {
 			t.Fatalf("workday: %v", err)
 		}
 		// The trail holds every state, and it still verifies.
-		entries, err := st.AuditEntries(ctx, o.ID, 0, 100000)
+		entries, err := st.AuditEntries(ctx, o, 0, 100000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,7 +411,7 @@ func TestERPJournalPosting(t *testing.T) {
 		if states[store.JournalStarted] != 5 || states[store.JournalPosted] != 3 || states[store.JournalFailed] != 1 {
 			t.Fatalf("audit states %v", states)
 		}
-		if rep, err := st.VerifyAudit(ctx, o.ID); err != nil || !rep.OK() {
+		if rep, err := st.VerifyAudit(ctx, o); err != nil || !rep.OK() {
 			t.Fatalf("audit: %+v %v", rep, err)
 		}
 	})
@@ -432,45 +422,26 @@ func TestERPJournalPosting(t *testing.T) {
 // and reverses their activity, so the inventory then equals a fresh sync
 // of what the ERP still holds.
 func TestDynamicsDeletedOrder(t *testing.T) {
-	reg := app.ERPRegistry()
 	erpStores(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		o := &store.Organization{Name: "Acme", Slug: "acme"}
-		if err := st.OrganizationCreate(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.PutActivityMapping(ctx, o.ID, store.JSON(erpMapping), "test"); err != nil {
-			t.Fatal(err)
-		}
-		calc, err := calculation.NewBuiltin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := erp.NewSyncer(st, reg, erp.NewPoster(st, calc, nil), nil)
-		s.HTTP.RatePerSecond = -1
+		o, s := erpOrg(t, st, true)
 		sim := dynamics.NewSimulator(erp.SimOptions{Records: 120, Seed: 11})
 		srv := httptest.NewServer(sim)
 		defer srv.Close()
-		auth, creds, settings := sim.Connection(srv.URL)
 		add := func(name string) *store.ERPConnection {
-			c := &store.ERPConnection{Name: name, System: "dynamics365", BaseURL: srv.URL, AuthType: auth, Credentials: creds,
-				Settings: store.JSON(settings), Active: true}
-			if err := st.ERPConnections().Create(ctx, o.ID, c); err != nil {
-				t.Fatal(err)
-			}
-			return c
+			return addSimConnection(t, st, o, name, "dynamics365", srv.URL, sim)
 		}
 		sync := func(c *store.ERPConnection) {
 			t.Helper()
-			rep, err := s.Sync(ctx, o.ID, c.Name, erp.SyncOptions{Entities: []string{"purchase_orders"}})
+			rep, err := s.Sync(ctx, o, c.Name, erp.SyncOptions{Entities: []string{"purchase_orders"}})
 			if err != nil || rep.Failed() {
 				t.Fatalf("sync %s: %+v %v", c.Name, rep.Jobs, err)
 			}
 		}
 		c := add("bc")
 		sync(c)
-		before := netActivity(t, st, o.ID, c.ID)
-		counts, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+		before := netActivity(t, st, o, c.ID)
+		counts, err := st.ERPRecordCounts(ctx, o, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,17 +451,17 @@ func TestDynamicsDeletedOrder(t *testing.T) {
 			}
 		}
 		sync(c)
-		after := netActivity(t, st, o.ID, c.ID)
+		after := netActivity(t, st, o, c.ID)
 		fresh := add("bc-fresh")
 		sync(fresh)
-		if want := netActivity(t, st, o.ID, fresh.ID); !reflect.DeepEqual(after, want) || reflect.DeepEqual(after, before) {
+		if want := netActivity(t, st, o, fresh.ID); !reflect.DeepEqual(after, want) || reflect.DeepEqual(after, before) {
 			t.Fatalf("activity after deleting two orders %v, a fresh sync %v (before %v)", after, want, before)
 		}
-		counts2, err := st.ERPRecordCounts(ctx, o.ID, c.ID)
+		counts2, err := st.ERPRecordCounts(ctx, o, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		freshCounts, err := st.ERPRecordCounts(ctx, o.ID, fresh.ID)
+		freshCounts, err := st.ERPRecordCounts(ctx, o, fresh.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

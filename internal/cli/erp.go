@@ -68,15 +68,12 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 				}
 				cf.Settings = json.RawMessage(settings)
 			}
-			for _, kv := range creds {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usageErrorf("--credential %q: want key=value", strings.SplitN(kv, "=", 2)[0])
+			if len(creds) > 0 {
+				given, err := credentialFlags(creds)
+				if err != nil {
+					return err
 				}
-				if cf.Credentials == nil {
-					cf.Credentials = map[string]string{}
-				}
-				cf.Credentials[k] = v
+				cf.Credentials = store.MergeCredentials(cf.Credentials, given)
 			}
 			if cf.Name == "" || cf.System == "" {
 				return usageErrorf("a connection needs a name and a system (--name, --system or --file)")
@@ -113,7 +110,7 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 	fl.StringVar(&schedule, "schedule", "", "cron schedule of the connection's syncs by greenlang serve (e.g. \"0 2 * * *\", @daily)")
 	byFlag(add, &by)
 
-	var setOrg, setBy, setBaseURL, setAuth, setSettings, setSchedule string
+	var setOrg, setBy, setSettings string
 	var setCreds []string
 	var setActive bool
 	set := &cobra.Command{
@@ -133,44 +130,28 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("erp connection set: %w", err)
 			}
-			spec := erp.Spec(conn)
+			var p erp.ConnectionPatch
 			fl := cmd.Flags()
-			if fl.Changed("base-url") {
-				spec.BaseURL = setBaseURL
-			}
-			if fl.Changed("auth-type") {
-				spec.AuthType = setAuth
-			}
-			if fl.Changed("schedule") {
-				spec.Schedule = setSchedule
+			for flag, dst := range map[string]**string{"base-url": &p.BaseURL, "auth-type": &p.AuthType, "schedule": &p.Schedule} {
+				if fl.Changed(flag) {
+					v, _ := fl.GetString(flag)
+					*dst = &v
+				}
 			}
 			if fl.Changed("active") {
-				spec.Active = &setActive
+				p.Active = &setActive
 			}
 			if fl.Changed("settings") {
 				if !json.Valid([]byte(setSettings)) {
 					return usageErrorf("--settings is not JSON")
 				}
-				spec.Settings = json.RawMessage(setSettings)
+				p.Settings = json.RawMessage(setSettings)
 			}
-			if len(setCreds) > 0 {
-				creds := map[string]string{}
-				for k, v := range spec.Credentials {
-					creds[k] = v
-				}
-				for _, kv := range setCreds {
-					k, v, ok := strings.Cut(kv, "=")
-					if !ok || k == "" {
-						return usageErrorf("--credential %q: want key=value", strings.SplitN(kv, "=", 2)[0])
-					}
-					if v == "" {
-						delete(creds, k)
-					} else {
-						creds[k] = v
-					}
-				}
-				spec.Credentials = creds
+			if p.Credentials, err = credentialFlags(setCreds); err != nil {
+				return err
 			}
+			spec := erp.Spec(conn)
+			p.Apply(&spec)
 			if err := app.ERPRegistry().Check(spec); err != nil {
 				return fmt.Errorf("erp connection set: %w", err)
 			}
@@ -188,11 +169,11 @@ func (c *cli) erpConnectionCommand() *cobra.Command {
 	}
 	sfl := set.Flags()
 	sfl.StringVar(&setOrg, "org", "", "the organization's id")
-	sfl.StringVar(&setBaseURL, "base-url", "", "the API's root URL (spreadsheet: the files' directory)")
-	sfl.StringVar(&setAuth, "auth-type", "", "the connector's authentication (see its README)")
+	sfl.String("base-url", "", "the API's root URL (spreadsheet: the files' directory)")
+	sfl.String("auth-type", "", "the connector's authentication (see its README)")
 	sfl.StringArrayVar(&setCreds, "credential", nil, "a credential as key=value, key= to remove it (repeatable)")
 	sfl.StringVar(&setSettings, "settings", "", "the connector's settings as a JSON object (replaces them)")
-	sfl.StringVar(&setSchedule, "schedule", "", "cron schedule of the connection's syncs; \"\" for none")
+	sfl.String("schedule", "", "cron schedule of the connection's syncs; \"\" for none")
 	sfl.BoolVar(&setActive, "active", true, "whether scheduled and requested syncs run")
 	byFlag(set, &setBy)
 
@@ -520,20 +501,12 @@ func (c *cli) erpMappingCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("erp mapping set: %s: %w", args[0], err)
 			}
-			rules, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
 			ctx, st, o, err := c.openOrg(cmd, org, by)
 			if err != nil {
 				return fmt.Errorf("erp mapping set: %w", err)
 			}
 			defer st.Close()
-			v, err := st.PutActivityMapping(ctx, o.ID, rules, by)
-			if err != nil {
-				return fmt.Errorf("erp mapping set: %w", err)
-			}
-			n, err := st.RequeueUnmappedERPRecords(ctx, o.ID)
+			v, n, err := erp.PutMapping(ctx, st, o.ID, m, by)
 			if err != nil {
 				return fmt.Errorf("erp mapping set: %w", err)
 			}
@@ -573,6 +546,20 @@ func (c *cli) erpMappingCommand() *cobra.Command {
 	show.Flags().StringVar(&showOrg, "org", "", "the organization's id")
 	show.Flags().IntVar(&version, "version", 0, "a version (default the latest)")
 	return groupCommand("mapping", "The organization's versioned mapping from ERP records to activity data", set, show)
+}
+
+// credentialFlags reads --credential key=value flags (an empty value
+// stands for removing the key; see store.MergeCredentials).
+func credentialFlags(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--credential %q: want key=value", strings.SplitN(kv, "=", 2)[0])
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 func (c *cli) erpUploadCommand() *cobra.Command {

@@ -8,11 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/greenlang/greenlang/internal/app"
-	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/erp/sap"
-	"github.com/greenlang/greenlang/internal/store"
 )
 
 // TestERPCommands drives `greenlang erp` against the SAP simulator on the
@@ -20,27 +17,8 @@ import (
 // the status, and post a journal entry once.
 func TestERPCommands(t *testing.T) {
 	t.Parallel()
-	env := []string{"GREENLANG_DATA_DIR=" + filepath.Join(t.TempDir(), "data"),
-		"GREENLANG_SECRET_KEY=" + strings.Repeat("ab", 32)}
-	if r := run(t, env, "migrate", "up"); r.code != 0 {
-		t.Fatalf("migrate up: %+v", r)
-	}
-	cfg, err := config.Load(config.LoadOptions{Environ: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := app.OpenStore(t.Context(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &store.Organization{Name: "Acme", Slug: "acme"}
-	if err := st.OrganizationCreate(t.Context(), o); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	org := o.ID.String()
+	data, org := newOrgStore(t)
+	env := []string{"GREENLANG_DATA_DIR=" + data, "GREENLANG_SECRET_KEY=" + strings.Repeat("ab", 32)}
 
 	sim := sap.NewSimulator(erp.SimOptions{Records: 40, Seed: 9})
 	srv := httptest.NewServer(sim)

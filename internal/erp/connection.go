@@ -77,3 +77,34 @@ func (s ConnectionSpec) Apply(c *store.ERPConnection) {
 	c.Settings = store.JSON(s.Settings)
 	c.Active = s.Active == nil || *s.Active
 }
+
+// ConnectionPatch changes a connection (`greenlang erp connection set`,
+// PATCH /api/v1/erp/connections/{name}): nil fields stay as they are;
+// credentials are merged (an empty value removes its key); settings
+// replace the old ones.
+type ConnectionPatch struct {
+	BaseURL     *string           `json:"base_url"`
+	AuthType    *string           `json:"auth_type"`
+	Credentials map[string]string `json:"credentials"`
+	Settings    json.RawMessage   `json:"settings"`
+	Schedule    *string           `json:"schedule"`
+	Active      *bool             `json:"active"`
+}
+
+// Apply changes s by p.
+func (p ConnectionPatch) Apply(s *ConnectionSpec) {
+	for dst, v := range map[*string]*string{&s.BaseURL: p.BaseURL, &s.AuthType: p.AuthType, &s.Schedule: p.Schedule} {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if p.Active != nil {
+		s.Active = p.Active
+	}
+	if p.Settings != nil {
+		s.Settings = p.Settings
+	}
+	if len(p.Credentials) > 0 {
+		s.Credentials = store.MergeCredentials(s.Credentials, p.Credentials)
+	}
+}

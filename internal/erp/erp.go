@@ -358,6 +358,47 @@ type JournalLine struct {
 	Text       string
 }
 
+// Validate refuses an entry no ledger would take, naming the field: a
+// missing company code, reference or posting date, a line without an
+// account or with a currency that is not ISO 4217, amounts that do not
+// balance per currency, fewer than two lines.
+func (e JournalEntry) Validate() error {
+	switch {
+	case strings.TrimSpace(e.CompanyCode) == "":
+		return &FieldError{Field: "company_code", Reason: "is required"}
+	case strings.TrimSpace(e.Reference) == "":
+		return &FieldError{Field: "reference", Reason: "is required (it keeps the entry from being posted twice)"}
+	case len(e.Reference) > 64:
+		return &FieldError{Field: "reference", Reason: "is longer than 64 characters"}
+	case e.PostingDate.IsZero():
+		return &FieldError{Field: "posting_date", Reason: "is required"}
+	}
+	sums := map[string]decimal.Decimal{}
+	var currencies []string
+	for i, l := range e.Lines {
+		where := fmt.Sprintf("lines[%d]", i)
+		if strings.TrimSpace(l.Account) == "" {
+			return &FieldError{Field: where + ".account", Reason: "is required"}
+		}
+		if err := checkCurrency(where+".currency", l.Currency); err != nil {
+			return err
+		}
+		if _, ok := sums[l.Currency]; !ok {
+			currencies = append(currencies, l.Currency)
+		}
+		sums[l.Currency] = sums[l.Currency].Add(l.Amount)
+	}
+	for _, cur := range currencies {
+		if !sums[cur].IsZero() {
+			return &FieldError{Field: "lines", Reason: fmt.Sprintf("the amounts in %s do not balance: debits and credits sum to %s", cur, sums[cur])}
+		}
+	}
+	if len(e.Lines) < 2 {
+		return &FieldError{Field: "lines", Reason: fmt.Sprintf("an entry needs at least two lines (a debit and a credit); it has %d", len(e.Lines))}
+	}
+	return nil
+}
+
 // JournalPoster is implemented by connectors that can post journal entries
 // back to their system (SAP).
 type JournalPoster interface {

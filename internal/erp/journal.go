@@ -1,9 +1,7 @@
 package erp
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-	"gopkg.in/yaml.v3"
 
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -62,58 +59,29 @@ lines:
 // number`).
 func ParseJournal(b []byte) (JournalEntry, error) {
 	var f JournalFile
-	trimmed := bytes.TrimSpace(b)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			return JournalEntry{}, fmt.Errorf("journal entry: %w", err)
-		}
-	} else {
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return JournalEntry{}, fmt.Errorf("journal entry: %w", err)
-		}
+	if err := decodeStrict(b, &f); err != nil {
+		return JournalEntry{}, fmt.Errorf("journal entry: %w", err)
 	}
 	return f.Entry()
 }
 
-// Entry checks f and converts it.
+// Entry reads f's fields and checks the entry (JournalEntry.Validate).
 func (f JournalFile) Entry() (JournalEntry, error) {
 	bad := func(field, value, reason string) (JournalEntry, error) {
 		return JournalEntry{}, fmt.Errorf("journal entry: %w", &FieldError{Field: field, Value: value, Reason: reason})
 	}
 	e := JournalEntry{CompanyCode: strings.TrimSpace(f.CompanyCode), Reference: strings.TrimSpace(f.Reference)}
-	if e.CompanyCode == "" {
-		return bad("company_code", "", "is required")
-	}
-	if e.Reference == "" {
-		return bad("reference", "", "is required (it keeps the entry from being posted twice)")
-	}
-	if len(e.Reference) > 64 {
-		return bad("reference", "", "is longer than 64 characters")
-	}
 	d, err := time.Parse(time.DateOnly, strings.TrimSpace(f.PostingDate))
 	if err != nil {
 		return bad("posting_date", f.PostingDate, "is not a date (YYYY-MM-DD)")
 	}
 	e.PostingDate = d
-	if len(f.Lines) < 2 {
-		return bad("lines", "", fmt.Sprintf("an entry needs at least two lines (a debit and a credit); it has %d", len(f.Lines)))
-	}
 	for i, l := range f.Lines {
 		where := fmt.Sprintf("lines[%d]", i)
 		jl := JournalLine{Account: strings.TrimSpace(l.Account), CostCenter: strings.TrimSpace(l.CostCenter),
 			Currency: strings.ToUpper(strings.TrimSpace(l.Currency)), Text: l.Text}
-		if jl.Account == "" {
-			return bad(where+".account", "", "is required")
-		}
 		if jl.Amount, err = decimal.NewFromString(strings.TrimSpace(l.Amount)); err != nil {
 			return bad(where+".amount", l.Amount, "is not a decimal number")
-		}
-		if len(jl.Currency) != 3 {
-			return bad(where+".currency", l.Currency, "is not an ISO 4217 code")
 		}
 		if q := strings.TrimSpace(l.QuantityKgCO2); q != "" {
 			if jl.Quantity, err = decimal.NewFromString(q); err != nil {
@@ -122,18 +90,8 @@ func (f JournalFile) Entry() (JournalEntry, error) {
 		}
 		e.Lines = append(e.Lines, jl)
 	}
-	sums := map[string]decimal.Decimal{}
-	var currencies []string
-	for _, l := range e.Lines {
-		if _, ok := sums[l.Currency]; !ok {
-			currencies = append(currencies, l.Currency)
-		}
-		sums[l.Currency] = sums[l.Currency].Add(l.Amount)
-	}
-	for _, cur := range currencies {
-		if !sums[cur].IsZero() {
-			return bad("lines", "", fmt.Sprintf("the amounts in %s do not balance: debits and credits sum to %s", cur, sums[cur]))
-		}
+	if err := e.Validate(); err != nil {
+		return JournalEntry{}, fmt.Errorf("journal entry: %w", err)
 	}
 	return e, nil
 }
@@ -159,11 +117,7 @@ type JournalResult struct {
 // the ERP's answer and the record), is refused with ErrJournalPosted
 // unless repost is set — after checking the ERP for the document.
 func (s *Syncer) PostJournal(ctx context.Context, org uuid.UUID, name string, e JournalEntry, repost bool) (JournalResult, error) {
-	c, err := s.st.ERPConnectionByName(ctx, org, name)
-	if err != nil {
-		return JournalResult{}, err
-	}
-	conn, err := s.Connector(c)
+	c, conn, err := s.storedConnector(ctx, org, name)
 	if err != nil {
 		return JournalResult{}, err
 	}

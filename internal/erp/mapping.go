@@ -2,6 +2,7 @@ package erp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 
 	"github.com/greenlang/greenlang/ghg"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 // Mapping is an organization's configuration for turning ERP records into
@@ -100,19 +103,8 @@ type PriceIndex struct {
 // and checking every rule; errors name the rule.
 func ParseMapping(b []byte) (*Mapping, error) {
 	var m Mapping
-	trimmed := bytes.TrimSpace(b)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("mapping: %w", err)
-		}
-	} else {
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("mapping: %w", err)
-		}
+	if err := decodeStrict(b, &m); err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -421,4 +413,34 @@ func SortRecords(rs []Record) {
 		}
 		return strings.Compare(a.Key, b.Key)
 	})
+}
+
+// decodeStrict decodes a user's file into v: JSON when it starts with "{",
+// YAML otherwise, refusing unknown keys either way.
+func decodeStrict(b []byte, v any) error {
+	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+// PutMapping stores m as the organization's next mapping version and
+// queues the records the earlier version left unmapped or quarantined to
+// be posted again at the next sync; it returns the version and how many
+// records it queued.
+func PutMapping(ctx context.Context, st *store.Store, org uuid.UUID, m *Mapping, by string) (store.ActivityMapping, int64, error) {
+	rules, err := json.Marshal(m)
+	if err != nil {
+		return store.ActivityMapping{}, 0, err
+	}
+	v, err := st.PutActivityMapping(ctx, org, rules, by)
+	if err != nil {
+		return v, 0, err
+	}
+	n, err := st.RequeueUnmappedERPRecords(ctx, org)
+	return v, n, err
 }

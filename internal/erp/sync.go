@@ -116,6 +116,17 @@ func (s *Syncer) Connector(c *store.ERPConnection) (Connector, error) {
 	return f.New(cfg)
 }
 
+// storedConnector reads the connection called name and builds its
+// connector.
+func (s *Syncer) storedConnector(ctx context.Context, org uuid.UUID, name string) (*store.ERPConnection, Connector, error) {
+	c, err := s.st.ERPConnectionByName(ctx, org, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := s.Connector(c)
+	return c, conn, err
+}
+
 // Test checks a connection step by step (Connector.Check).
 func (s *Syncer) Test(ctx context.Context, org uuid.UUID, name string) ([]Step, error) {
 	c, err := s.st.ERPConnectionByName(ctx, org, name)

@@ -18,11 +18,7 @@ const MaxUploadBytes = 256 << 20
 // it, and recorded in the audit trail. A refused file is a *FieldError
 // (wrapped) naming what is wrong with it, and nothing is stored.
 func (s *Syncer) Upload(ctx context.Context, org uuid.UUID, name, file string, r io.Reader) (UploadResult, error) {
-	c, err := s.st.ERPConnectionByName(ctx, org, name)
-	if err != nil {
-		return UploadResult{}, err
-	}
-	conn, err := s.Connector(c)
+	c, conn, err := s.storedConnector(ctx, org, name)
 	if err != nil {
 		return UploadResult{}, err
 	}

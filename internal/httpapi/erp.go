@@ -2,15 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/store"
@@ -205,11 +202,7 @@ func (a *api) erpJournalPost(w http.ResponseWriter, r *http.Request, tok *store.
 	}
 	e, err := f.Entry()
 	if err != nil {
-		var fe *erp.FieldError
-		if errors.As(err, &fe) {
-			return invalid(fe.Field, "%s", strings.TrimPrefix(err.Error(), "journal entry: "))
-		}
-		return invalid("", "%v", err)
+		return fieldProblem(err)
 	}
 	res, err := a.erp.PostJournal(r.Context(), tok.OrgID, r.PathValue("name"), e, repost)
 	if err != nil {
@@ -234,9 +227,8 @@ func (a *api) erpFileUpload(w http.ResponseWriter, r *http.Request, tok *store.A
 	body := http.MaxBytesReader(w, r.Body, erp.MaxUploadBytes+1)
 	res, err := a.erp.Upload(r.Context(), tok.OrgID, r.PathValue("name"), r.PathValue("file"), body)
 	if err != nil {
-		var fe *erp.FieldError
-		if errors.As(err, &fe) {
-			return invalid(fe.Field, "%s", fe.Error())
+		if errors.As(err, new(*erp.FieldError)) {
+			return fieldProblem(err)
 		}
 		return err
 	}
@@ -273,24 +265,14 @@ func (a *api) erpConnectionCreate(w http.ResponseWriter, r *http.Request, tok *s
 	return nil
 }
 
-// erpConnectionPatch is the body of PATCH /api/v1/erp/connections/{name}:
-// the fields to change. Credentials are merged (an empty value removes a
-// key); settings replace the old ones.
-type erpConnectionPatch struct {
-	BaseURL     *string           `json:"base_url"`
-	AuthType    *string           `json:"auth_type"`
-	Credentials map[string]string `json:"credentials"`
-	Settings    json.RawMessage   `json:"settings"`
-	Schedule    *string           `json:"schedule"`
-	Active      *bool             `json:"active"`
-}
-
-// erpConnectionUpdate answers PATCH /api/v1/erp/connections/{name}.
+// erpConnectionUpdate answers PATCH /api/v1/erp/connections/{name}: the
+// body is an erp.ConnectionPatch; the changed connection is checked like a
+// new one before it is stored.
 func (a *api) erpConnectionUpdate(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
 	if a.erp == nil {
 		return &requestError{status: http.StatusServiceUnavailable, detail: "ERP connectors are not running in this process"}
 	}
-	var p erpConnectionPatch
+	var p erp.ConnectionPatch
 	if err := decodeBody(w, r, &p); err != nil {
 		return err
 	}
@@ -299,31 +281,7 @@ func (a *api) erpConnectionUpdate(w http.ResponseWriter, r *http.Request, tok *s
 		return err
 	}
 	spec := erp.Spec(c)
-	for dst, v := range map[*string]*string{&spec.BaseURL: p.BaseURL, &spec.AuthType: p.AuthType, &spec.Schedule: p.Schedule} {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	if p.Active != nil {
-		spec.Active = p.Active
-	}
-	if p.Settings != nil {
-		spec.Settings = p.Settings
-	}
-	if len(p.Credentials) > 0 {
-		creds := maps.Clone(spec.Credentials)
-		if creds == nil {
-			creds = map[string]string{}
-		}
-		for k, v := range p.Credentials {
-			if v == "" {
-				delete(creds, k)
-			} else {
-				creds[k] = v
-			}
-		}
-		spec.Credentials = creds
-	}
+	p.Apply(&spec)
 	if err := a.erp.Registry().Check(spec); err != nil {
 		return fieldProblem(err)
 	}
@@ -379,15 +337,8 @@ func (a *api) erpMappingPut(w http.ResponseWriter, r *http.Request, tok *store.A
 	if err != nil {
 		return invalid("", "%s", err.Error())
 	}
-	rules, err := json.Marshal(m)
+	v, _, err := erp.PutMapping(r.Context(), a.st, tok.OrgID, m, "token:"+tok.ID.String())
 	if err != nil {
-		return err
-	}
-	v, err := a.st.PutActivityMapping(r.Context(), tok.OrgID, rules, "token:"+tok.ID.String())
-	if err != nil {
-		return err
-	}
-	if _, err := a.st.RequeueUnmappedERPRecords(r.Context(), tok.OrgID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 )
 
 // sealCredentials encrypts a connection's credentials with the primary key,
@@ -46,3 +47,18 @@ func (s *Store) openCredentials(c *ERPConnection) error {
 // SealedCredentials returns the stored form of the credentials and the key id
 // that sealed them; for tests and key-rotation tooling.
 func (c *ERPConnection) SealedCredentials() (keyID string, sealed []byte) { return c.keyID, c.sealed }
+
+// MergeCredentials returns old with changes applied: a value replaces its
+// key's, an empty value removes the key. old is not modified.
+func MergeCredentials(old, changes map[string]string) map[string]string {
+	out := make(map[string]string, len(old)+len(changes))
+	maps.Copy(out, old)
+	for k, v := range changes {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -708,19 +709,8 @@ func (s *Store) UpdateERPCredentials(ctx context.Context, org, conn uuid.UUID, c
 		if err := s.openCredentials(v); err != nil {
 			return err
 		}
-		if v.Credentials == nil {
-			v.Credentials = map[string]string{}
-		}
-		keys := make([]string, 0, len(changes))
-		for k, val := range changes {
-			keys = append(keys, k)
-			if val == "" {
-				delete(v.Credentials, k)
-			} else {
-				v.Credentials[k] = val
-			}
-		}
-		slices.Sort(keys)
+		v.Credentials = MergeCredentials(v.Credentials, changes)
+		keys := slices.Sorted(maps.Keys(changes))
 		if err := s.sealCredentials(v); err != nil {
 			return err
 		}
@@ -769,8 +759,14 @@ func (s *Store) RecordERPJournal(ctx context.Context, org uuid.UUID, j ERPJourna
 	if status == JournalStarted {
 		action = audit.ActionCreate
 	}
-	return s.tenantTx(ctx, "store: recording an ERP journal entry", org, false, func(q driver.Querier) error {
-		return s.appendAudit(ctx, q, org, action, erpJournalEntity, erpJournalID(j.Connection, j.Reference), nil, j)
+	return s.auditOnly(ctx, "store: recording an ERP journal entry", org, action, erpJournalEntity, erpJournalID(j.Connection, j.Reference), j)
+}
+
+// auditOnly appends one audit entry, in its own transaction, for an event
+// whose only record is the trail (a journal posting, an upload).
+func (s *Store) auditOnly(ctx context.Context, op string, org uuid.UUID, action, kind, id string, v any) error {
+	return s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+		return s.appendAudit(ctx, q, org, action, kind, id, nil, v)
 	})
 }
 
@@ -806,7 +802,5 @@ func (s *Store) ERPJournalLatest(ctx context.Context, org, conn uuid.UUID, refer
 // upload) to the audit trail: entity erp_upload, id "<connection id>:<file>",
 // with what it held (v: erp.UploadResult).
 func (s *Store) RecordERPUpload(ctx context.Context, org, conn uuid.UUID, file string, v any) error {
-	return s.tenantTx(ctx, "store: recording an ERP upload", org, false, func(q driver.Querier) error {
-		return s.appendAudit(ctx, q, org, audit.ActionCreate, "erp_upload", conn.String()+":"+file, nil, v)
-	})
+	return s.auditOnly(ctx, "store: recording an ERP upload", org, audit.ActionCreate, "erp_upload", conn.String()+":"+file, v)
 }

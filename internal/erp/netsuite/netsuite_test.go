@@ -696,14 +696,7 @@ func TestFactoryAndSample(t *testing.T) {
 	if f.System != System || f.Title != "Oracle NetSuite" || f.New == nil || f.NewSimulator == nil {
 		t.Fatalf("factory %+v", f)
 	}
-	var s struct {
-		Name        string            `json:"name"`
-		System      string            `json:"system"`
-		BaseURL     string            `json:"base_url"`
-		AuthType    string            `json:"auth_type"`
-		Credentials map[string]string `json:"credentials"`
-		Settings    json.RawMessage   `json:"settings"`
-	}
+	var s erp.ConnectionSpec
 	dec := json.NewDecoder(strings.NewReader(f.Sample))
 	if err := dec.Decode(&s); err != nil || s.System != System || s.AuthType != AuthType {
 		t.Fatalf("sample %v: %+v", err, s)

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/shopspring/decimal"
-	"golang.org/x/text/currency"
 
 	"github.com/greenlang/greenlang/internal/erp"
 )
@@ -52,36 +48,6 @@ const (
 	journalQuantityUnit = "KG" // kg CO2e
 )
 
-// checkJournal refuses an entry SAP would refuse: no lines, a missing
-// account, a bad currency, amounts that do not balance per currency.
-func checkJournal(e erp.JournalEntry) error {
-	if strings.TrimSpace(e.CompanyCode) == "" {
-		return errors.New("company code is required")
-	}
-	if e.PostingDate.IsZero() {
-		return errors.New("posting date is required")
-	}
-	if len(e.Lines) == 0 {
-		return errors.New("an entry needs lines")
-	}
-	sums := map[string]decimal.Decimal{}
-	for i, l := range e.Lines {
-		if strings.TrimSpace(l.Account) == "" {
-			return fmt.Errorf("line %d: account is required", i+1)
-		}
-		if _, err := currency.ParseISO(l.Currency); err != nil || len(l.Currency) != 3 || strings.ToUpper(l.Currency) != l.Currency {
-			return fmt.Errorf("line %d: currency %q is not an ISO 4217 code", i+1, l.Currency)
-		}
-		sums[l.Currency] = sums[l.Currency].Add(l.Amount)
-	}
-	for cur, s := range sums {
-		if !s.IsZero() {
-			return fmt.Errorf("the amounts in %s do not balance (they sum to %s)", cur, s)
-		}
-	}
-	return nil
-}
-
 // PostJournal posts a carbon-accounting journal entry to the journal
 // service with SAP's CSRF handshake (a token fetched with "X-CSRF-Token:
 // Fetch" from the service root and bound to the session cookies; on "403
@@ -89,7 +55,7 @@ func checkJournal(e erp.JournalEntry) error {
 // created document as "<CompanyCode>-<FiscalYear>-<AccountingDocument>",
 // the DocumentID gl_entries records carry.
 func (c *Connector) PostJournal(ctx context.Context, e erp.JournalEntry) (string, error) {
-	if err := checkJournal(e); err != nil {
+	if err := e.Validate(); err != nil {
 		return "", fmt.Errorf("sap: connection %s: journal entry %s: %w", c.cfg.Name, e.Reference, err)
 	}
 	p := journalPayload{

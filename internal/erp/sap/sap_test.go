@@ -20,14 +20,7 @@ func TestFactoryAndSample(t *testing.T) {
 	if f.System != System || f.Title != "SAP S/4HANA" || f.New == nil || f.NewSimulator == nil {
 		t.Fatalf("incomplete factory: %+v", f)
 	}
-	var s struct {
-		Name        string            `json:"name"`
-		System      string            `json:"system"`
-		BaseURL     string            `json:"base_url"`
-		AuthType    string            `json:"auth_type"`
-		Credentials map[string]string `json:"credentials"`
-		Settings    json.RawMessage   `json:"settings"`
-	}
+	var s erp.ConnectionSpec
 	if err := json.Unmarshal([]byte(f.Sample), &s); err != nil {
 		t.Fatalf("sample: %v", err)
 	}

@@ -321,13 +321,24 @@ func (c *Connector) Fetch(ctx context.Context, entity string, req erp.PageReques
 // readFile reads one file of an entity into a page: a row that cannot be
 // read is rejected naming its file, line and column.
 func (c *Connector) readFile(entity, path string) (erp.Page, error) {
-	e := c.entities[entity]
-	rows, err := readRows(path, e)
+	page, err := c.parseFile(entity, path, filepath.Base(path))
 	if err != nil {
 		return erp.Page{}, fmt.Errorf("spreadsheet: %s: %w", filepath.Base(path), err)
 	}
+	return page, nil
+}
+
+// parseFile reads the file at path as one of entity's files, called name
+// in the reasons of the rows it rejects (an upload is read under a
+// temporary path).
+func (c *Connector) parseFile(entity, path, name string) (erp.Page, error) {
+	e := c.entities[entity]
+	rows, err := readRows(path, e)
+	if err != nil {
+		return erp.Page{}, err
+	}
 	if len(rows) == 0 {
-		return erp.Page{}, fmt.Errorf("spreadsheet: %s: no header row", filepath.Base(path))
+		return erp.Page{}, errors.New("no header row")
 	}
 	header := map[string]int{}
 	for i, h := range rows[0] {
@@ -335,18 +346,17 @@ func (c *Connector) readFile(entity, path string) (erp.Page, error) {
 	}
 	col := map[string]int{}
 	for _, field := range kindFields[e.Kind] {
-		name, mapped := e.Columns[field]
+		column, mapped := e.Columns[field]
 		if !mapped {
 			continue
 		}
-		i, ok := header[strings.ToLower(strings.TrimSpace(name))]
+		i, ok := header[strings.ToLower(strings.TrimSpace(column))]
 		if !ok {
-			return erp.Page{}, fmt.Errorf("spreadsheet: %s: no column %q (mapped to %s)", filepath.Base(path), name, field)
+			return erp.Page{}, fmt.Errorf("no column %q (mapped to %s)", column, field)
 		}
 		col[field] = i
 	}
 	var page erp.Page
-	base := filepath.Base(path)
 	for n, rec := range rows[1:] {
 		line := n + 2
 		if isBlank(rec) {
@@ -365,7 +375,7 @@ func (c *Connector) readFile(entity, path string) (erp.Page, error) {
 		}
 		if err != nil {
 			page.Rejected = append(page.Rejected, erp.Rejected{Key: keyOf(e.Kind, vals),
-				Reason: fmt.Sprintf("%s line %d: %v", base, line, err), Raw: raw})
+				Reason: fmt.Sprintf("%s line %d: %v", name, line, err), Raw: raw})
 			continue
 		}
 		r.Original = raw

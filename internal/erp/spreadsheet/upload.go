@@ -30,7 +30,7 @@ var _ erp.Uploader = (*Connector)(nil)
 // leaves the directory as it was.
 func (c *Connector) Upload(name string, r io.Reader, limit int64) (erp.UploadResult, error) {
 	res := erp.UploadResult{File: name, Entities: []string{}, Rejected: []string{}}
-	if name == "" || name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 		return res, &erp.FieldError{Field: "file", Value: name, Reason: "is not a plain file name"}
 	}
 	ext := strings.ToLower(filepath.Ext(name))
@@ -82,18 +82,15 @@ func (c *Connector) Upload(name string, r io.Reader, limit int64) (erp.UploadRes
 		return res, err
 	}
 	for _, ent := range res.Entities {
-		page, err := c.readFile(ent, tmp.Name())
+		page, err := c.parseFile(ent, tmp.Name(), name)
 		if err != nil {
-			// readFile names the temporary file; the user knows it by name.
-			msg := strings.ReplaceAll(err.Error(), filepath.Base(tmp.Name()), name)
-			msg = strings.TrimPrefix(msg, "spreadsheet: ")
-			return res, &erp.FieldError{Field: "file", Value: name, Reason: fmt.Sprintf("entity %s: %s", ent, strings.TrimPrefix(msg, name+": "))}
+			return res, &erp.FieldError{Field: "file", Value: name, Reason: fmt.Sprintf("entity %s: %v", ent, err)}
 		}
 		res.Records += len(page.Records)
 		res.RejectedRows += len(page.Rejected)
 		for _, rj := range page.Rejected {
 			if len(res.Rejected) < maxRejectedShown {
-				res.Rejected = append(res.Rejected, ent+": "+strings.ReplaceAll(rj.Reason, filepath.Base(tmp.Name()), name))
+				res.Rejected = append(res.Rejected, ent+": "+rj.Reason)
 			}
 		}
 	}

@@ -113,14 +113,7 @@ func TestFactory(t *testing.T) {
 	if f.System != System || f.Title != "Workday" || f.NewSimulator == nil {
 		t.Fatalf("factory %+v", f)
 	}
-	var sample struct {
-		Name        string            `json:"name"`
-		System      string            `json:"system"`
-		BaseURL     string            `json:"base_url"`
-		AuthType    string            `json:"auth_type"`
-		Credentials map[string]string `json:"credentials"`
-		Settings    json.RawMessage   `json:"settings"`
-	}
+	var sample erp.ConnectionSpec
 	if err := json.Unmarshal([]byte(f.Sample), &sample); err != nil {
 		t.Fatal(err)
 	}
