@@ -35,6 +35,7 @@ bench: ## engine throughput on one core; bulk inserts beside their raw-engine ba
 fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzEconFiles -fuzztime 30s ./internal/calculation/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/activityfile/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./internal/password/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/epahub/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/factors/useeio/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/factors/desnz/

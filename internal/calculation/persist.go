@@ -176,6 +176,11 @@ func StoredExplanation(run *store.CalculationRun, e store.CalculatedEmission) (g
 	return x, t.Selection, nil
 }
 
+// ErrNothingToStore is returned by Ingest for a file of at most one chunk
+// (2,500 rows) none of whose rows can be calculated: nothing is stored,
+// and the report lists every row's error.
+var ErrNothingToStore = errors.New("no row of the file can be calculated; nothing was stored")
+
 // ErrAlreadyStored is returned (wrapped) by Persist for a report whose
 // input hash a stored run already has.
 var ErrAlreadyStored = errors.New("these activities are already stored")
@@ -230,6 +235,21 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	if err != nil {
 		return Report{}, Stored{}, err
 	}
+	// The first chunk is calculated before the store is written: a file
+	// that fits in one chunk and has no row to store stores nothing.
+	first := make([]Line, 0, ingestChunk)
+	for _, row := range rows[:min(ingestChunk, len(rows))] {
+		if l, ok := f.add(row); ok {
+			first = append(first, l)
+		}
+	}
+	if len(first) == 0 && len(rows) <= ingestChunk {
+		rep := f.finish()
+		if rep.Lines == nil {
+			rep.Lines = []Line{}
+		}
+		return rep, Stored{}, ErrNothingToStore
+	}
 	began := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -244,10 +264,14 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 		defer func() { rep = f.finish() }()
 		lines := make([]Line, 0, ingestChunk)
 		for start := 0; start < len(rows); start += ingestChunk {
-			lines = lines[:0]
-			for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
-				if l, ok := f.add(row); ok {
-					lines = append(lines, l)
+			if start == 0 {
+				lines = first
+			} else {
+				lines = lines[:0]
+				for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
+					if l, ok := f.add(row); ok {
+						lines = append(lines, l)
+					}
 				}
 			}
 			if failed.Load() {

@@ -15,7 +15,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/iot"
+	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -41,15 +44,64 @@ type api struct {
 	log *slog.Logger
 	erp *erp.Syncer     // nil: the ERP test and sync routes answer 503
 	bg  context.Context // lifetime of background work (syncs); nil: none
+	// maxUpload bounds an uploaded activity file.
+	maxUpload int64
+	// hashing is the cost of users' password hashes.
+	hashing password.Params
 }
 
 // route is one /api/v1 route: its ServeMux pattern, the scope it needs
-// (none: any valid token) and its handler.
+// (none: any valid token), its handler and what the OpenAPI document says
+// of it.
 type route struct {
 	pattern string
 	scope   string
 	h       apiHandler
+	doc     opDoc
 }
+
+// opDoc documents a route in the OpenAPI document (openapi.go): the
+// schemas are reflected from the Go types the handler reads and writes.
+type opDoc struct {
+	summary string
+	query   []param
+	// body is a value of the JSON request body's type; nil: no JSON body.
+	body any
+	// upload names the media types of a non-JSON body (a file).
+	upload []string
+	// resp is a value of the success response's type.
+	resp any
+	// status is the success status; 0 is 200.
+	status int
+}
+
+// param is a query parameter: its name and what it means.
+type param struct{ name, desc string }
+
+// doc builds an opDoc: a summary, the response, then query parameters as
+// name/description pairs.
+func doc(summary string, resp any, query ...string) opDoc {
+	d := opDoc{summary: summary, resp: resp}
+	for i := 0; i+1 < len(query); i += 2 {
+		d.query = append(d.query, param{query[i], query[i+1]})
+	}
+	return d
+}
+
+// with returns d with a JSON request body of body's type and success status.
+func (d opDoc) with(body any, status int) opDoc {
+	d.body, d.status = body, status
+	return d
+}
+
+// Query parameters shared by the paged lists.
+var pageParams = []string{
+	"limit", "page size, 1 to 1000 (default 100)",
+	"after", "the next_after of the previous page",
+	"order", "asc (oldest first, the default) or desc",
+}
+
+func paged(q ...string) []string { return append(q, pageParams...) }
 
 // routes lists every /api/v1 route (docs/api.md).
 func (a *api) routes() []route {
@@ -57,46 +109,145 @@ func (a *api) routes() []route {
 		dr, dw = store.ScopeDevicesRead, store.ScopeDevicesWrite
 		ar, aw = store.ScopeAlertsRead, store.ScopeAlertsWrite
 		er, ew = store.ScopeERPRead, store.ScopeERPWrite
+		ir, iw = store.ScopeInventoryRead, store.ScopeInventoryWrite
+		fr, sr = store.ScopeFactorsRead, store.ScopeSuppliersRead
+		ur, uw = store.ScopeUsersRead, store.ScopeUsersWrite
+		adr    = store.ScopeAuditRead
+	)
+	const (
+		created  = http.StatusCreated
+		accepted = http.StatusAccepted
+		ok       = http.StatusOK
 	)
 	return []route{
-		{"GET /api/v1/token", "", a.tokenShow},
-		{"GET /api/v1/devices", dr, a.devicesList},
-		{"POST /api/v1/devices", dw, a.deviceRegister},
-		{"GET /api/v1/devices/{id}", dr, a.deviceShow},
-		{"PATCH /api/v1/devices/{id}", dw, a.deviceUpdate},
-		{"POST /api/v1/devices/{id}/rotate-secret", dw, a.deviceRotateSecret},
-		{"POST /api/v1/devices/{id}/decommission", dw, a.deviceDecommission},
-		{"POST /api/v1/devices/{id}/configure", dw, a.deviceConfigure},
-		{"GET /api/v1/devices/{id}/commands", dr, a.deviceCommands},
-		{"GET /api/v1/devices/{id}/readings", dr, a.deviceReadings},
-		{"GET /api/v1/devices/{id}/summary", dr, a.deviceSummary},
-		{"GET /api/v1/commands/{id}", dr, a.commandShow},
-		{"POST /api/v1/firmware-campaigns", dw, a.campaignCreate},
-		{"GET /api/v1/firmware-campaigns", dr, a.campaignsList},
-		{"GET /api/v1/firmware-campaigns/{id}", dr, a.campaignShow},
-		{"GET /api/v1/alerts", ar, a.alertsList},
-		{"GET /api/v1/alerts/{id}", ar, a.alertShow},
-		{"POST /api/v1/alerts/{id}/acknowledge", aw, a.alertAcknowledge},
-		{"GET /api/v1/erp/connections", er, a.erpConnectionsList},
-		{"POST /api/v1/erp/connections", ew, a.erpConnectionCreate},
-		{"GET /api/v1/erp/connections/{name}", er, a.erpConnectionShow},
-		{"PATCH /api/v1/erp/connections/{name}", ew, a.erpConnectionUpdate},
-		{"GET /api/v1/erp/mapping", er, a.erpMappingShow},
-		{"PUT /api/v1/erp/mapping", ew, a.erpMappingPut},
-		{"GET /api/v1/erp/connections/{name}/jobs", er, a.erpConnectionJobs},
-		{"POST /api/v1/erp/connections/{name}/test", ew, a.erpConnectionTest},
-		{"POST /api/v1/erp/connections/{name}/sync", ew, a.erpConnectionSync},
-		{"POST /api/v1/erp/connections/{name}/journal-entries", ew, a.erpJournalPost},
-		{"PUT /api/v1/erp/connections/{name}/files/{file}", ew, a.erpFileUpload},
-		{"GET /api/v1/erp/jobs/{id}", er, a.erpJobShow},
+		{"GET /api/v1/token", "", a.tokenShow, doc("The API token of the request: organization, scopes, expiry", &store.APIToken{})},
+		{"GET /api/v1/organization", "", a.organizationShow, doc("The organization the request acts in", &store.Organization{})},
+
+		{"GET /api/v1/users", ur, a.usersList, doc("Users of the organization and their roles", listResponse[*store.User]{},
+			paged("role", "only users of this role", "disabled", "true or false")...)},
+		{"POST /api/v1/users", uw, a.userCreate, doc("Create a user with a role (and a password for the dashboard)", &store.User{}).with(userRequest{}, created)},
+		{"GET /api/v1/users/{id}", ur, a.userShow, doc("One user", &store.User{})},
+		{"PATCH /api/v1/users/{id}", uw, a.userUpdate, doc("Change a user: e-mail, name, role, password, disabled", &store.User{}).with(userRequest{}, ok)},
+		{"GET /api/v1/tokens", ur, a.tokensList, doc("API tokens of the organization (never a secret)", listResponse[*store.APIToken]{})},
+		{"POST /api/v1/tokens", uw, a.tokenCreate, doc("Issue an API token, shown this once", tokenIssued{}).with(tokenRequest{}, created)},
+		{"POST /api/v1/tokens/{id}/revoke", uw, a.tokenRevoke, doc("Revoke an API token: it stops working at once", &store.APIToken{})},
+		{"GET /api/v1/audit", adr, a.auditList, doc("The audit trail, oldest first", auditPage{},
+			"after", "sequence number to start after (0: the beginning)", "limit", "page size, 1 to 1000 (default 100)")},
+		{"GET /api/v1/audit/verify", adr, a.auditVerify, doc("Verify the audit trail's hash chain end to end", auditVerification{})},
+
+		{"GET /api/v1/sites", ir, a.sitesList, doc("Sites (facilities)", listResponse[*store.Site]{},
+			paged("country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
+		{"POST /api/v1/sites", iw, a.siteCreate, doc("Create a site", &store.Site{}).with(siteRequest{}, created)},
+		{"GET /api/v1/sites/{id}", ir, a.siteShow, doc("One site", &store.Site{})},
+		{"PATCH /api/v1/sites/{id}", iw, a.siteUpdate, doc("Change a site", &store.Site{}).with(siteRequest{}, ok)},
+		{"GET /api/v1/emission-sources", ir, a.sourcesList, doc("Emission sources", listResponse[*store.EmissionSource]{},
+			paged("scope", "1, 2 or 3", "site", "a site's id or code")...)},
+		{"POST /api/v1/emission-sources", iw, a.sourceCreate, doc("Create an emission source", &store.EmissionSource{}).with(sourceRequest{}, created)},
+		{"GET /api/v1/emission-sources/{id}", ir, a.sourceShow, doc("One emission source", &store.EmissionSource{})},
+		{"GET /api/v1/activity-records", ir, a.activityList, doc("Activity records", listResponse[*store.ActivityRecord]{},
+			paged("source", "an emission source's id", "site", "a site's id or code", "type", "activity type (diesel, electricity, …)",
+				"origin", "manual, erp, iot or file", "batch", "a batch id", "from", "period start at or after (date or RFC 3339)",
+				"to", "period start before (date or RFC 3339)")...)},
+		{"GET /api/v1/activity-records/{id}", ir, a.activityShow, doc("One activity record", &store.ActivityRecord{})},
+		{"POST /api/v1/activity-files", iw, a.activityFileUpload, opDoc{
+			summary: "Upload an activity file (CSV or XLSX): calculated and stored as one calculation run; refused rows listed",
+			query:   []param{{"gwp", "GWP set (default AR6)"}},
+			upload:  []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			resp:    activityFileResponse{}, status: created}},
+		{"GET /api/v1/calculation-runs", ir, a.runsList, doc("Calculation runs (without parameters)", listResponse[*store.CalculationRun]{},
+			paged("status", "running, succeeded or failed")...)},
+		{"GET /api/v1/calculation-runs/{id}", ir, a.runShow, doc("One calculation run with its parameters", &store.CalculationRun{})},
+		{"GET /api/v1/emissions", ir, a.emissionsList, doc("Calculated emissions (current ones unless superseded=true)", listResponse[*store.CalculatedEmission]{},
+			paged("run", "a calculation run's id", "activity", "an activity record's id", "source", "an emission source's id",
+				"site", "a site's id or code", "scope", "1, 2 or 3", "superseded", "true to include superseded results",
+				"from", "period start at or after", "to", "period start before")...)},
+		{"GET /api/v1/emissions/totals", ir, a.totalsShow, doc("Emission totals by scope, location- and market-based", calculation.Totals{},
+			"by", "any of category, site, source, month (comma-separated)", "from", "period start at or after", "to", "period start before")},
+		{"GET /api/v1/emissions/{id}", ir, a.emissionShow, doc("One calculated emission, explained step by step", emissionExplained{})},
+		{"GET /api/v1/factor-sets", fr, a.factorSetsList, doc("Official factor sets published in the store", listResponse[store.FactorSet]{})},
+		{"GET /api/v1/factor-sets/{id}/factors", fr, a.factorSetFactors, doc("A factor set's values, each citing its source", listResponse[store.EmissionFactor]{},
+			"activity", "only factors of this activity type")},
+		{"GET /api/v1/suppliers", sr, a.suppliersList, doc("Suppliers", listResponse[*store.Supplier]{},
+			paged("country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
+		{"GET /api/v1/suppliers/{id}", sr, a.supplierShow, doc("One supplier", &store.Supplier{})},
+		{"GET /api/v1/products", sr, a.productsList, doc("Products", listResponse[*store.Product]{}, paged("supplier", "a supplier's id")...)},
+		{"GET /api/v1/purchase-orders", sr, a.purchaseOrdersList, doc("Purchase orders", listResponse[*store.PurchaseOrder]{},
+			paged("supplier", "a supplier's id", "from", "order date at or after", "to", "order date before")...)},
+		{"GET /api/v1/purchase-orders/{id}", sr, a.purchaseOrderShow, doc("One purchase order with its lines", purchaseOrderDetail{})},
+
+		{"GET /api/v1/devices", dr, a.devicesList, doc("Devices, in registration order", listResponse[*store.Device]{},
+			"type", "device type", "site", "a site's id or code", "status", "device status", "limit", "page size", "after", "the next_after of the previous page")},
+		{"POST /api/v1/devices", dw, a.deviceRegister, doc("Register a device; its MQTT credentials are shown once", deviceWithCredentials{}).with(deviceRegisterRequest{}, created)},
+		{"GET /api/v1/devices/{id}", dr, a.deviceShow, doc("One device and its credentials' history", deviceDetail{})},
+		{"PATCH /api/v1/devices/{id}", dw, a.deviceUpdate, doc("Change a device", &store.Device{}).with(deviceUpdateRequest{}, ok)},
+		{"POST /api/v1/devices/{id}/rotate-secret", dw, a.deviceRotateSecret, doc("Issue a device new credentials, shown once", deviceWithCredentials{})},
+		{"POST /api/v1/devices/{id}/decommission", dw, a.deviceDecommission, doc("Decommission a device: its credentials stop working", &store.Device{})},
+		{"POST /api/v1/devices/{id}/configure", dw, a.deviceConfigure, doc("Queue a configure command for a device", store.DeviceCommand{}).with(configureRequest{}, accepted)},
+		{"GET /api/v1/devices/{id}/commands", dr, a.deviceCommands, doc("A device's commands, newest first", listResponse[store.DeviceCommand]{},
+			"status", "command status", "limit", "page size")},
+		{"GET /api/v1/devices/{id}/readings", dr, a.deviceReadings, doc("Readings of one metric, or hourly aggregates", readingsResponse{},
+			"metric", "the metric", "from", "start (date or RFC 3339)", "to", "end", "hourly", "true for hourly aggregates", "limit", "most readings")},
+		{"GET /api/v1/devices/{id}/summary", dr, a.deviceSummary, doc("A device's summary over a range", iot.Summary{}, "from", "start", "to", "end")},
+		{"GET /api/v1/commands/{id}", dr, a.commandShow, doc("One device command", store.DeviceCommand{})},
+		{"POST /api/v1/firmware-campaigns", dw, a.campaignCreate, doc("Start a firmware update campaign", campaignJSON{}).with(campaignCreateRequest{}, created)},
+		{"GET /api/v1/firmware-campaigns", dr, a.campaignsList, doc("Firmware campaigns, newest first, with counts", listResponse[campaignJSON]{})},
+		{"GET /api/v1/firmware-campaigns/{id}", dr, a.campaignShow, doc("One campaign and each device's command", campaignDetail{})},
+		{"GET /api/v1/alerts", ar, a.alertsList, doc("Alerts, latest first", listResponse[store.AlertDetail]{},
+			"status", "open (default), acknowledged, resolved or all", "device", "a device's id", "limit", "page size")},
+		{"GET /api/v1/alerts/{id}", ar, a.alertShow, doc("One alert", store.AlertDetail{})},
+		{"POST /api/v1/alerts/{id}/acknowledge", aw, a.alertAcknowledge, doc("Acknowledge an alert", store.AlertDetail{})},
+		{"GET /api/v1/erp/connections", er, a.erpConnectionsList, doc("ERP connections (never their credentials)", listResponse[*store.ERPConnection]{})},
+		{"POST /api/v1/erp/connections", ew, a.erpConnectionCreate, doc("Create an ERP connection", erpConnection{}).with(erp.ConnectionSpec{}, created)},
+		{"GET /api/v1/erp/connections/{name}", er, a.erpConnectionShow, doc("One ERP connection, its watermarks and record counts", erpConnection{})},
+		{"PATCH /api/v1/erp/connections/{name}", ew, a.erpConnectionUpdate, doc("Change an ERP connection", erpConnection{}).with(erp.ConnectionPatch{}, ok)},
+		{"GET /api/v1/erp/mapping", er, a.erpMappingShow, doc("The mapping from ERP records to activity data", store.ActivityMapping{}, "version", "a version (default the latest)")},
+		{"PUT /api/v1/erp/mapping", ew, a.erpMappingPut, doc("Store the next version of the mapping", store.ActivityMapping{}).with(erp.Mapping{}, created)},
+		{"GET /api/v1/erp/connections/{name}/jobs", er, a.erpConnectionJobs, doc("A connection's sync jobs, newest first", listResponse[*store.SyncJob]{}, "limit", "page size")},
+		{"POST /api/v1/erp/connections/{name}/test", ew, a.erpConnectionTest, doc("Test a connection step by step", erpTestResponse{})},
+		{"POST /api/v1/erp/connections/{name}/sync", ew, a.erpConnectionSync, doc("Start a sync in the background", erpSyncAccepted{}).with(erpSyncRequest{}, accepted)},
+		{"POST /api/v1/erp/connections/{name}/journal-entries", ew, a.erpJournalPost, doc("Post a carbon-accounting journal entry to the ERP", erp.JournalResult{},
+			"repost", "true to post a reference again").with(erp.JournalFile{}, created)},
+		{"PUT /api/v1/erp/connections/{name}/files/{file}", ew, a.erpFileUpload, opDoc{
+			summary: "Store a CSV or XLSX file for a spreadsheet connection",
+			upload:  []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			resp:    erp.UploadResult{}, status: created}},
+		{"GET /api/v1/erp/jobs/{id}", er, a.erpJobShow, doc("One sync job and the records it quarantined", erpJob{})},
 	}
 }
 
 // mount adds every /api/v1 route to mux.
-func (a *api) mount(mux *http.ServeMux) {
-	for _, rt := range a.routes() {
+func (a *api) mount(mux *http.ServeMux, version string) {
+	routes := a.routes()
+	for _, rt := range routes {
 		mux.Handle(rt.pattern, a.authenticate(rt.scope, rt.h))
 	}
+	doc, err := openAPI(routes, version)
+	if err != nil {
+		// A route without its documentation is a programming error the
+		// tests catch; the API itself still serves.
+		a.log.Error("building the OpenAPI document", slog.Any("err", err))
+	}
+	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		if doc == nil {
+			writeProblem(w, http.StatusInternalServerError, "the OpenAPI document could not be built; it is logged")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(doc)
+	})
+	page := referencePage(routes, version)
+	mux.HandleFunc("GET /api/docs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", referenceCSP)
+		_, _ = w.Write(page)
+	})
+	mux.HandleFunc("GET /api/docs.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(referenceScript)
+	})
 }
 
 // tokenShow answers GET /api/v1/token: the token the request carries (its

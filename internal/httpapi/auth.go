@@ -19,9 +19,13 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, tok *store.APIToken
 // grants scope (any valid token when scope is empty). The token's organization is the one h acts in; the store
 // writes h makes are attributed to the token (actor "token:<id>").
 //
-// Without a token, or with one that is unknown, revoked or expired, the
-// answer is 401; with a token lacking scope, 403. Each carries a
-// WWW-Authenticate challenge saying why.
+// A token issued for a user acts with the scopes both the token and the
+// user's role grant (store.RoleAllows), and not at all once the user is
+// disabled.
+//
+// Without a token, or with one that is unknown, revoked or expired, or of a
+// disabled user, the answer is 401; with a token lacking scope, 403. Each
+// carries a WWW-Authenticate challenge saying why.
 func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := bearerToken(r)
@@ -42,13 +46,37 @@ func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 			}
 			return
 		}
+		var user *store.User
+		if tok.UserID != nil {
+			if user, err = a.st.Users().Get(r.Context(), tok.OrgID, *tok.UserID); err != nil && store.CodeOf(err) != store.CodeNotFound {
+				a.fail(w, r, err)
+				return
+			}
+			if user == nil || user.Disabled {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="invalid_token"`)
+				writeProblemOf(w, Problem{Type: ProblemUnauthorized, Status: http.StatusUnauthorized,
+					Detail: "API token " + tok.ID.String() + " acts for a user who is disabled or removed"})
+				return
+			}
+		}
 		if scope != "" && !tok.Allows(scope) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="insufficient_scope", scope="`+scope+`"`)
 			writeProblemOf(w, Problem{Type: ProblemForbidden, Status: http.StatusForbidden,
 				Detail: "API token " + tok.ID.String() + " lacks the scope " + scope + " this route needs"})
 			return
 		}
+		if scope != "" && user != nil && !store.RoleAllows(user.Role, scope) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="insufficient_scope", scope="`+scope+`"`)
+			writeProblemOf(w, Problem{Type: ProblemForbidden, Status: http.StatusForbidden,
+				Detail: "API token " + tok.ID.String() + " acts for " + user.Email + ", whose role " + user.Role + " does not grant the scope " + scope + " this route needs"})
+			return
+		}
 		ctx := store.WithActor(r.Context(), store.Actor{Type: "token", ID: tok.ID.String()})
+		if r.Method == http.MethodGet {
+			ew := &etagWriter{ResponseWriter: w}
+			defer ew.finish(r)
+			w = ew
+		}
 		if err := h(w, r.WithContext(ctx), tok); err != nil {
 			a.fail(w, r, err)
 		}

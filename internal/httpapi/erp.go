@@ -121,7 +121,7 @@ func (a *api) erpConnectionTest(w http.ResponseWriter, r *http.Request, tok *sto
 	for _, s := range steps {
 		ok = ok && s.OK
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": ok, "steps": steps})
+	writeJSON(w, http.StatusOK, erpTestResponse{OK: ok, Steps: steps})
 	return nil
 }
 
@@ -174,8 +174,8 @@ func (a *api) erpConnectionSync(w http.ResponseWriter, r *http.Request, tok *sto
 			a.log.Warn("erp: sync requested through the API failed", slog.String("connection", name), slog.Any("err", err))
 		}
 	}()
-	writeJSON(w, http.StatusAccepted, map[string]string{"connection": name, "status": "accepted",
-		"jobs": "/api/v1/erp/connections/" + name + "/jobs"})
+	writeJSON(w, http.StatusAccepted, erpSyncAccepted{Connection: name, Status: "accepted",
+		Jobs: "/api/v1/erp/connections/" + name + "/jobs"})
 	return nil
 }
 
@@ -343,4 +343,19 @@ func (a *api) erpMappingPut(w http.ResponseWriter, r *http.Request, tok *store.A
 	}
 	writeJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// erpTestResponse is the answer to a connection test: ok false when a
+// step failed.
+type erpTestResponse struct {
+	OK    bool       `json:"ok"`
+	Steps []erp.Step `json:"steps"`
+}
+
+// erpSyncAccepted is the answer to a sync request: the sync runs in the
+// background; its job appears under jobs.
+type erpSyncAccepted struct {
+	Connection string `json:"connection"`
+	Status     string `json:"status"`
+	Jobs       string `json:"jobs"`
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -37,6 +38,12 @@ type HandlerOptions struct {
 	// Background bounds work a request starts and does not wait for (an
 	// ERP sync); nil means none outlives its server's process.
 	Background context.Context
+	// MaxUploadBytes bounds an uploaded activity file; 0 is
+	// MaxActivityFileBytes.
+	MaxUploadBytes int64
+	// PasswordHashing is the argon2id cost of users' passwords; zero is
+	// password.Default.
+	PasswordHashing password.Params
 }
 
 // NewHandler returns the API's root handler.
@@ -70,7 +77,15 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		EnableOpenMetrics: true,
 	}))
 	if opts.Store != nil {
-		(&api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background}).mount(mux)
+		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background,
+			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing}
+		if a.maxUpload <= 0 {
+			a.maxUpload = MaxActivityFileBytes
+		}
+		if a.hashing == (password.Params{}) {
+			a.hashing = password.Default
+		}
+		a.mount(mux, version)
 	}
 
 	var h http.Handler = problemMux{mux}

@@ -15,6 +15,9 @@ type Problem struct {
 	// cannot be read: a body field ("serial"), a query parameter ("from")
 	// or a path segment ("id"). An extension member of RFC 9457.
 	Field string `json:"field,omitempty"`
+	// Errors lists the parts of a request refused one by one (the rows of
+	// an activity file), when there are several. An extension member.
+	Errors any `json:"errors,omitempty"`
 }
 
 // ProblemContentType is the media type of problem responses.

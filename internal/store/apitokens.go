@@ -31,10 +31,23 @@ const (
 	ScopeAlertsWrite  = "alerts:write"  // acknowledge alerts
 	ScopeERPRead      = "erp:read"      // ERP connections, their sync jobs and quarantined records
 	ScopeERPWrite     = "erp:write"     // create, change, test and sync ERP connections; the mapping; uploads and journal entries
-	ScopeAll          = "*"             // every scope, present and future
+	// ScopeInventoryRead: sites, emission sources, activity records,
+	// calculation runs, calculated emissions (with their explanation) and
+	// emission totals.
+	ScopeInventoryRead = "inventory:read"
+	// ScopeInventoryWrite: create and change sites and emission sources;
+	// upload activity files (calculated and stored as a run).
+	ScopeInventoryWrite = "inventory:write"
+	ScopeFactorsRead    = "factors:read"   // factor sets and their factors
+	ScopeSuppliersRead  = "suppliers:read" // suppliers, products, purchase orders
+	ScopeAuditRead      = "audit:read"     // the audit trail and its verification
+	ScopeUsersRead      = "users:read"     // users, their roles, API tokens (never secrets)
+	ScopeUsersWrite     = "users:write"    // create and change users and roles; issue and revoke API tokens
+	ScopeAll            = "*"              // every scope, present and future
 )
 
-var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite, ScopeAll}
+var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite,
+	ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead, ScopeAuditRead, ScopeUsersRead, ScopeUsersWrite, ScopeAll}
 
 // APIScopes lists the scopes a token may be given.
 func APIScopes() []string { return slices.Clone(apiScopes) }
@@ -58,7 +71,9 @@ const (
 // Audit entity of API tokens (the collection's kind).
 const EntityAPIToken = "api_token"
 
-// Allows reports whether the token grants scope: it lists it, or "*".
+// Allows reports whether the token's own scopes grant scope: it lists it,
+// or "*". A token issued for a user is further limited by the user's role
+// (RoleAllows).
 func (t *APIToken) Allows(scope string) bool {
 	return slices.Contains(t.Scopes, scope) || slices.Contains(t.Scopes, ScopeAll)
 }
@@ -90,6 +105,24 @@ func (s *Store) APITokenIssue(ctx context.Context, org uuid.UUID, p APITokenIssu
 		}
 		if !slices.Contains(scopes, sc) {
 			scopes = append(scopes, sc)
+		}
+	}
+	if p.UserID != nil {
+		u, err := s.c.users.Get(ctx, org, *p.UserID)
+		if err != nil {
+			if CodeOf(err) == CodeNotFound {
+				return "", nil, errorf(CodeInvalidArgument, op, "user_id: no user %s in this organization", *p.UserID)
+			}
+			return "", nil, err
+		}
+		if u.Disabled {
+			return "", nil, errorf(CodeInvalidArgument, op, "user_id: user %s is disabled", u.Email)
+		}
+		for _, sc := range scopes {
+			if sc != ScopeAll && !RoleAllows(u.Role, sc) {
+				return "", nil, errorf(CodeInvalidArgument, op, "scopes: %q is more than the role %s of user %s allows (%s)",
+					sc, u.Role, u.Email, strings.Join(RoleScopes(u.Role), ", "))
+			}
 		}
 	}
 	now := s.nowUTC()

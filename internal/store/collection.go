@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,10 +183,87 @@ func (c *Collection[T, P]) Get(ctx context.Context, org, id uuid.UUID) (P, error
 // ListOptions page through records in id order (ids are time-ordered UUIDv7,
 // so this is creation order).
 type ListOptions struct {
-	// After returns records whose id follows this one; the zero id starts at the beginning.
+	// After returns records whose id follows this one (precedes it with
+	// Desc); the zero id starts at the beginning (the end).
 	After uuid.UUID
 	// Limit caps the page; 0 means 100, and at most 1000 are returned.
 	Limit int
+	// Desc lists newest first.
+	Desc bool
+	// Where keeps the records whose column equals the value, for every
+	// entry; a nil value keeps those where it is NULL. Columns must be the
+	// collection's own (Columns), else the list fails with
+	// CodeInvalidArgument; values are bound as parameters, of the Go type
+	// of the record's field.
+	Where map[string]any
+	// TimeColumn, with Since and Until (zero: unbounded), keeps the
+	// records with Since <= column < Until.
+	TimeColumn   string
+	Since, Until time.Time
+}
+
+// Columns lists the collection's own columns (besides id, org_id,
+// created_at and updated_at), the ones ListOptions may filter on.
+func (c *Collection[T, P]) Columns() []string { return append([]string(nil), c.cols...) }
+
+// listQuery is the SELECT of a List: org_id = $1, then o's conditions.
+func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int) (string, []any, error) {
+	known := func(col string) bool {
+		for _, k := range c.cols {
+			if k == col {
+				return true
+			}
+		}
+		return col == "created_at" || col == "updated_at"
+	}
+	var b strings.Builder
+	args := []any{org}
+	b.WriteString(c.selectSQL + " WHERE org_id = $1")
+	if o.After != uuid.Nil || !o.Desc {
+		args = append(args, o.After)
+		if o.Desc {
+			fmt.Fprintf(&b, " AND id < $%d", len(args))
+		} else {
+			fmt.Fprintf(&b, " AND id > $%d", len(args))
+		}
+	}
+	cols := make([]string, 0, len(o.Where))
+	for col := range o.Where {
+		cols = append(cols, col)
+	}
+	slices.Sort(cols) // one SQL text per set of columns
+	for _, col := range cols {
+		if !known(col) {
+			return "", nil, fmt.Errorf("%s has no column %q to filter on", c.kind, col)
+		}
+		if v := o.Where[col]; v == nil {
+			fmt.Fprintf(&b, " AND %s IS NULL", col)
+		} else {
+			args = append(args, v)
+			fmt.Fprintf(&b, " AND %s = $%d", col, len(args))
+		}
+	}
+	if o.TimeColumn != "" {
+		if !known(o.TimeColumn) {
+			return "", nil, fmt.Errorf("%s has no column %q to filter on", c.kind, o.TimeColumn)
+		}
+		if !o.Since.IsZero() {
+			args = append(args, o.Since.UTC())
+			fmt.Fprintf(&b, " AND %s >= $%d", o.TimeColumn, len(args))
+		}
+		if !o.Until.IsZero() {
+			args = append(args, o.Until.UTC())
+			fmt.Fprintf(&b, " AND %s < $%d", o.TimeColumn, len(args))
+		}
+	}
+	if o.Desc {
+		b.WriteString(" ORDER BY id DESC")
+	} else {
+		b.WriteString(" ORDER BY id")
+	}
+	args = append(args, limit)
+	fmt.Fprintf(&b, " LIMIT $%d", len(args))
+	return b.String(), args, nil
 }
 
 // Each calls fn with every record of org in id order, reading them a page
@@ -217,10 +295,14 @@ func (c *Collection[T, P]) List(ctx context.Context, org uuid.UUID, o ListOption
 		limit = 100
 	}
 	limit = min(limit, 1000)
+	query, args, err := c.listQuery(org, o, limit)
+	if err != nil {
+		return nil, errorf(CodeInvalidArgument, op, "%v", err)
+	}
 	var out []P
-	err := c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
+	err = c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
 		out = out[:0]
-		rows, err := q.Query(ctx, c.selectSQL+" WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3", org, o.After, limit)
+		rows, err := q.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}

@@ -75,6 +75,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"Alerts", testAlerts},
 		{"DeviceCommands", testDeviceCommands},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"ListFilters", testListFilters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, s, admin) })

@@ -1,0 +1,90 @@
+package drivertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+// testListFilters checks ListOptions on the engine: equality on columns
+// (NULL included), a time range, newest first with paging, and a column
+// the collection does not have refused before any SQL is sent.
+func testListFilters(t *testing.T, s *store.Store, _ Admin) {
+	ctx := context.Background()
+	org := NewOrg(t, s).ID
+	other := NewOrg(t, s).ID
+	site := &store.Site{Name: "Plant", Code: "P1", Active: true}
+	must(t, s.Sites().Create(ctx, org, site))
+	src := &store.EmissionSource{Name: "Boiler", Scope: 1, Active: true}
+	must(t, s.EmissionSources().Create(ctx, org, src))
+	month := func(m time.Month) time.Time { return time.Date(2025, m, 1, 0, 0, 0, 0, time.UTC) }
+	var acts []*store.ActivityRecord
+	for i, m := range []time.Month{time.January, time.February, time.March, time.April} {
+		a := &store.ActivityRecord{SourceID: src.ID, ActivityType: "diesel", Quantity: decimal.NewFromInt(int64(i + 1)), Unit: "l",
+			PeriodStart: month(m), PeriodEnd: month(m + 1), DataQuality: 2, Origin: "manual"}
+		if i%2 == 0 {
+			a.SiteID = &site.ID
+			a.ActivityType = "natural_gas"
+		}
+		must(t, s.ActivityRecords().Create(ctx, org, a))
+		acts = append(acts, a)
+	}
+	// The other organization's records never show.
+	must(t, s.Sites().Create(ctx, other, &store.Site{Name: "Plant", Code: "P1", Active: true}))
+
+	ids := func(vs []*store.ActivityRecord) []uuid.UUID {
+		out := make([]uuid.UUID, len(vs))
+		for i, v := range vs {
+			out[i] = v.ID
+		}
+		return out
+	}
+	check := func(name string, o store.ListOptions, want ...*store.ActivityRecord) {
+		t.Helper()
+		got, err := s.ActivityRecords().List(ctx, org, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if g, w := ids(got), ids(want); len(g) != len(w) || (len(g) > 0 && !equalIDs(g, w)) {
+			t.Fatalf("%s: got %v, want %v", name, g, w)
+		}
+	}
+	check("site", store.ListOptions{Where: map[string]any{"site_id": site.ID}}, acts[0], acts[2])
+	check("no site", store.ListOptions{Where: map[string]any{"site_id": nil}}, acts[1], acts[3])
+	check("type and site", store.ListOptions{Where: map[string]any{"activity_type": "natural_gas", "site_id": site.ID}}, acts[0], acts[2])
+	check("type matches none", store.ListOptions{Where: map[string]any{"activity_type": "natural_gas' OR '1'='1"}})
+	check("range", store.ListOptions{TimeColumn: "period_start", Since: month(time.February), Until: month(time.April)}, acts[1], acts[2])
+	check("since", store.ListOptions{TimeColumn: "period_start", Since: month(time.March)}, acts[2], acts[3])
+	check("desc", store.ListOptions{Desc: true}, acts[3], acts[2], acts[1], acts[0])
+	check("desc after", store.ListOptions{Desc: true, After: acts[2].ID, Limit: 1}, acts[1])
+	check("asc after", store.ListOptions{After: acts[1].ID}, acts[2], acts[3])
+	check("desc filtered", store.ListOptions{Desc: true, Where: map[string]any{"site_id": site.ID}}, acts[2], acts[0])
+
+	for _, o := range []store.ListOptions{
+		{Where: map[string]any{"1=1 OR site_id": nil}},
+		{Where: map[string]any{"org_id": other}},
+		{TimeColumn: "period_start; DROP TABLE x", Since: month(time.January)},
+	} {
+		if _, err := s.ActivityRecords().List(ctx, org, o); store.CodeOf(err) != store.CodeInvalidArgument {
+			t.Fatalf("ListOptions %+v: %v, want CodeInvalidArgument", o, err)
+		}
+	}
+	sites, err := s.Sites().List(ctx, org, store.ListOptions{Where: map[string]any{"code": "P1"}})
+	if err != nil || len(sites) != 1 || sites[0].ID != site.ID {
+		t.Fatalf("sites with code P1: %v (%v)", sites, err)
+	}
+}
+
+func equalIDs(a, b []uuid.UUID) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
