@@ -335,7 +335,9 @@ func (a *App) startHTTP() error {
 		Store:    a.st,
 		ERP:      a.erp,
 		// Syncs started through the API end with the ERP scheduler.
-		Background: a.erpCtx,
+		Background:     a.erpCtx,
+		MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20,
+		RateLimit:      httpapi.RateLimit{PerSecond: float64(a.cfg.HTTP.RateLimit), Burst: a.cfg.HTTP.RateLimitBurst},
 	})
 	srv := &http.Server{
 		Addr:              a.cfg.HTTP.Addr,

@@ -68,6 +68,14 @@ type HTTPConfig struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish after
 	// a stop signal. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RateLimit is how many requests a second one API token may send,
+	// sustained; -1 turns the limit off. Default 50.
+	RateLimit int `yaml:"rate_limit"`
+	// RateLimitBurst is how many requests one API token may send at once.
+	// Default 100.
+	RateLimitBurst int `yaml:"rate_limit_burst"`
+	// MaxUploadMiB bounds an uploaded activity file. Default 32.
+	MaxUploadMiB int `yaml:"max_upload_mib"`
 }
 
 // StoreConfig chooses the relational store.
@@ -179,6 +187,9 @@ const (
 	DefaultDataDir             = "./greenlang-data"
 	DefaultHTTPAddr            = "127.0.0.1:8080"
 	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultRateLimit           = 50
+	DefaultRateLimitBurst      = 100
+	DefaultMaxUploadMiB        = 32
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "json"
 	DefaultMaintenanceInterval = time.Hour
@@ -219,6 +230,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.HTTP.ShutdownTimeout == 0 {
 		c.HTTP.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.HTTP.RateLimit == 0 {
+		c.HTTP.RateLimit = DefaultRateLimit
+	}
+	if c.HTTP.RateLimitBurst == 0 {
+		c.HTTP.RateLimitBurst = DefaultRateLimitBurst
+	}
+	if c.HTTP.MaxUploadMiB == 0 {
+		c.HTTP.MaxUploadMiB = DefaultMaxUploadMiB
 	}
 	if c.Store.URL == "" {
 		c.Store.URL = SQLiteURL(filepath.Join(c.DataDir, "greenlang.db"))
@@ -290,6 +310,15 @@ func (c Config) Validate() error {
 	}
 	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
 		add("http.tls_cert_file and http.tls_key_file must be set together")
+	}
+	if c.HTTP.RateLimit < -1 {
+		add("http.rate_limit must be positive, or -1 for no limit, got %d", c.HTTP.RateLimit)
+	}
+	if c.HTTP.RateLimitBurst < 1 {
+		add("http.rate_limit_burst must be positive, got %d", c.HTTP.RateLimitBurst)
+	}
+	if c.HTTP.MaxUploadMiB < 1 || c.HTTP.MaxUploadMiB > 1024 {
+		add("http.max_upload_mib must be from 1 to 1024, got %d", c.HTTP.MaxUploadMiB)
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		add("http.shutdown_timeout must be positive, got %s", c.HTTP.ShutdownTimeout)

@@ -37,7 +37,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		DataDir: "./greenlang-data",
-		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second},
+		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:8080", ShutdownTimeout: 30 * time.Second, RateLimit: 50, RateLimitBurst: 100, MaxUploadMiB: 32},
 		Store:   config.StoreConfig{URL: "sqlite://./greenlang-data/greenlang.db"},
 		Stream:  config.StreamConfig{URL: "nats+embedded://./greenlang-data/jetstream", AllowedLateness: time.Minute},
 		MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,
@@ -78,7 +78,7 @@ anomaly:
 			check: func(t *testing.T, c config.Config) {
 				want := config.Config{
 					DataDir: "/from/file",
-					HTTP:    config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second},
+					HTTP:    config.HTTPConfig{Addr: "127.0.0.1:1001", ShutdownTimeout: 5 * time.Second, RateLimit: 50, RateLimitBurst: 100, MaxUploadMiB: 32},
 					Store:   config.StoreConfig{URL: "sqlite:///from/file/greenlang.db"},
 					Stream:  config.StreamConfig{URL: "nats+embedded:///from/file/jetstream", AllowedLateness: time.Minute},
 					MQTT: config.MQTTConfig{URL: config.DefaultMQTTURL, TLSAddr: config.DefaultMQTTTLSAddr, ShareGroup: "greenlang", BatchSize: 1000,

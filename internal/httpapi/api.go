@@ -48,6 +48,9 @@ type api struct {
 	maxUpload int64
 	// hashing is the cost of users' password hashes.
 	hashing password.Params
+	// tokenLimit buckets requests per API token (nil: unlimited);
+	// failLimit failed authentications per client address.
+	tokenLimit, failLimit *limiters
 }
 
 // route is one /api/v1 route: its ServeMux pattern, the scope it needs

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -28,8 +29,18 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, tok *store.APIToken
 // carries a WWW-Authenticate challenge saying why.
 func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuseAuth := func() bool { // a failed authentication counts against the address
+			if ok, wait := a.failLimit.allow(clientAddr(r), time.Now()); !ok {
+				tooMany(w, wait, "too many failed authentications from this address; try again later")
+				return true
+			}
+			return false
+		}
 		raw, ok := bearerToken(r)
 		if !ok {
+			if refuseAuth() {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`"`)
 			writeProblemOf(w, Problem{Type: ProblemUnauthorized, Status: http.StatusUnauthorized,
 				Detail: "this route needs an API token: send Authorization: Bearer <token> (greenlang token create)"})
@@ -39,12 +50,21 @@ func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 		if err != nil {
 			switch store.CodeOf(err) {
 			case store.CodeNotFound, store.CodeFailedPrecondition:
+				if refuseAuth() {
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="invalid_token"`)
 				writeProblemOf(w, Problem{Type: ProblemUnauthorized, Status: http.StatusUnauthorized, Detail: storeMessage(err)})
 			default:
 				a.fail(w, r, err)
 			}
 			return
+		}
+		if a.tokenLimit != nil {
+			if ok, wait := a.tokenLimit.allow(tok.ID.String(), time.Now()); !ok {
+				tooMany(w, wait, "API token "+tok.ID.String()+" sent more requests than its rate limit allows")
+				return
+			}
 		}
 		var user *store.User
 		if tok.UserID != nil {

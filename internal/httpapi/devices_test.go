@@ -38,7 +38,9 @@ func newAPIEnv(t *testing.T, open processortest.StoreOpener) *apiEnv {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st}))
+	// The tests send many requests and failed authentications from one
+	// address: the limits are TestRateLimits' to check.
+	srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, RateLimit: testLimits}))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -53,6 +55,8 @@ func (e *apiEnv) token(org uuid.UUID, scopes ...string) string {
 	}
 	return secret
 }
+
+var testLimits = httpapi.RateLimit{PerSecond: -1, FailedPerMinute: 1e9}
 
 type reply struct {
 	status int

@@ -42,7 +42,7 @@ func TestERPRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 		syncer := erp.NewSyncer(e.st, erp.NewRegistry(spreadsheet.Factory()), erp.NewPoster(e.st, calc, nil), nil)
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx}))
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx, RateLimit: testLimits}))
 		t.Cleanup(srv.Close)
 		e.url = srv.URL
 
@@ -183,7 +183,7 @@ func TestERPJournalRoute(t *testing.T) {
 		syncer := erp.NewSyncer(e.st, erp.NewRegistry(sap.Factory(), spreadsheet.Factory()), nil, nil)
 		syncer.HTTP.RatePerSecond = -1
 		syncer.HTTP.MaxAttempts = 1
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx}))
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, ERP: syncer, Background: ctx, RateLimit: testLimits}))
 		t.Cleanup(srv.Close)
 		e.url = srv.URL
 		read, write := e.token(e.orgA, store.ScopeERPRead), e.token(e.orgA, store.ScopeERPWrite)

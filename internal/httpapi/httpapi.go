@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
@@ -44,6 +45,9 @@ type HandlerOptions struct {
 	// PasswordHashing is the argon2id cost of users' passwords; zero is
 	// password.Default.
 	PasswordHashing password.Params
+	// RateLimit limits requests per API token and failed authentications
+	// per client address.
+	RateLimit RateLimit
 }
 
 // NewHandler returns the API's root handler.
@@ -85,6 +89,11 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		if a.hashing == (password.Params{}) {
 			a.hashing = password.Default
 		}
+		rl := opts.RateLimit.withDefaults()
+		if rl.PerSecond > 0 {
+			a.tokenLimit = newLimiters(rate.Limit(rl.PerSecond), rl.Burst)
+		}
+		a.failLimit = newLimiters(rate.Limit(rl.FailedPerMinute/60), 10)
 		a.mount(mux, version)
 	}
 

@@ -255,7 +255,7 @@ func TestListFiltersRefuseInjection(t *testing.T) {
 func TestActivityFileTooLarge(t *testing.T) {
 	processortest.Engines(t, "httpapibig", func(t *testing.T, open processortest.StoreOpener) {
 		e := newAPIEnv(t, open)
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, MaxUploadBytes: 100}))
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, MaxUploadBytes: 100, RateLimit: testLimits}))
 		t.Cleanup(srv.Close)
 		e.url = srv.URL
 		tok := e.token(e.orgA, store.ScopeAll)
@@ -376,5 +376,35 @@ func TestUsersTokensAudit(t *testing.T) {
 		if org.ID != e.orgA {
 			t.Fatalf("organization %s, want %s", org.ID, e.orgA)
 		}
+	})
+}
+
+func TestRateLimits(t *testing.T) {
+	processortest.Engines(t, "httpapirate", func(t *testing.T, open processortest.StoreOpener) {
+		e := newAPIEnv(t, open)
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st,
+			RateLimit: httpapi.RateLimit{PerSecond: 0.001, Burst: 3, FailedPerMinute: 0.001}}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+		tok, other := e.token(e.orgA, store.ScopeAll), e.token(e.orgA, store.ScopeAll)
+		for range 3 {
+			e.do("GET", "/api/v1/token", tok, nil).must(t, 200, nil)
+		}
+		r := e.do("GET", "/api/v1/token", tok, nil)
+		r.wantProblem(t, 429, httpapi.ProblemRateLimited, "")
+		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Fatalf("Retry-After %q", ra)
+		}
+		// Another token has its own bucket.
+		e.do("GET", "/api/v1/token", other, nil).must(t, 200, nil)
+
+		// Failed authentications from one address: a burst of 10, then 429;
+		// a good token from the same address is not a failure and passes.
+		for range 10 {
+			e.do("GET", "/api/v1/token", "glt_wrong", nil).wantProblem(t, 401, httpapi.ProblemUnauthorized, "")
+		}
+		e.do("GET", "/api/v1/token", "glt_wrong", nil).wantProblem(t, 429, httpapi.ProblemRateLimited, "")
+		e.do("GET", "/api/v1/token", "", nil).wantProblem(t, 429, httpapi.ProblemRateLimited, "")
+		e.do("GET", "/api/v1/token", other, nil).must(t, 200, nil)
 	})
 }

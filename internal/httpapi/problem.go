@@ -45,6 +45,10 @@ const (
 	ProblemValidation = "urn:greenlang:problem:validation"
 	// ProblemUnavailable (503): the store did not answer; try again.
 	ProblemUnavailable = "urn:greenlang:problem:unavailable"
+	// ProblemRateLimited (429): the token, or the client address after
+	// failed authentications, sent more requests than it may; Retry-After
+	// says when to try again.
+	ProblemRateLimited = "urn:greenlang:problem:rate-limited"
 	// ProblemUpstream (502): a system the platform calls for the request
 	// (an ERP) refused it or did not answer; detail says which and why.
 	ProblemUpstream = "urn:greenlang:problem:upstream"
