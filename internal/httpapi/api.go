@@ -76,6 +76,15 @@ type opDoc struct {
 	resp any
 	// status is the success status; 0 is 200.
 	status int
+	// secret marks an answer holding a secret shown once (a token, a
+	// device's credentials): it is never stored for an idempotent replay.
+	secret bool
+}
+
+// showsSecret returns d marked as answering with a secret shown once.
+func (d opDoc) showsSecret() opDoc {
+	d.secret = true
+	return d
 }
 
 // param is a query parameter: its name and what it means.
@@ -132,7 +141,7 @@ func (a *api) routes() []route {
 		{"GET /api/v1/users/{id}", ur, a.userShow, doc("One user", &store.User{})},
 		{"PATCH /api/v1/users/{id}", uw, a.userUpdate, doc("Change a user: e-mail, name, role, password, disabled", &store.User{}).with(userRequest{}, ok)},
 		{"GET /api/v1/tokens", ur, a.tokensList, doc("API tokens of the organization (never a secret)", listResponse[*store.APIToken]{})},
-		{"POST /api/v1/tokens", uw, a.tokenCreate, doc("Issue an API token, shown this once", tokenIssued{}).with(tokenRequest{}, created)},
+		{"POST /api/v1/tokens", uw, a.tokenCreate, doc("Issue an API token, shown this once", tokenIssued{}).with(tokenRequest{}, created).showsSecret()},
 		{"POST /api/v1/tokens/{id}/revoke", uw, a.tokenRevoke, doc("Revoke an API token: it stops working at once", &store.APIToken{})},
 		{"GET /api/v1/audit", adr, a.auditList, doc("The audit trail, oldest first", auditPage{},
 			"after", "sequence number to start after (0: the beginning)", "limit", "page size, 1 to 1000 (default 100)")},
@@ -180,10 +189,10 @@ func (a *api) routes() []route {
 
 		{"GET /api/v1/devices", dr, a.devicesList, doc("Devices, in registration order", listResponse[*store.Device]{},
 			"type", "device type", "site", "a site's id or code", "status", "device status", "limit", "page size", "after", "the next_after of the previous page")},
-		{"POST /api/v1/devices", dw, a.deviceRegister, doc("Register a device; its MQTT credentials are shown once", deviceWithCredentials{}).with(deviceRegisterRequest{}, created)},
+		{"POST /api/v1/devices", dw, a.deviceRegister, doc("Register a device; its MQTT credentials are shown once", deviceWithCredentials{}).with(deviceRegisterRequest{}, created).showsSecret()},
 		{"GET /api/v1/devices/{id}", dr, a.deviceShow, doc("One device and its credentials' history", deviceDetail{})},
 		{"PATCH /api/v1/devices/{id}", dw, a.deviceUpdate, doc("Change a device", &store.Device{}).with(deviceUpdateRequest{}, ok)},
-		{"POST /api/v1/devices/{id}/rotate-secret", dw, a.deviceRotateSecret, doc("Issue a device new credentials, shown once", deviceWithCredentials{})},
+		{"POST /api/v1/devices/{id}/rotate-secret", dw, a.deviceRotateSecret, doc("Issue a device new credentials, shown once", deviceWithCredentials{}).showsSecret()},
 		{"POST /api/v1/devices/{id}/decommission", dw, a.deviceDecommission, doc("Decommission a device: its credentials stop working", &store.Device{})},
 		{"POST /api/v1/devices/{id}/configure", dw, a.deviceConfigure, doc("Queue a configure command for a device", store.DeviceCommand{}).with(configureRequest{}, accepted)},
 		{"GET /api/v1/devices/{id}/commands", dr, a.deviceCommands, doc("A device's commands, newest first", listResponse[store.DeviceCommand]{},
@@ -222,7 +231,7 @@ func (a *api) routes() []route {
 func (a *api) mount(mux *http.ServeMux, version string) {
 	routes := a.routes()
 	for _, rt := range routes {
-		mux.Handle(rt.pattern, a.authenticate(rt.scope, rt.h))
+		mux.Handle(rt.pattern, a.authenticate(rt.scope, rt.h, rt.doc.secret))
 	}
 	doc, err := openAPI(routes, version)
 	if err != nil {

@@ -27,7 +27,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, tok *store.APIToken
 // Without a token, or with one that is unknown, revoked or expired, or of a
 // disabled user, the answer is 401; with a token lacking scope, 403. Each
 // carries a WWW-Authenticate challenge saying why.
-func (a *api) authenticate(scope string, h apiHandler) http.Handler {
+func (a *api) authenticate(scope string, h apiHandler, secret bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		refuseAuth := func() bool { // a failed authentication counts against the address
 			if ok, wait := a.failLimit.allow(clientAddr(r), time.Now()); !ok {
@@ -97,9 +97,17 @@ func (a *api) authenticate(scope string, h apiHandler) http.Handler {
 			defer ew.finish(r)
 			w = ew
 		}
-		if err := h(w, r.WithContext(ctx), tok); err != nil {
-			a.fail(w, r, err)
+		r = r.WithContext(ctx)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r, tok); err != nil {
+				a.fail(w, r, err)
+			}
 		}
+		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
+			a.idempotent(w, r, tok, key, secret, serve)
+			return
+		}
+		serve(w, r)
 	})
 }
 

@@ -408,3 +408,67 @@ func TestRateLimits(t *testing.T) {
 		e.do("GET", "/api/v1/token", other, nil).must(t, 200, nil)
 	})
 }
+
+// post sends a JSON POST with an Idempotency-Key.
+func (e *apiEnv) postKey(path, token, key string, body any) reply {
+	e.t.Helper()
+	js, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", e.url+path, strings.NewReader(string(js)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	return e.send(req)
+}
+
+func TestIdempotencyKeys(t *testing.T) {
+	processortest.Engines(t, "httpapiidem", func(t *testing.T, open processortest.StoreOpener) {
+		e := newAPIEnv(t, open)
+		tok, other := e.token(e.orgA, store.ScopeAll), e.token(e.orgA, store.ScopeAll)
+		site := map[string]any{"code": "BER", "name": "Berlin"}
+		first := e.postKey("/api/v1/sites", tok, "k-1", site)
+		var s1, s2 store.Site
+		first.must(t, 201, &s1)
+		again := e.postKey("/api/v1/sites", tok, "k-1", site)
+		again.must(t, 201, &s2)
+		if s1.ID != s2.ID || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry: site %s then %s, replayed %q", s1.ID, s2.ID, again.header.Get("Idempotent-Replayed"))
+		}
+		var l list[store.Site]
+		e.do("GET", "/api/v1/sites", tok, nil).must(t, 200, &l)
+		if len(l.Items) != 1 {
+			t.Fatalf("%d sites after a retried create", len(l.Items))
+		}
+		// The key with another body, and a bad key.
+		e.postKey("/api/v1/sites", tok, "k-1", map[string]any{"code": "LYS", "name": "Lyon"}).wantProblem(t, 422, httpapi.ProblemValidation, "Idempotency-Key")
+		e.postKey("/api/v1/sites", tok, strings.Repeat("k", 256), site).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "Idempotency-Key")
+		// Keys are per token: another token's k-1 is its own (and here a conflict on the code).
+		e.postKey("/api/v1/sites", other, "k-1", site).wantProblem(t, 409, httpapi.ProblemConflict, "code")
+		// A refusal is an answer too: replayed, not re-served.
+		e.postKey("/api/v1/sites", other, "k-1", site).wantProblem(t, 409, httpapi.ProblemConflict, "code")
+
+		// An answer with a secret shown once is not kept.
+		var issued struct {
+			Token string `json:"token"`
+		}
+		e.postKey("/api/v1/tokens", tok, "t-1", map[string]any{"name": "ci", "scopes": []string{"inventory:read"}}).must(t, 201, &issued)
+		if issued.Token == "" {
+			t.Fatal("no token issued")
+		}
+		r := e.postKey("/api/v1/tokens", tok, "t-1", map[string]any{"name": "ci", "scopes": []string{"inventory:read"}})
+		r.wantProblem(t, 409, httpapi.ProblemConflict, "Idempotency-Key")
+		if strings.Contains(string(r.body), issued.Token) {
+			t.Fatal("the replay shows the secret")
+		}
+		var toks list[store.APIToken]
+		e.do("GET", "/api/v1/tokens", tok, nil).must(t, 200, &toks)
+		if len(toks.Items) != 3 {
+			t.Fatalf("%d tokens after a retried issue, want 3", len(toks.Items))
+		}
+	})
+}
