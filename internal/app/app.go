@@ -35,6 +35,7 @@ import (
 	"github.com/greenlang/greenlang/internal/stream/natsstream"
 	"github.com/greenlang/greenlang/internal/stream/schemareg"
 	"github.com/greenlang/greenlang/internal/stream/schemareg/catalog"
+	"github.com/greenlang/greenlang/internal/web"
 )
 
 // Options tune how the platform starts.
@@ -327,7 +328,12 @@ func (a *App) maintainOnce(ctx context.Context) {
 }
 
 func (a *App) startHTTP() error {
+	site, err := web.New(web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version})
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
 	handler := httpapi.NewHandler(httpapi.HandlerOptions{
+		Pages:    site.Mount,
 		Logger:   a.log,
 		Registry: a.reg,
 		Version:  a.opts.Version,

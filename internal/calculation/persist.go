@@ -209,6 +209,18 @@ func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, no
 	return stored(ctx, st, org, rep, saved, err)
 }
 
+// IngestForOrganization calculates an activity file with org's factors
+// (its pinned set applies unless o names one, and its overrides) and
+// stores it as one run, as the API's and the dashboard's uploads do.
+func IngestForOrganization(ctx context.Context, st *store.Store, org uuid.UUID, r io.Reader, o Options, now time.Time) (Report, Stored, error) {
+	svc, of, err := ForOrganization(ctx, st, org)
+	if err != nil {
+		return Report{}, Stored{}, err
+	}
+	of.ApplyPin(&o)
+	return svc.Ingest(ctx, st, org, r, o, now)
+}
+
 // ingestChunk is how many rows Ingest calculates ahead of the store.
 const ingestChunk = 2500
 

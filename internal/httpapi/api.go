@@ -19,6 +19,7 @@ import (
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -50,7 +51,7 @@ type api struct {
 	hashing password.Params
 	// tokenLimit buckets requests per API token (nil: unlimited);
 	// failLimit failed authentications per client address.
-	tokenLimit, failLimit *limiters
+	tokenLimit, failLimit *ratelimit.Limiters
 }
 
 // route is one /api/v1 route: its ServeMux pattern, the scope it needs

@@ -30,7 +30,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, tok *store.APIToken
 func (a *api) authenticate(scope string, h apiHandler, secret bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		refuseAuth := func() bool { // a failed authentication counts against the address
-			if ok, wait := a.failLimit.allow(clientAddr(r), time.Now()); !ok {
+			if ok, wait := a.failLimit.Allow(clientAddr(r), time.Now()); !ok {
 				tooMany(w, wait, "too many failed authentications from this address; try again later")
 				return true
 			}
@@ -61,7 +61,7 @@ func (a *api) authenticate(scope string, h apiHandler, secret bool) http.Handler
 			return
 		}
 		if a.tokenLimit != nil {
-			if ok, wait := a.tokenLimit.allow(tok.ID.String(), time.Now()); !ok {
+			if ok, wait := a.tokenLimit.Allow(tok.ID.String(), time.Now()); !ok {
 				tooMany(w, wait, "API token "+tok.ID.String()+" sent more requests than its rate limit allows")
 				return
 			}

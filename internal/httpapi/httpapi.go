@@ -18,6 +18,7 @@ import (
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
 )
 
@@ -48,6 +49,8 @@ type HandlerOptions struct {
 	// RateLimit limits requests per API token and failed authentications
 	// per client address.
 	RateLimit RateLimit
+	// Pages mounts more routes (the dashboard's) on the same mux; nil none.
+	Pages func(*http.ServeMux)
 }
 
 // NewHandler returns the API's root handler.
@@ -91,12 +94,15 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		}
 		rl := opts.RateLimit.withDefaults()
 		if rl.PerSecond > 0 {
-			a.tokenLimit = newLimiters(rate.Limit(rl.PerSecond), rl.Burst)
+			a.tokenLimit = ratelimit.New(rate.Limit(rl.PerSecond), rl.Burst)
 		}
-		a.failLimit = newLimiters(rate.Limit(rl.FailedPerMinute/60), 10)
+		a.failLimit = ratelimit.New(rate.Limit(rl.FailedPerMinute/60), 10)
 		a.mount(mux, version)
 	}
 
+	if opts.Pages != nil {
+		opts.Pages(mux)
+	}
 	var h http.Handler = problemMux{mux}
 	h = accessLog(logger, h)
 	if m, err := observe.NewHTTPMetrics(reg); err == nil {

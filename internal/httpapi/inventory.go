@@ -459,12 +459,7 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 	if len(body) == 0 {
 		return badRequest("", "the body is empty: send the activity file")
 	}
-	svc, of, err := calculation.ForOrganization(r.Context(), a.st, tok.OrgID)
-	if err != nil {
-		return err
-	}
-	of.ApplyPin(&opts)
-	rep, stored, err := svc.Ingest(r.Context(), a.st, tok.OrgID, bytes.NewReader(body), opts, time.Now())
+	rep, stored, err := calculation.IngestForOrganization(r.Context(), a.st, tok.OrgID, bytes.NewReader(body), opts, time.Now())
 	if rep.Lines == nil && err != nil && !errors.Is(err, calculation.ErrNothingToStore) {
 		if store.CodeOf(err) == store.CodeUnknown {
 			// The file itself cannot be read: no header, an unknown column.

@@ -5,10 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Rate limits (docs/api.md, "Rate limits"): each API token has a token
@@ -42,53 +39,6 @@ func (l RateLimit) withDefaults() RateLimit {
 		l.FailedPerMinute = 60
 	}
 	return l
-}
-
-// limiters holds one bucket per key, dropping the ones idle for longer
-// than it takes to refill, so the map stays as large as the active set.
-type limiters struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	m     map[string]*limiterEntry
-	swept time.Time
-}
-
-type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiters(every rate.Limit, burst int) *limiters {
-	return &limiters{every: every, burst: burst, m: map[string]*limiterEntry{}}
-}
-
-// allow takes one request from key's bucket; when it is empty it returns
-// false and how long until the next request would be allowed.
-func (l *limiters) allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		idle := time.Duration(float64(l.burst)/float64(l.every)*float64(time.Second)) + time.Minute
-		for k, e := range l.m {
-			if now.Sub(e.seen) > idle {
-				delete(l.m, k)
-			}
-		}
-		l.swept = now
-	}
-	e, ok := l.m[key]
-	if !ok {
-		e = &limiterEntry{lim: rate.NewLimiter(l.every, l.burst)}
-		l.m[key] = e
-	}
-	e.seen = now
-	r := e.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
 }
 
 // tooMany answers 429 with Retry-After in whole seconds (at least 1).

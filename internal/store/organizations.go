@@ -123,3 +123,17 @@ func (s *Store) OrganizationIDs(ctx context.Context) ([]uuid.UUID, error) {
 	})
 	return ids, err
 }
+
+// OrganizationIDBySlug finds the organization with slug, for a login that
+// names it; CodeNotFound when there is none.
+func (s *Store) OrganizationIDBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
+	const op = "store: finding an organization by slug"
+	var id uuid.UUID
+	err := s.systemTx(ctx, op, true, func(q driver.Querier) error {
+		return q.QueryRow(ctx, "SELECT id FROM core.organization_directory WHERE slug = $1", slug).Scan(&id)
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
+}

@@ -76,6 +76,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"DeviceCommands", testDeviceCommands},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ListFilters", testListFilters},
+		{"OrganizationBySlug", testOrganizationBySlug},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, s, admin) })

@@ -88,3 +88,16 @@ func equalIDs(a, b []uuid.UUID) bool {
 	}
 	return true
 }
+
+// testOrganizationBySlug finds a tenant by slug from outside any tenant.
+func testOrganizationBySlug(t *testing.T, s *store.Store, _ Admin) {
+	ctx := context.Background()
+	o := NewOrg(t, s)
+	id, err := s.OrganizationIDBySlug(ctx, o.Slug)
+	if err != nil || id != o.ID {
+		t.Fatalf("by slug %q: %s (%v), want %s", o.Slug, id, err, o.ID)
+	}
+	if _, err := s.OrganizationIDBySlug(ctx, "no-such-org"); store.CodeOf(err) != store.CodeNotFound {
+		t.Fatalf("unknown slug: %v, want CodeNotFound", err)
+	}
+}

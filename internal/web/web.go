@@ -1,0 +1,436 @@
+// Package web is GreenLang's dashboard (docs/dashboard.md): server-rendered
+// HTML pages embedded in the binary, for people who log in with their
+// organization, e-mail and password. A login is an API token issued for
+// the user (named "web session", expiring after Options.SessionTTL) held
+// in an HttpOnly, SameSite=Strict cookie: pages are allowed exactly what
+// the user's role allows the API, sessions are listed and revoked with
+// the other tokens, and logging out revokes it. Every form carries a CSRF
+// token derived from the session; a POST whose Origin is another site is
+// refused.
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/ratelimit"
+	"github.com/greenlang/greenlang/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names.
+const (
+	sessionCookie = "greenlang_session"
+	loginCookie   = "greenlang_login" // the login form's CSRF token, before a session exists
+)
+
+// SessionName is the name of the API tokens that are dashboard sessions.
+const SessionName = "web session"
+
+// Options configure the dashboard.
+type Options struct {
+	Store *store.Store
+	// Logger receives failures the pages cannot show; nil discards them.
+	Logger *slog.Logger
+	// SessionTTL is how long a login lasts. Default 12 hours.
+	SessionTTL time.Duration
+	// MaxUploadBytes bounds an uploaded activity file. Default 32 MiB.
+	MaxUploadBytes int64
+	// Version is shown in the footer.
+	Version string
+}
+
+// Site serves the dashboard's pages.
+type Site struct {
+	st        *store.Store
+	log       *slog.Logger
+	ttl       time.Duration
+	maxUpload int64
+	version   string
+	tpl       *template.Template
+	failLimit *ratelimit.Limiters
+	// decoy is a hash checked when the login names no user, so a refusal
+	// takes as long whatever was wrong.
+	decoy string
+}
+
+// New parses the templates and returns the dashboard.
+func New(o Options) (*Site, error) {
+	s := &Site{st: o.Store, log: o.Logger, ttl: o.SessionTTL, maxUpload: o.MaxUploadBytes, version: o.Version,
+		failLimit: ratelimit.New(rate.Every(6*time.Second), 10)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ttl <= 0 {
+		s.ttl = 12 * time.Hour
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = 32 << 20
+	}
+	tpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	s.tpl = tpl
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	if s.decoy, err = password.Hash(base64.RawURLEncoding.EncodeToString(b), password.Default); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Mount adds the dashboard's routes to mux.
+func (s *Site) Mount(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.Handle("POST /logout", s.page("", s.logout))
+	mux.Handle("GET /{$}", s.page(store.ScopeInventoryRead, s.overview))
+	mux.Handle("GET /activity", s.page(store.ScopeInventoryRead, s.activity))
+	mux.Handle("POST /activity/upload", s.page(store.ScopeInventoryWrite, s.activityUpload))
+	mux.Handle("GET /audit", s.page(store.ScopeAuditRead, s.auditLog))
+}
+
+// staticHandler serves the embedded CSS and script, cached for an hour.
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// session is a logged-in request: the user, their organization and the
+// token that is the session.
+type session struct {
+	tok  *store.APIToken
+	user *store.User
+	org  *store.Organization
+	csrf string
+}
+
+// may reports whether the session's user may do what scope allows.
+func (sess *session) may(scope string) bool {
+	return sess.tok.Allows(scope) && store.RoleAllows(sess.user.Role, scope)
+}
+
+// pageFunc renders one page for a session; an error becomes an error page.
+type pageFunc func(w http.ResponseWriter, r *http.Request, sess *session) error
+
+// page serves fn to logged-in users whose role grants scope ("" any);
+// others are sent to the login page (GET) or refused (POST). A POST must
+// carry the session's CSRF token and come from this site.
+func (s *Site) page(scope string, fn pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		sess, err := s.session(r)
+		if err != nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.errorPage(w, r, nil, http.StatusUnauthorized, "Your session has ended: log in again.")
+			return
+		}
+		if r.Method == http.MethodPost {
+			if !sameOrigin(r) {
+				s.errorPage(w, r, sess, http.StatusForbidden, "This form was sent from another site.")
+				return
+			}
+			if !equalTokens(r.PostFormValue("csrf"), sess.csrf) && !equalTokens(r.Header.Get("X-CSRF-Token"), sess.csrf) {
+				s.errorPage(w, r, sess, http.StatusForbidden, "This form has expired: reload the page and send it again.")
+				return
+			}
+		}
+		if scope != "" && !sess.may(scope) {
+			s.errorPage(w, r, sess, http.StatusForbidden, "Your role ("+sess.user.Role+") does not allow this page.")
+			return
+		}
+		if err := fn(w, r, sess); err != nil {
+			s.fail(w, r, sess, err)
+		}
+	})
+}
+
+// session reads the request's session cookie and checks it as an API
+// token of an enabled user.
+func (s *Site) session(r *http.Request) (*session, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.st.APITokenAuthenticate(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	if tok.UserID == nil || tok.Name != SessionName {
+		return nil, errors.New("web: the cookie holds a token that is not a session")
+	}
+	user, err := s.st.Users().Get(r.Context(), tok.OrgID, *tok.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if user.Disabled {
+		return nil, errors.New("web: the user is disabled")
+	}
+	org, err := s.st.OrganizationGet(r.Context(), tok.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &session{tok: tok, user: user, org: org, csrf: csrfToken(c.Value)}, nil
+}
+
+// csrfToken derives a session's CSRF token from its secret: forms carry
+// it, a page of another site cannot read it.
+func csrfToken(secret string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("greenlang csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func equalTokens(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// sameOrigin refuses a request whose Origin (or, without one, Referer)
+// names another host than the one it was sent to.
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" || src == "null" {
+		return src == "" // a browser sends Origin on every cross-site POST
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host == r.Host
+}
+
+// securityHeaders are sent with every page.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// secureCookies reports whether cookies must be Secure: the request came
+// over TLS, here or at a proxy in front.
+func secureCookies(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// ---- login ------------------------------------------------------------------------
+
+type loginData struct {
+	Next, Org, Email, Error, CSRF string
+}
+
+func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w)
+	s.renderLogin(w, r, http.StatusOK, loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// renderLogin shows the login form with a fresh login CSRF token in a
+// cookie and in the form (double submit).
+func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	d.CSRF = base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.CSRF, Path: "/login", HttpOnly: true, Secure: secureCookies(r),
+		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	s.render(w, status, "login.html", map[string]any{"Title": "Log in", "Login": d, "Version": s.version})
+}
+
+// login checks organization, e-mail and password, and starts a session.
+// Every refusal says the same, so it tells nothing of which part was
+// wrong; failures are limited per client address.
+func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w)
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	d := loginData{Next: safeNext(r.PostFormValue("next")), Org: strings.TrimSpace(r.PostFormValue("organization")),
+		Email: strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !equalTokens(r.PostFormValue("csrf"), c.Value) || !sameOrigin(r) {
+		d.Error = "The login form expired: send it again."
+		s.renderLogin(w, r, http.StatusForbidden, d)
+		return
+	}
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	if ok, _ := s.failLimit.Allow(host, time.Now()); !ok {
+		d.Error = "Too many failed logins from this address: wait a minute and try again."
+		s.renderLogin(w, r, http.StatusTooManyRequests, d)
+		return
+	}
+	user, org, err := s.checkLogin(r, d.Org, d.Email, r.PostFormValue("password"))
+	if err != nil {
+		if !errors.Is(err, errBadLogin) {
+			s.log.Error("web: login failed", slog.Any("err", err))
+			d.Error = "The store did not answer: try again in a moment."
+			s.renderLogin(w, r, http.StatusServiceUnavailable, d)
+			return
+		}
+		d.Error = "Wrong organization, e-mail or password."
+		s.renderLogin(w, r, http.StatusUnauthorized, d)
+		return
+	}
+	s.failLimit.Forgive(host)
+	expires := time.Now().Add(s.ttl).UTC().Truncate(time.Second)
+	secret, _, err := s.st.APITokenIssue(store.WithActor(r.Context(), store.Actor{Type: "user", ID: user.ID.String()}), org,
+		store.APITokenIssueParams{Name: SessionName, Scopes: []string{store.ScopeAll}, UserID: &user.ID, ExpiresAt: &expires})
+	if err != nil {
+		s.log.Error("web: starting a session", slog.Any("err", err))
+		d.Error = "The session could not be started: try again in a moment."
+		s.renderLogin(w, r, http.StatusServiceUnavailable, d)
+		return
+	}
+	now := time.Now().UTC()
+	user.LastLoginAt = &now
+	if err := s.st.Users().Update(store.WithActor(r.Context(), store.Actor{Type: "user", ID: user.ID.String()}), org, user); err != nil {
+		s.log.Warn("web: recording a login", slog.Any("err", err))
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: secureCookies(r),
+		SameSite: http.SameSiteStrictMode, Expires: expires})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+var errBadLogin = errors.New("web: wrong organization, e-mail or password")
+
+// checkLogin finds the user and checks the password. A missing
+// organization or user still costs a password hash, so timing does not
+// tell them apart from a wrong password.
+func (s *Site) checkLogin(r *http.Request, orgSlug, email, pw string) (*store.User, uuid.UUID, error) {
+	org, err := s.st.OrganizationIDBySlug(r.Context(), orgSlug)
+	if err != nil && store.CodeOf(err) != store.CodeNotFound {
+		return nil, org, err
+	}
+	var user *store.User
+	if err == nil {
+		us, err := s.st.Users().List(r.Context(), org, store.ListOptions{Where: map[string]any{"email": email}, Limit: 1})
+		if err != nil {
+			return nil, org, err
+		}
+		if len(us) == 1 && !us[0].Disabled && us[0].PasswordHash != "" && us[0].Role != store.RoleDevice {
+			user = us[0]
+		}
+	}
+	if user == nil {
+		_ = password.Verify(pw, s.decoy)
+		return nil, org, errBadLogin
+	}
+	if password.Verify(pw, user.PasswordHash) != nil {
+		return nil, org, errBadLogin
+	}
+	return user, org, nil
+}
+
+// safeNext keeps a post-login destination on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+// logout revokes the session.
+func (s *Site) logout(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if _, err := s.st.APITokenRevoke(r.Context(), sess.tok.OrgID, sess.tok.ID); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secureCookies(r),
+		SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// ---- rendering ----------------------------------------------------------------------
+
+// layout is what every page's frame shows.
+type layout struct {
+	Title   string
+	Active  string
+	User    *store.User
+	Org     *store.Organization
+	CSRF    string
+	Version string
+	Nav     []navItem
+}
+
+type navItem struct {
+	Href, Label, Key string
+}
+
+func (s *Site) frame(sess *session, title, active string) layout {
+	l := layout{Title: title, Active: active, Version: s.version}
+	if sess == nil {
+		return l
+	}
+	l.User, l.Org, l.CSRF = sess.user, sess.org, sess.csrf
+	if sess.may(store.ScopeInventoryRead) {
+		l.Nav = append(l.Nav, navItem{"/", "Overview", "overview"}, navItem{"/activity", "Activity data", "activity"})
+	}
+	if sess.may(store.ScopeAuditRead) {
+		l.Nav = append(l.Nav, navItem{"/audit", "Audit log", "audit"})
+	}
+	return l
+}
+
+// render executes a page template; a failure is logged (the page is
+// half-sent by then).
+func (s *Site) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := s.tpl.ExecuteTemplate(w, name, data); err != nil {
+		s.log.Error("web: rendering", slog.String("template", name), slog.Any("err", err))
+	}
+}
+
+// errorPage shows a message with status.
+func (s *Site) errorPage(w http.ResponseWriter, _ *http.Request, sess *session, status int, msg string) {
+	s.render(w, status, "error.html", map[string]any{"Layout": s.frame(sess, http.StatusText(status), ""), "Status": status, "Message": msg})
+}
+
+// fail shows a handler's error: the store's message for what the user
+// can fix, a logged internal error otherwise.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	switch store.CodeOf(err) {
+	case store.CodeNotFound:
+		s.errorPage(w, r, sess, http.StatusNotFound, "Not found.")
+	case store.CodeInvalidArgument:
+		s.errorPage(w, r, sess, http.StatusUnprocessableEntity, err.Error())
+	case store.CodeUnavailable:
+		s.errorPage(w, r, sess, http.StatusServiceUnavailable, "The store did not answer: try again in a moment.")
+	default:
+		s.log.Error("web: page failed", slog.String("path", r.URL.Path), slog.Any("err", err))
+		s.errorPage(w, r, sess, http.StatusInternalServerError, "Something went wrong; it is logged.")
+	}
+}

@@ -1,0 +1,238 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/greenlang/greenlang/internal/httpapi"
+	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/web"
+)
+
+type env struct {
+	t   *testing.T
+	st  *store.Store
+	url string
+	org *store.Organization
+}
+
+func newEnv(t *testing.T, open processortest.StoreOpener) *env {
+	t.Helper()
+	st := open(t)
+	org := &store.Organization{ID: uuid.New(), Name: "Acme Industrie", Slug: "acme", ReportingCurrency: "EUR",
+		Settings: store.JSON(`{"annual_revenue": "250000000", "employees": "1200"}`)}
+	if err := st.OrganizationCreate(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(web.Options{Store: st, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, Pages: site.Mount}))
+	t.Cleanup(srv.Close)
+	return &env{t: t, st: st, url: srv.URL, org: org}
+}
+
+// user creates a user with a password.
+func (e *env) user(email, role, pw string) *store.User {
+	e.t.Helper()
+	h, err := password.Hash(pw, password.Params{MemoryKiB: 64, Time: 1, Threads: 1})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &store.User{Email: email, Role: role, PasswordHash: h}
+	if err := e.st.Users().Create(context.Background(), e.org.ID, u); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is a client with a cookie jar that does not follow redirects.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, res.Header, string(body)}
+}
+
+func (b *browser) get(path string) page {
+	req, _ := http.NewRequest("GET", b.e.url+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	req, _ := http.NewRequest("POST", b.e.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.e.url)
+	return b.do(req)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF field in the page: %.300s", p.body)
+	}
+	return m[1]
+}
+
+// login logs in and returns the overview page.
+func (b *browser) login(org, email, pw string) page {
+	b.e.t.Helper()
+	form := b.get("/login")
+	r := b.post("/login", url.Values{"csrf": {csrfOf(b.e.t, form)}, "organization": {org}, "email": {email}, "password": {pw}, "next": {"/"}})
+	if r.status != http.StatusSeeOther {
+		return r
+	}
+	return b.get(r.header.Get("Location"))
+}
+
+func TestDashboard(t *testing.T) {
+	processortest.Engines(t, "webdash", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
+		e.user("vic@example.com", store.RoleViewer, "viewer passphrase 1")
+		e.user("aud@example.com", store.RoleAuditor, "auditor passphrase 1")
+
+		// Not logged in: sent to the login page.
+		b := e.browser()
+		if r := b.get("/activity"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/login?next=%2Factivity" {
+			t.Fatalf("anonymous /activity: %d %s", r.status, r.header.Get("Location"))
+		}
+		// Wrong password, unknown user, unknown organization: the same refusal.
+		for _, c := range [][3]string{{"acme", "ana@example.com", "wrong horse battery"}, {"acme", "nobody@example.com", "x"}, {"nope", "ana@example.com", "correct horse battery"}} {
+			r := b.login(c[0], c[1], c[2])
+			if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Wrong organization, e-mail or password.") {
+				t.Fatalf("login %v: %d %.200s", c, r.status, r.body)
+			}
+		}
+		// A login form sent without its CSRF token is refused.
+		if r := b.post("/login", url.Values{"organization": {"acme"}, "email": {"ana@example.com"}, "password": {"correct horse battery"}}); r.status != http.StatusForbidden {
+			t.Fatalf("login without CSRF: %d", r.status)
+		}
+
+		ov := b.login("acme", "ana@example.com", "correct horse battery")
+		if ov.status != 200 || !strings.Contains(ov.body, "<h1>Overview</h1>") || !strings.Contains(ov.body, "Acme Industrie") {
+			t.Fatalf("overview after login: %d %.300s", ov.status, ov.body)
+		}
+		if csp := ov.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Fatalf("CSP %q", csp)
+		}
+		csrf := csrfOf(t, ov)
+
+		// Upload an activity file through the form.
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("csrf", csrf)
+		_ = mw.WriteField("gwp", "AR6")
+		fw, _ := mw.CreateFormFile("file", "q1.csv")
+		_, _ = io.WriteString(fw, "activity_type,quantity,unit,period_start,region,scope\nnatural_gas,1000,mmBtu,2026-01-01,US,1\nnatural_gas,5,ton,2026-01-01,US,1\n")
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", e.url+"/activity/upload", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Origin", e.url)
+		up := b.do(req)
+		if up.status != http.StatusCreated || !strings.Contains(up.body, "Stored as calculation run") || !strings.Contains(up.body, "<td>3</td>") {
+			t.Fatalf("upload: %d %.2000s", up.status, up.body)
+		}
+		act := b.get("/activity?type=natural_gas")
+		if act.status != 200 || !strings.Contains(act.body, ">1000<") {
+			t.Fatalf("activity list: %d", act.status)
+		}
+		csvPage := b.get("/activity?format=csv")
+		if !strings.HasPrefix(csvPage.body, "id,activity_type") || strings.Count(csvPage.body, "\n") != 2 {
+			t.Fatalf("CSV export: %q", csvPage.body)
+		}
+		ov = b.get("/?from=2026-01-01&to=2026-12-31")
+		// 1,000 mmBtu of natural gas is about 53 t CO2e: 0.04 t for each of 1,200 employees.
+		if !strings.Contains(ov.body, "<svg class=\"chart\"") || !strings.Contains(ov.body, "<th scope=\"row\">2026-01</th>") ||
+			!strings.Contains(ov.body, "<dt>per employee</dt><dd>0.04 t CO2e</dd>") {
+			t.Fatalf("overview with data: %.3000s", ov.body)
+		}
+		// A form without the CSRF token, or from another site, is refused.
+		if r := b.post("/logout", url.Values{}); r.status != http.StatusForbidden {
+			t.Fatalf("logout without CSRF: %d", r.status)
+		}
+		req, _ = http.NewRequest("POST", e.url+"/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		if r := b.do(req); r.status != http.StatusForbidden {
+			t.Fatalf("logout from another origin: %d", r.status)
+		}
+		// The analyst may not read the audit log.
+		if r := b.get("/audit"); r.status != http.StatusForbidden {
+			t.Fatalf("analyst /audit: %d", r.status)
+		}
+		// Logging out revokes the session.
+		if r := b.post("/logout", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+			t.Fatalf("logout: %d", r.status)
+		}
+		if r := b.get("/"); r.status != http.StatusSeeOther {
+			t.Fatalf("after logout: %d", r.status)
+		}
+
+		// A viewer reads but cannot upload; an auditor reads the verified trail.
+		v := e.browser()
+		vo := v.login("acme", "vic@example.com", "viewer passphrase 1")
+		if vo.status != 200 || strings.Contains(v.get("/activity").body, "Upload an activity file") {
+			t.Fatalf("viewer: %d", vo.status)
+		}
+		a := e.browser()
+		a.login("acme", "aud@example.com", "auditor passphrase 1")
+		au := a.get("/audit")
+		if au.status != 200 || !strings.Contains(au.body, "Verified: all") || !strings.Contains(au.body, "calculation_run") {
+			t.Fatalf("auditor /audit: %d %.1500s", au.status, au.body)
+		}
+	})
+}
+
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	processortest.Engines(t, "webnext", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
+		for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example"} {
+			b := e.browser()
+			form := b.get("/login?next=" + url.QueryEscape(next))
+			r := b.post("/login", url.Values{"csrf": {csrfOf(t, form)}, "organization": {"acme"}, "email": {"ana@example.com"},
+				"password": {"correct horse battery"}, "next": {next}})
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+				t.Fatalf("next %q: %d to %q", next, r.status, r.header.Get("Location"))
+			}
+		}
+	})
+}
