@@ -109,6 +109,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.recalcCommand(),
 		c.totalsCommand(),
 		c.factorsCommand(),
+		c.demoCommand(),
 		c.versionCommand(),
 	)
 	return root

@@ -12,10 +12,11 @@ import (
 
 	"github.com/greenlang/greenlang/internal/app"
 	"github.com/greenlang/greenlang/internal/config"
+	"github.com/greenlang/greenlang/internal/demo"
 )
 
 func (c *cli) serveCommand() *cobra.Command {
-	var migrate bool
+	var migrate, withDemo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the platform: HTTP API, store maintenance",
@@ -24,14 +25,15 @@ func (c *cli) serveCommand() *cobra.Command {
 			"unless --migrate is given.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.serve(cmd, migrate)
+			return c.serve(cmd, migrate, withDemo)
 		},
 	}
 	cmd.Flags().BoolVar(&migrate, "migrate", false, "apply pending store migrations before serving")
+	cmd.Flags().BoolVar(&withDemo, "demo", false, "load the demonstration organization (greenlang demo) unless the store has it, and print how to log in")
 	return cmd
 }
 
-func (c *cli) serve(cmd *cobra.Command, migrate bool) error {
+func (c *cli) serve(cmd *cobra.Command, migrate, withDemo bool) error {
 	cfg, err := c.loadConfig(cmd)
 	if err != nil {
 		return err
@@ -56,6 +58,14 @@ func (c *cli) serve(cmd *cobra.Command, migrate bool) error {
 		return err
 	}
 	logger.Info("listening", slog.String("addr", a.Addr()), slog.Bool("tls", cfg.HTTP.TLS()), slog.String("store_driver", a.Store().Driver()))
+	if withDemo {
+		switch err := loadDemo(ctx, a.Store(), "", c.stderr); {
+		case errors.Is(err, demo.ErrLoaded):
+			logger.Info("the demo organization is already loaded", slog.String("slug", demo.Slug))
+		case err != nil:
+			logger.Error("loading the demo organization failed", slog.Any("err", err))
+		}
+	}
 
 	var runErr error
 	select {

@@ -92,7 +92,7 @@ func horizontalBars(title, unit string, bars []hbar) template.HTML {
 		return ""
 	}
 	const (
-		w, rowH, labelW, right = 720, 26, 260, 90
+		w, rowH, labelW, right = 720, 26, 260, 130
 	)
 	h := rowH*len(bars) + 10
 	maxV := 0.0

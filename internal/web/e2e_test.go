@@ -1,0 +1,152 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/greenlang/greenlang/internal/demo"
+	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/processor/processortest"
+)
+
+// ChromiumEnv names the Chromium binary the browser tests drive. .ci/run
+// installs Debian's chromium and sets it; without it the tests skip, and
+// with it set to a browser that does not start they fail.
+const ChromiumEnv = "GREENLANG_TEST_CHROMIUM"
+
+// ScreenshotsEnv names a directory for the key pages' screenshots (the
+// test's artefacts); default the test's temporary directory.
+const ScreenshotsEnv = "GREENLANG_TEST_SCREENSHOTS"
+
+// TestBrowser drives real headless Chromium through the dashboard over
+// the demo data: log in, see the overview's charts, upload an activity
+// file and see the totals change, read the audit log as an auditor.
+func TestBrowser(t *testing.T) {
+	bin := os.Getenv(ChromiumEnv)
+	if bin == "" {
+		t.Skip(ChromiumEnv + " is not set: no browser to drive (.ci/run installs chromium and sets it)")
+	}
+	shots := os.Getenv(ScreenshotsEnv)
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	processortest.Engines(t, "webe2e", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		const pw = "demo passphrase 1"
+		if _, err := demo.Load(context.Background(), e.st, demo.Options{Password: pw, Hashing: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 1000),
+			chromedp.Flag("headless", "new"))
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		defer cancel()
+		ctx, cancel := chromedp.NewContext(actx)
+		defer cancel()
+		ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+
+		shot := func(name string) chromedp.Action[chromedp.Void] {
+			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				png, err := chromedp.FullScreenshot(100)(ctx, tg)
+				if err != nil {
+					return chromedp.Void{}, err
+				}
+				return chromedp.Void{}, os.WriteFile(filepath.Join(shots, engine+"-"+name+".png"), png, 0o644)
+			}
+		}
+		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		login := func(email string) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(
+				chromedp.Navigate(e.url+"/login"),
+				chromedp.WaitVisible(css(`#organization`)),
+				chromedp.SendKeys(css(`#organization`), demo.Slug),
+				chromedp.SendKeys(css(`#email`), email),
+				chromedp.SendKeys(css(`#password`), pw),
+				chromedp.Submit(css(`#password`)),
+				chromedp.WaitVisible(css(`svg.chart`)),
+			)
+		}
+		total := chromedp.Evaluate[string](`document.querySelector(".card .big").textContent`)
+		if err := chromedp.Do(ctx, login(demo.AnalystEmail), shot("overview")); err != nil {
+			t.Fatalf("logging in: %v", err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := chromedp.Run(ctx, total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if title != "Overview · GreenLang" || !strings.Contains(before, "t CO2e") {
+			t.Fatalf("overview: title %q total %q", title, before)
+		}
+
+		// Upload an activity file of this month through the form (with the
+		// script's progress bar) and see the total grow.
+		file := filepath.Join(t.TempDir(), "extra.csv")
+		month := time.Now().UTC().Format("2006-01") + "-01"
+		if err := os.WriteFile(file, []byte("activity_type,quantity,unit,period_start,region,scope\n"+
+			"natural_gas,5000000,scf,"+month+",US,1\nnatural_gas,5,ton,"+month+",US,1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(e.url+"/activity"),
+			chromedp.WaitVisible(css(`#file`)),
+			chromedp.SetUploadFiles(css(`#file`), []string{file}),
+			shot("activity"),
+			chromedp.Click(css(`#upload button[type=submit]`)),
+			chromedp.WaitVisible(css(`p.ok`)),
+			shot("upload-result"),
+		); err != nil {
+			t.Fatalf("uploading: %v", err)
+		}
+		result, err := chromedp.Run(ctx, chromedp.Text(css(`main`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(result, "Stored as calculation run") || !strings.Contains(result, "Rows refused") {
+			t.Fatalf("upload result: %s", result)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(css(`svg.chart`))); err != nil {
+			t.Fatal(err)
+		}
+		after, err := chromedp.Run(ctx, total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after == before {
+			t.Fatalf("the total did not change after the upload: %s", after)
+		}
+
+		// An auditor reads the verified audit log.
+		if err := chromedp.Do(ctx,
+			chromedp.Click(css(`.logout button`)),
+			chromedp.WaitVisible(css(`#organization`)),
+			login(demo.AuditorEmail),
+			chromedp.Navigate(e.url+"/audit"),
+			chromedp.WaitVisible(css(`p.ok`)),
+			shot("audit"),
+		); err != nil {
+			t.Fatalf("audit log: %v", err)
+		}
+		audit, err := chromedp.Run(ctx, chromedp.Text(css(`p.ok`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(audit, "Verified: all") {
+			t.Fatalf("audit verification: %q", audit)
+		}
+		t.Logf("screenshots in %s", shots)
+	})
+}
