@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -112,4 +114,60 @@ func EmissionTotals(ctx context.Context, st *store.Store, org uuid.UUID, q Total
 			strings.Compare(a.Scope2Basis, b.Scope2Basis), strings.Compare(a.Site, b.Site), strings.Compare(a.Source, b.Source))
 	})
 	return out, nil
+}
+
+// TotalsCache keeps computed totals per organization and query while the
+// organization's data is unchanged: every change appends to its audit
+// trail, so totals computed after reading the audit head stay current
+// until the head moves (store.AuditHead). The head is read before the
+// results, so a change landing in between is only ever cached under the
+// older head and recomputed at the next request. One cache serves many
+// goroutines; it holds at most its size of entries.
+type TotalsCache struct {
+	mu   sync.Mutex
+	size int
+	m    map[string]cachedTotals
+}
+
+type cachedTotals struct {
+	head int64
+	t    Totals
+}
+
+// NewTotalsCache returns a cache of at most size entries (0: 1024).
+func NewTotalsCache(size int) *TotalsCache {
+	if size <= 0 {
+		size = 1024
+	}
+	return &TotalsCache{size: size, m: map[string]cachedTotals{}}
+}
+
+// EmissionTotals is EmissionTotals through the cache. The Totals returned
+// may be shared with other callers: read them, do not change them.
+func (c *TotalsCache) EmissionTotals(ctx context.Context, st *store.Store, org uuid.UUID, q TotalsQuery) (Totals, error) {
+	head, err := st.AuditHead(ctx, org)
+	if err != nil {
+		return Totals{}, err
+	}
+	key := org.String() + "|" + q.Filter.From.UTC().Format(time.RFC3339Nano) + "|" + q.Filter.To.UTC().Format(time.RFC3339Nano) +
+		"|" + strings.Join(q.By, ",")
+	c.mu.Lock()
+	hit, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && hit.head == head {
+		return hit.t, nil
+	}
+	t, err := EmissionTotals(ctx, st, org, q)
+	if err != nil {
+		return t, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.size {
+		clear(c.m) // rare: as many distinct queries as the size since the last clear
+	}
+	if old, ok := c.m[key]; !ok || old.head <= head {
+		c.m[key] = cachedTotals{head: head, t: t}
+	}
+	c.mu.Unlock()
+	return t, nil
 }

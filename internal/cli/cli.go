@@ -110,6 +110,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.totalsCommand(),
 		c.factorsCommand(),
 		c.demoCommand(),
+		c.loadtestCommand(),
 		c.versionCommand(),
 	)
 	return root

@@ -47,14 +47,26 @@ func TestLoad(t *testing.T) {
 			n    func() (int, error)
 			want int
 		}{
-			{"sites", func() (int, error) { v, err := st.Sites().List(ctx, got.OrgID, store.ListOptions{}); return len(v), err }, 5},
-			{"users", func() (int, error) { v, err := st.Users().List(ctx, got.OrgID, store.ListOptions{}); return len(v), err }, 3},
-			{"suppliers", func() (int, error) { v, err := st.Suppliers().List(ctx, got.OrgID, store.ListOptions{}); return len(v), err }, 6},
+			{"sites", func() (int, error) {
+				v, err := st.Sites().List(ctx, got.OrgID, store.ListOptions{})
+				return len(v), err
+			}, 5},
+			{"users", func() (int, error) {
+				v, err := st.Users().List(ctx, got.OrgID, store.ListOptions{})
+				return len(v), err
+			}, 3},
+			{"suppliers", func() (int, error) {
+				v, err := st.Suppliers().List(ctx, got.OrgID, store.ListOptions{})
+				return len(v), err
+			}, 6},
 			{"purchase orders", func() (int, error) {
 				v, err := st.PurchaseOrders().List(ctx, got.OrgID, store.ListOptions{})
 				return len(v), err
 			}, 24},
-			{"devices", func() (int, error) { v, err := st.Devices().List(ctx, got.OrgID, store.ListOptions{}); return len(v), err }, 5},
+			{"devices", func() (int, error) {
+				v, err := st.Devices().List(ctx, got.OrgID, store.ListOptions{})
+				return len(v), err
+			}, 5},
 		} {
 			n, err := c.n()
 			if err != nil || n != c.want {

@@ -49,6 +49,9 @@ type api struct {
 	maxUpload int64
 	// hashing is the cost of users' password hashes.
 	hashing password.Params
+	// totals caches emission totals while an organization's data is
+	// unchanged.
+	totals *calculation.TotalsCache
 	// tokenLimit buckets requests per API token (nil: unlimited);
 	// failLimit failed authentications per client address.
 	tokenLimit, failLimit *ratelimit.Limiters

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/password"
@@ -85,7 +86,7 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	}))
 	if opts.Store != nil {
 		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background,
-			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing}
+			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: calculation.NewTotalsCache(0)}
 		if a.maxUpload <= 0 {
 			a.maxUpload = MaxActivityFileBytes
 		}

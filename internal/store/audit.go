@@ -137,3 +137,15 @@ func (s *Store) VerifyAudit(ctx context.Context, org uuid.UUID) (AuditReport, er
 	rep.Duration = time.Since(start).Round(time.Millisecond).String()
 	return rep, err
 }
+
+// AuditHead returns the sequence number of org's latest audit entry. Every
+// change to the organization's records appends an entry in the same
+// transaction, so a cache of something computed from them is current
+// while the head has not moved (calculation.TotalsCache).
+func (s *Store) AuditHead(ctx context.Context, org uuid.UUID) (int64, error) {
+	var seq int64
+	err := s.tenantTx(ctx, "store: reading the audit head", org, true, func(q driver.Querier) error {
+		return q.QueryRow(ctx, "SELECT audit_seq FROM core.organizations WHERE id = $1", org).Scan(&seq)
+	})
+	return seq, err
+}

@@ -76,11 +76,11 @@ func (s *Site) overview(w http.ResponseWriter, r *http.Request, sess *session) e
 	ctx := r.Context()
 	org := sess.org.ID
 	f := store.ResultFilter{From: from, To: to}
-	byMonth, err := calculation.EmissionTotals(ctx, s.st, org, calculation.TotalsQuery{Filter: f, By: []string{calculation.ByMonth}})
+	byMonth, err := s.totals.EmissionTotals(ctx, s.st, org, calculation.TotalsQuery{Filter: f, By: []string{calculation.ByMonth}})
 	if err != nil {
 		return err
 	}
-	bySource, err := calculation.EmissionTotals(ctx, s.st, org, calculation.TotalsQuery{Filter: f, By: []string{calculation.BySource}})
+	bySource, err := s.totals.EmissionTotals(ctx, s.st, org, calculation.TotalsQuery{Filter: f, By: []string{calculation.BySource}})
 	if err != nil {
 		return err
 	}

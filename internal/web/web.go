@@ -28,6 +28,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
@@ -70,6 +71,8 @@ type Site struct {
 	version   string
 	tpl       *template.Template
 	failLimit *ratelimit.Limiters
+	// totals caches the overview's totals while the data is unchanged.
+	totals *calculation.TotalsCache
 	// decoy is a hash checked when the login names no user, so a refusal
 	// takes as long whatever was wrong.
 	decoy string
@@ -78,7 +81,7 @@ type Site struct {
 // New parses the templates and returns the dashboard.
 func New(o Options) (*Site, error) {
 	s := &Site{st: o.Store, log: o.Logger, ttl: o.SessionTTL, maxUpload: o.MaxUploadBytes, version: o.Version,
-		failLimit: ratelimit.New(rate.Every(6*time.Second), 10)}
+		failLimit: ratelimit.New(rate.Every(6*time.Second), 10), totals: calculation.NewTotalsCache(0)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
