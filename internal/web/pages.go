@@ -355,18 +355,16 @@ func (s *Site) activityCSV(w http.ResponseWriter, r *http.Request, org uuid.UUID
 // file calculated and stored as one run; the page shows the run and every
 // refused row.
 func (s *Site) activityUpload(w http.ResponseWriter, r *http.Request, sess *session) error {
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload+64<<10)
-	file, hdr, err := r.FormFile("file")
+	file, hdr, err := r.FormFile("file") // the form was read, bounded, by page
 	if err != nil {
-		var big *http.MaxBytesError
-		if errors.As(err, &big) {
-			s.errorPage(w, r, sess, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB.", s.maxUpload>>20))
-			return nil
-		}
 		s.errorPage(w, r, sess, http.StatusBadRequest, "Choose a CSV or XLSX file to upload.")
 		return nil
 	}
 	defer file.Close()
+	if hdr.Size > s.maxUpload {
+		s.errorPage(w, r, sess, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB.", s.maxUpload>>20))
+		return nil
+	}
 	opts := calculation.Options{GWPSet: ghg.AR6}
 	if v := r.PostFormValue("gwp"); v != "" {
 		if !slices.Contains(ghg.GWPSetIDs(), v) {

@@ -17,6 +17,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -159,6 +160,18 @@ func (s *Site) page(scope string, fn pageFunc) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
+			// The body is bounded before the form is read (the CSRF field
+			// is in it): at most an upload and its form fields.
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload+1<<20)
+			if err := parseForm(r); err != nil {
+				var big *http.MaxBytesError
+				if errors.As(err, &big) {
+					s.errorPage(w, r, sess, http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", s.maxUpload>>20))
+					return
+				}
+				s.errorPage(w, r, sess, http.StatusBadRequest, "The form cannot be read: "+err.Error())
+				return
+			}
 			if !sameOrigin(r) {
 				s.errorPage(w, r, sess, http.StatusForbidden, "This form was sent from another site.")
 				return
@@ -176,6 +189,15 @@ func (s *Site) page(scope string, fn pageFunc) http.Handler {
 			s.fail(w, r, sess, err)
 		}
 	})
+}
+
+// parseForm reads a POST's form, multipart (an upload, kept in memory up
+// to 8 MiB, the rest in temporary files) or URL-encoded.
+func parseForm(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(8 << 20)
+	}
+	return r.ParseForm()
 }
 
 // session reads the request's session cookie and checks it as an API

@@ -236,3 +236,34 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 		}
 	})
 }
+
+func TestUploadTooLarge(t *testing.T) {
+	processortest.Engines(t, "webbig", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		site, err := web.New(web.Options{Store: e.st, MaxUploadBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
+		b := e.browser()
+		csrf := csrfOf(t, b.login("acme", "ana@example.com", "correct horse battery"))
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("csrf", csrf)
+		fw, _ := mw.CreateFormFile("file", "big.csv")
+		_, _ = io.WriteString(fw, "activity_type,quantity,unit,period_start,region,scope\n"+strings.Repeat("natural_gas,1,mmBtu,2026-01-01,US,1\n", 80000))
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", e.url+"/activity/upload", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Origin", e.url)
+		if r := b.do(req); r.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a 2.8 MB upload with a 1 MiB limit: %d %.300s", r.status, r.body)
+		}
+		if r := b.get("/activity"); !strings.Contains(r.body, "No activity records match.") {
+			t.Fatal("a refused upload stored records")
+		}
+	})
+}
