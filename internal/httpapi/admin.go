@@ -83,12 +83,8 @@ func (a *api) usersList(w http.ResponseWriter, r *http.Request, tok *store.APITo
 		}
 		f.where["role"] = s
 	}
-	if s := q.Get("disabled"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return badRequest("disabled", "disabled %q: want true or false", s)
-		}
-		f.where["disabled"] = b
+	if err := queryBool(r, "disabled", "disabled", f.where); err != nil {
+		return err
 	}
 	return listPage(w, r, a.st.Users(), tok.OrgID, f, nil)
 }
@@ -104,11 +100,7 @@ func (a *api) userCreate(w http.ResponseWriter, r *http.Request, tok *store.APIT
 		return err
 	}
 	if err := a.st.Users().Create(r.Context(), tok.OrgID, u); err != nil {
-		if store.CodeOf(err) == store.CodeAlreadyExists {
-			return &requestError{typ: ProblemConflict, status: http.StatusConflict, field: "email",
-				detail: "the organization already has a user " + u.Email}
-		}
-		return err
+		return conflictOn(err, "email", "the organization already has a user "+u.Email)
 	}
 	writeJSON(w, http.StatusCreated, u)
 	return nil
@@ -147,11 +139,7 @@ func (a *api) userUpdate(w http.ResponseWriter, r *http.Request, tok *store.APIT
 		return err
 	}
 	if err := a.st.Users().Update(r.Context(), tok.OrgID, u); err != nil {
-		if store.CodeOf(err) == store.CodeAlreadyExists {
-			return &requestError{typ: ProblemConflict, status: http.StatusConflict, field: "email",
-				detail: "the organization already has a user " + u.Email}
-		}
-		return err
+		return conflictOn(err, "email", "the organization already has a user "+u.Email)
 	}
 	writeJSON(w, http.StatusOK, u)
 	return nil

@@ -63,36 +63,49 @@ func benchEngines(b *testing.B, fn func(b *testing.B, st *store.Store, d *demo.L
 	}
 }
 
+// benchHTTP sends b.N requests from 200 goroutines to a server over st,
+// each with the body next gives, and wants status want.
+func benchHTTP(b *testing.B, st *store.Store, d *demo.Loaded, method, path, ctype string, next func() string, want int) {
+	srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, RateLimit: testLimits}))
+	defer srv.Close()
+	tok, _, err := st.APITokenIssue(context.Background(), d.OrgID, store.APITokenIssueParams{Name: "bench", Scopes: []string{store.ScopeAll}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	b.SetParallelism(100) // 200 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			var body io.Reader
+			if next != nil {
+				body = strings.NewReader(next())
+			}
+			req, _ := http.NewRequest(method, srv.URL+path, body)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if ctype != "" {
+				req.Header.Set("Content-Type", ctype)
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != want {
+				b.Errorf("status %d, want %d", res.StatusCode, want)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkTotalsAPI is GET /api/v1/emissions/totals?by=month over HTTP,
 // 200 requests in flight.
 func BenchmarkTotalsAPI(b *testing.B) {
 	benchEngines(b, func(b *testing.B, st *store.Store, d *demo.Loaded) {
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, RateLimit: testLimits}))
-		defer srv.Close()
-		tok, _, err := st.APITokenIssue(context.Background(), d.OrgID, store.APITokenIssueParams{Name: "bench", Scopes: []string{store.ScopeAll}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-		b.SetParallelism(100) // 200 goroutines on 2 cores
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("GET", srv.URL+"/api/v1/emissions/totals?by=month", nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				res, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					b.Errorf("status %d", res.StatusCode)
-					return
-				}
-			}
-		})
+		benchHTTP(b, st, d, "GET", "/api/v1/emissions/totals?by=month", "", nil, http.StatusOK)
 	})
 }
 
@@ -126,34 +139,8 @@ func batch(n int64) string {
 // over HTTP, 200 requests in flight.
 func BenchmarkActivityBatchAPI(b *testing.B) {
 	benchEngines(b, func(b *testing.B, st *store.Store, d *demo.Loaded) {
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, RateLimit: testLimits}))
-		defer srv.Close()
-		tok, _, err := st.APITokenIssue(context.Background(), d.OrgID, store.APITokenIssueParams{Name: "bench", Scopes: []string{store.ScopeAll}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 		var seq atomic.Int64
-		b.SetParallelism(100)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("POST", srv.URL+"/api/v1/activity-files", strings.NewReader(batch(seq.Add(1))))
-				req.Header.Set("Authorization", "Bearer "+tok)
-				req.Header.Set("Content-Type", "text/csv")
-				res, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 201 {
-					b.Errorf("status %d", res.StatusCode)
-					return
-				}
-			}
-		})
+		benchHTTP(b, st, d, "POST", "/api/v1/activity-files", "text/csv", func() string { return batch(seq.Add(1)) }, http.StatusCreated)
 	})
 }
 

@@ -146,6 +146,52 @@ func queryRange(r *http.Request, col string, f *listFilter) error {
 	return nil
 }
 
+// queryBool reads an optional true/false query parameter into where[col].
+func queryBool(r *http.Request, name, col string, where map[string]any) error {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return badRequest(name, "%s %q: want true or false", name, s)
+	}
+	where[col] = b
+	return nil
+}
+
+// queryScope reads an optional scope (1, 2 or 3) into where["scope"].
+func queryScope(r *http.Request, where map[string]any) error {
+	s := r.URL.Query().Get("scope")
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 3 {
+		return badRequest("scope", "scope %q: want 1, 2 or 3", s)
+	}
+	where["scope"] = n
+	return nil
+}
+
+// countryActive is the filter of ?country= (ISO alpha-2, any case) and
+// ?active= that sites and suppliers share.
+func countryActive(r *http.Request) (listFilter, error) {
+	f := listFilter{where: map[string]any{}}
+	if s := r.URL.Query().Get("country"); s != "" {
+		f.where["country"] = strings.ToUpper(s)
+	}
+	return f, queryBool(r, "active", "active", f.where)
+}
+
+// conflictOn turns a store's already-exists into a 409 naming field.
+func conflictOn(err error, field, detail string) error {
+	if store.CodeOf(err) == store.CodeAlreadyExists {
+		return &requestError{typ: ProblemConflict, status: http.StatusConflict, field: field, detail: detail}
+	}
+	return err
+}
+
 // ---- sites ------------------------------------------------------------------
 
 // siteRequest is the body of POST /api/v1/sites and PATCH
@@ -213,17 +259,9 @@ func isAlpha2(s string) bool {
 
 // sitesList answers GET /api/v1/sites?country=&active=.
 func (a *api) sitesList(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	f := listFilter{where: map[string]any{}}
-	q := r.URL.Query()
-	if s := q.Get("country"); s != "" {
-		f.where["country"] = strings.ToUpper(s)
-	}
-	if s := q.Get("active"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return badRequest("active", "active %q: want true or false", s)
-		}
-		f.where["active"] = b
+	f, err := countryActive(r)
+	if err != nil {
+		return err
 	}
 	return listPage(w, r, a.st.Sites(), tok.OrgID, f, nil)
 }
@@ -239,11 +277,7 @@ func (a *api) siteCreate(w http.ResponseWriter, r *http.Request, tok *store.APIT
 		return err
 	}
 	if err := a.st.Sites().Create(r.Context(), tok.OrgID, s); err != nil {
-		if store.CodeOf(err) == store.CodeAlreadyExists {
-			return &requestError{typ: ProblemConflict, status: http.StatusConflict, field: "code",
-				detail: "the organization already has a site with code " + strconv.Quote(s.Code)}
-		}
-		return err
+		return conflictOn(err, "code", "the organization already has a site with code "+strconv.Quote(s.Code))
 	}
 	writeJSON(w, http.StatusCreated, s)
 	return nil
@@ -272,11 +306,7 @@ func (a *api) siteUpdate(w http.ResponseWriter, r *http.Request, tok *store.APIT
 		return err
 	}
 	if err := a.st.Sites().Update(r.Context(), tok.OrgID, s); err != nil {
-		if store.CodeOf(err) == store.CodeAlreadyExists {
-			return &requestError{typ: ProblemConflict, status: http.StatusConflict, field: "code",
-				detail: "the organization already has a site with code " + strconv.Quote(s.Code)}
-		}
-		return err
+		return conflictOn(err, "code", "the organization already has a site with code "+strconv.Quote(s.Code))
 	}
 	writeJSON(w, http.StatusOK, s)
 	return nil
@@ -298,12 +328,8 @@ type sourceRequest struct {
 func (a *api) sourcesList(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
 	f := listFilter{where: map[string]any{}}
 	q := r.URL.Query()
-	if s := q.Get("scope"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 3 {
-			return badRequest("scope", "scope %q: want 1, 2 or 3", s)
-		}
-		f.where["scope"] = n
+	if err := queryScope(r, f.where); err != nil {
+		return err
 	}
 	if s := q.Get("site"); s != "" {
 		site, err := a.siteRef(r.Context(), tok.OrgID, "site", s)
@@ -530,12 +556,8 @@ func (a *api) emissionsList(w http.ResponseWriter, r *http.Request, tok *store.A
 		}
 		f.where["site_id"] = *site
 	}
-	if s := q.Get("scope"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 3 {
-			return badRequest("scope", "scope %q: want 1, 2 or 3", s)
-		}
-		f.where["scope"] = n
+	if err := queryScope(r, f.where); err != nil {
+		return err
 	}
 	if !q.Has("superseded") {
 		f.where["superseded_by"] = nil
@@ -681,17 +703,9 @@ func (a *api) factorSetFactors(w http.ResponseWriter, r *http.Request, _ *store.
 
 // suppliersList answers GET /api/v1/suppliers?country=&active=.
 func (a *api) suppliersList(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	f := listFilter{where: map[string]any{}}
-	q := r.URL.Query()
-	if s := q.Get("country"); s != "" {
-		f.where["country"] = strings.ToUpper(s)
-	}
-	if s := q.Get("active"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return badRequest("active", "active %q: want true or false", s)
-		}
-		f.where["active"] = b
+	f, err := countryActive(r)
+	if err != nil {
+		return err
 	}
 	return listPage(w, r, a.st.Suppliers(), tok.OrgID, f, nil)
 }
