@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -257,4 +258,93 @@ func (s *Service) PinFactors(ctx context.Context, st *store.Store, org uuid.UUID
 		return store.FactorPin{}, err
 	}
 	return pin, nil
+}
+
+// Services keeps each organization's calculation service (ForOrganization)
+// while it stays current: building one parses the whole factor library,
+// tens of milliseconds, which an upload of ten rows should not pay each
+// time. A cached service is used while what it was built from is
+// unchanged: the organization's pinned set, its active overrides and the
+// official factor sets in the store (three small reads per use). A Service
+// is read-only once built, so one serves concurrent calculations.
+type Services struct {
+	mu   sync.Mutex
+	size int
+	m    map[uuid.UUID]cachedService
+}
+
+type cachedService struct {
+	key string
+	svc *Service
+	of  OrgFactors
+}
+
+// NewServices returns a cache of at most size organizations' services
+// (0: 64).
+func NewServices(size int) *Services {
+	if size <= 0 {
+		size = 64
+	}
+	return &Services{size: size, m: map[uuid.UUID]cachedService{}}
+}
+
+// ForOrganization is ForOrganization through the cache; c may be nil
+// (no cache).
+func (c *Services) ForOrganization(ctx context.Context, st *store.Store, org uuid.UUID) (*Service, OrgFactors, error) {
+	if c == nil {
+		return ForOrganization(ctx, st, org)
+	}
+	key, err := serviceKey(ctx, st, org)
+	if err != nil {
+		return nil, OrgFactors{}, err
+	}
+	c.mu.Lock()
+	hit, ok := c.m[org]
+	c.mu.Unlock()
+	if ok && hit.key == key {
+		return hit.svc, hit.of, nil
+	}
+	svc, of, err := ForOrganization(ctx, st, org)
+	if err != nil {
+		return nil, of, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.size {
+		clear(c.m)
+	}
+	c.m[org] = cachedService{key: key, svc: svc, of: of}
+	c.mu.Unlock()
+	return svc, of, nil
+}
+
+// serviceKey fingerprints what org's service is built from. It is read
+// before the service, so a change landing in between is only ever cached
+// under the older key.
+func serviceKey(ctx context.Context, st *store.Store, org uuid.UUID) (string, error) {
+	o, err := st.OrganizationGet(ctx, org)
+	if err != nil {
+		return "", err
+	}
+	pin, err := o.FactorPin()
+	if err != nil {
+		return "", err
+	}
+	overrides, err := st.FactorOverrides(ctx, org, false)
+	if err != nil {
+		return "", err
+	}
+	sets, err := st.OfficialFactorSets(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s/%d|", pin.Name, pin.Set, pin.Edition)
+	for _, ov := range overrides {
+		b.WriteString(ov.ID.String())
+	}
+	b.WriteByte('|')
+	for _, s := range sets {
+		b.WriteString(s.ID.String())
+	}
+	return b.String(), nil
 }

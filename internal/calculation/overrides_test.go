@@ -25,10 +25,11 @@ func TestOrganizationOverridesPostgres(t *testing.T) {
 const gasFile = "id,activity_type,quantity,unit,period_start,region,method\n" +
 	"boiler,natural_gas,10,mmBtu,2025-03-01,US-CAMX,stationary_combustion\n"
 
-// calc calculates in with org's service and pin.
-func calcFor(t *testing.T, st *store.Store, org *store.Organization, in string) (Report, OrgFactors) {
+// calcFor calculates in with org's service and pin, from svcs: the test
+// sees the cache follow every override and pin change.
+func calcFor(t *testing.T, svcs *Services, st *store.Store, org *store.Organization, in string) (Report, OrgFactors) {
 	t.Helper()
-	svc, of, err := ForOrganization(context.Background(), st, org.ID)
+	svc, of, err := svcs.ForOrganization(context.Background(), st, org.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +50,10 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	org, other := drivertest.NewOrg(t, st), drivertest.NewOrg(t, st)
 	units := ghg.NewUnits()
+	svcs := NewServices(0)
 
 	// The library: EPA Hub 2025 Table 1, AR5: 10 × (53.06 + 0.001×28 + 0.0001×265).
-	before, of := calcFor(t, st, org, gasFile)
+	before, of := calcFor(t, svcs, st, org, gasFile)
 	if len(before.Errors) != 0 || len(of.Overrides) != 0 || !of.Pin.IsZero() {
 		t.Fatalf("errors %v, org factors %+v", before.Errors, of)
 	}
@@ -86,7 +88,7 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 	}
 
 	// With the override: 10 mmBtu × 50.1 kg CO2e (already CO2e: no GWP).
-	with, of := calcFor(t, st, org, gasFile)
+	with, of := calcFor(t, svcs, st, org, gasFile)
 	if len(with.Errors) != 0 || len(of.Overrides) != 1 {
 		t.Fatalf("errors %v, %d overrides", with.Errors, len(of.Overrides))
 	}
@@ -107,7 +109,7 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 		t.Error("the input hash does not change with an override")
 	}
 	// Another organization still uses the library.
-	if rep, _ := calcFor(t, st, other, gasFile); !rep.Lines[0].Result.CO2eKg.Equal(dec("531.145")) {
+	if rep, _ := calcFor(t, svcs, st, other, gasFile); !rep.Lines[0].Result.CO2eKg.Equal(dec("531.145")) {
 		t.Errorf("another organization: %s", rep.Lines[0].Result.CO2eKg)
 	}
 
@@ -125,7 +127,7 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 	if _, err := st.FactorOverrideRetire(ana, org.ID, rec.ID, "EPD withdrawn by the supplier"); err != nil {
 		t.Fatal(err)
 	}
-	after, of := calcFor(t, st, org, gasFile)
+	after, of := calcFor(t, svcs, st, org, gasFile)
 	if len(of.Overrides) != 0 || !after.Lines[0].Result.CO2eKg.Equal(dec("531.145")) || after.InputHash != before.InputHash ||
 		strings.Contains(strings.Join(after.Lines[0].Selection, ";"), "override") {
 		t.Errorf("after retiring: %s kg, hash changed back %v, trail %v", after.Lines[0].Result.CO2eKg, after.InputHash == before.InputHash, after.Lines[0].Selection)
@@ -138,7 +140,7 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 		t.Fatal(err)
 	}
 	in := gasFile + "boiler-2026,natural_gas,10,mmBtu,2026-03-01,US,stationary_combustion\n"
-	rep, _ := calcFor(t, st, org, in)
+	rep, _ := calcFor(t, svcs, st, org, in)
 	if len(rep.Lines) != 2 || !rep.Lines[0].Result.CO2eKg.Equal(dec("531.145")) || !rep.Lines[1].Result.CO2eKg.Equal(dec("501")) ||
 		!strings.Contains(strings.Join(rep.Lines[0].Selection, ";"), "not valid on 2025-03-01") {
 		t.Errorf("validity: %v", rep.Lines)
@@ -153,7 +155,7 @@ func organizationOverrides(t *testing.T, st *store.Store) {
 	pinned = strings.Replace(pinned, "region,method\n", "region,method,scope\n", 1)
 	pinned = strings.ReplaceAll(pinned, "stationary_combustion\n", "stationary_combustion,\n")
 	pinned = strings.Replace(pinned, "UK,\n", "UK,,2\n", 1)
-	rep, of = calcFor(t, st, org, pinned)
+	rep, of = calcFor(t, svcs, st, org, pinned)
 	if of.Pin != pin || len(rep.Lines) != 2 || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Reason, "pinned set EPA GHG Emission Factors Hub 2025") ||
 		!rep.Lines[1].Result.CO2eKg.Equal(dec("501")) {
 		t.Errorf("pinned: %d lines, errors %v", len(rep.Lines), rep.Errors)

@@ -211,9 +211,10 @@ func Persist(ctx context.Context, st *store.Store, org uuid.UUID, rep Report, no
 
 // IngestForOrganization calculates an activity file with org's factors
 // (its pinned set applies unless o names one, and its overrides) and
-// stores it as one run, as the API's and the dashboard's uploads do.
-func IngestForOrganization(ctx context.Context, st *store.Store, org uuid.UUID, r io.Reader, o Options, now time.Time) (Report, Stored, error) {
-	svc, of, err := ForOrganization(ctx, st, org)
+// stores it as one run, as the API's and the dashboard's uploads do. The
+// organization's service comes from svcs (nil: built for this call).
+func IngestForOrganization(ctx context.Context, st *store.Store, svcs *Services, org uuid.UUID, r io.Reader, o Options, now time.Time) (Report, Stored, error) {
+	svc, of, err := svcs.ForOrganization(ctx, st, org)
 	if err != nil {
 		return Report{}, Stored{}, err
 	}

@@ -152,7 +152,7 @@ func Load(ctx context.Context, st *store.Store, o Options) (Loaded, error) {
 		return out, err
 	}
 	csv := activityFile(now)
-	rep, stored, err := calculation.IngestForOrganization(ctx, st, org.ID, bytes.NewReader(csv), calculation.Options{GWPSet: ghg.AR6}, now)
+	rep, stored, err := calculation.IngestForOrganization(ctx, st, nil, org.ID, bytes.NewReader(csv), calculation.Options{GWPSet: ghg.AR6}, now)
 	if err != nil {
 		return out, fmt.Errorf("demo: storing the activity data: %w", err)
 	}

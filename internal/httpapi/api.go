@@ -52,6 +52,8 @@ type api struct {
 	// totals caches emission totals while an organization's data is
 	// unchanged.
 	totals *calculation.TotalsCache
+	// services caches organizations' calculation services for uploads.
+	services *calculation.Services
 	// tokenLimit buckets requests per API token (nil: unlimited);
 	// failLimit failed authentications per client address.
 	tokenLimit, failLimit *ratelimit.Limiters

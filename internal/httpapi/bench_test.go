@@ -145,15 +145,17 @@ func BenchmarkActivityBatchAPI(b *testing.B) {
 }
 
 // BenchmarkActivityBatchEngine is the baseline: the same files through
-// calculation.IngestForOrganization without HTTP.
+// calculation.IngestForOrganization without HTTP (with the same cache of
+// the organization's calculation service as the API).
 func BenchmarkActivityBatchEngine(b *testing.B) {
 	benchEngines(b, func(b *testing.B, st *store.Store, d *demo.Loaded) {
 		var seq atomic.Int64
+		svcs := calculation.NewServices(0)
 		b.SetParallelism(100)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				_, _, err := calculation.IngestForOrganization(context.Background(), st, d.OrgID, strings.NewReader(batch(seq.Add(1))),
+				_, _, err := calculation.IngestForOrganization(context.Background(), st, svcs, d.OrgID, strings.NewReader(batch(seq.Add(1))),
 					calculation.Options{GWPSet: "AR6"}, time.Now())
 				if err != nil {
 					b.Error(err)

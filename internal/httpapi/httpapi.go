@@ -86,7 +86,7 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	}))
 	if opts.Store != nil {
 		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background,
-			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: calculation.NewTotalsCache(0)}
+			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: calculation.NewTotalsCache(0), services: calculation.NewServices(0)}
 		if a.maxUpload <= 0 {
 			a.maxUpload = MaxActivityFileBytes
 		}

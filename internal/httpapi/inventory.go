@@ -485,7 +485,7 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 	if len(body) == 0 {
 		return badRequest("", "the body is empty: send the activity file")
 	}
-	rep, stored, err := calculation.IngestForOrganization(r.Context(), a.st, tok.OrgID, bytes.NewReader(body), opts, time.Now())
+	rep, stored, err := calculation.IngestForOrganization(r.Context(), a.st, a.services, tok.OrgID, bytes.NewReader(body), opts, time.Now())
 	if rep.Lines == nil && err != nil && !errors.Is(err, calculation.ErrNothingToStore) {
 		if store.CodeOf(err) == store.CodeUnknown {
 			// The file itself cannot be read: no header, an unknown column.

@@ -387,7 +387,7 @@ func (s *Site) activityUpload(w http.ResponseWriter, r *http.Request, sess *sess
 		return err
 	}
 	ctx := store.WithActor(r.Context(), store.Actor{Type: "user", ID: sess.user.ID.String()})
-	rep, stored, err := calculation.IngestForOrganization(ctx, s.st, sess.org.ID, bytes.NewReader(body), opts, time.Now())
+	rep, stored, err := calculation.IngestForOrganization(ctx, s.st, s.services, sess.org.ID, bytes.NewReader(body), opts, time.Now())
 	data := map[string]any{"Layout": s.frame(sess, "Upload result", "activity"), "File": filepath.Base(hdr.Filename), "Report": rep,
 		"Rows": len(rep.Lines) + len(rep.Errors)}
 	status := http.StatusCreated

@@ -74,6 +74,8 @@ type Site struct {
 	failLimit *ratelimit.Limiters
 	// totals caches the overview's totals while the data is unchanged.
 	totals *calculation.TotalsCache
+	// services caches the organizations' calculation services for uploads.
+	services *calculation.Services
 	// decoy is a hash checked when the login names no user, so a refusal
 	// takes as long whatever was wrong.
 	decoy string
@@ -82,7 +84,7 @@ type Site struct {
 // New parses the templates and returns the dashboard.
 func New(o Options) (*Site, error) {
 	s := &Site{st: o.Store, log: o.Logger, ttl: o.SessionTTL, maxUpload: o.MaxUploadBytes, version: o.Version,
-		failLimit: ratelimit.New(rate.Every(6*time.Second), 10), totals: calculation.NewTotalsCache(0)}
+		failLimit: ratelimit.New(rate.Every(6*time.Second), 10), totals: calculation.NewTotalsCache(0), services: calculation.NewServices(0)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
