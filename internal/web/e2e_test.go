@@ -129,6 +129,24 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("the total did not change after the upload: %s", after)
 		}
 
+		// The newest activity (the upload's) explained step by step, and the
+		// factor library.
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(e.url+"/activity"),
+			chromedp.Click(css(`a[href$="/explain"]`)),
+			chromedp.WaitVisible(css(`ol.steps`)),
+			shot("explain"),
+			chromedp.Navigate(e.url+"/factors?q=natural_gas"),
+			chromedp.WaitVisible(css(`table`)),
+			shot("factors"),
+		); err != nil {
+			t.Fatalf("explanation and library: %v", err)
+		}
+		steps, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+		if err != nil || steps != "/factors" {
+			t.Fatalf("at %q (%v)", steps, err)
+		}
+
 		// An auditor reads the verified audit log.
 		if err := chromedp.Do(ctx,
 			chromedp.Click(css(`.logout button`)),

@@ -32,6 +32,13 @@ var funcs = template.FuncMap{
 	"dec":   func(d decimal.Decimal, places int32) string { return groupThousands(d.StringFixed(places)) },
 	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"stamp": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	// gwp is the GWP applied to gas, or "" when none was (a factor given in CO2e).
+	"gwp": func(gwps map[string]decimal.Decimal, gas string) string {
+		if v, ok := gwps[gas]; ok {
+			return v.String()
+		}
+		return ""
+	},
 }
 
 // Colours of the scopes, distinguishable in grey too (light to dark).

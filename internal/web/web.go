@@ -117,6 +117,10 @@ func (s *Site) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.page(store.ScopeInventoryRead, s.overview))
 	mux.Handle("GET /activity", s.page(store.ScopeInventoryRead, s.activity))
 	mux.Handle("POST /activity/upload", s.page(store.ScopeInventoryWrite, s.activityUpload))
+	mux.Handle("GET /activity/{id}/explain", s.page(store.ScopeInventoryRead, s.explain))
+	mux.Handle("GET /factors", s.page(store.ScopeFactorsRead, s.factors))
+	mux.Handle("GET /factors/{id}", s.page(store.ScopeFactorsRead, s.factor))
+	mux.Handle("GET /suppliers", s.page(store.ScopeSuppliersRead, s.suppliers))
 	mux.Handle("GET /audit", s.page(store.ScopeAuditRead, s.auditLog))
 }
 
@@ -424,6 +428,12 @@ func (s *Site) frame(sess *session, title, active string) layout {
 	l.User, l.Org, l.CSRF = sess.user, sess.org, sess.csrf
 	if sess.may(store.ScopeInventoryRead) {
 		l.Nav = append(l.Nav, navItem{"/", "Overview", "overview"}, navItem{"/activity", "Activity data", "activity"})
+	}
+	if sess.may(store.ScopeFactorsRead) {
+		l.Nav = append(l.Nav, navItem{"/factors", "Factor library", "factors"})
+	}
+	if sess.may(store.ScopeSuppliersRead) {
+		l.Nav = append(l.Nav, navItem{"/suppliers", "Suppliers", "suppliers"})
 	}
 	if sess.may(store.ScopeAuditRead) {
 		l.Nav = append(l.Nav, navItem{"/audit", "Audit log", "audit"})

@@ -184,6 +184,29 @@ func TestDashboard(t *testing.T) {
 			!strings.Contains(ov.body, "<dt>per employee</dt><dd>0.04 t CO2e</dd>") {
 			t.Fatalf("overview with data: %.3000s", ov.body)
 		}
+		// The library, a factor, and the upload's result explained step by step.
+		lib := b.get("/factors?q=natural_gas")
+		m := regexp.MustCompile(`href="/factors/([^"]+)"`).FindStringSubmatch(lib.body)
+		if lib.status != 200 || m == nil {
+			t.Fatalf("factor library: %d %.500s", lib.status, lib.body)
+		}
+		if f := b.get("/factors/" + m[1]); f.status != 200 || !strings.Contains(f.body, "kg per unit") {
+			t.Fatalf("factor %s: %d", m[1], f.status)
+		}
+		if f := b.get("/factors/no-such-factor"); f.status != 404 {
+			t.Fatalf("unknown factor: %d", f.status)
+		}
+		ex := regexp.MustCompile(`href="(/activity/[^"]+/explain)"`).FindStringSubmatch(act.body)
+		if ex == nil {
+			t.Fatal("no explain link on the activity page")
+		}
+		xp := b.get(ex[1])
+		if xp.status != 200 || !strings.Contains(xp.body, "1000 mmBtu of <code>natural_gas</code>") || !strings.Contains(xp.body, "GWP set AR6") {
+			t.Fatalf("explanation: %d %.2000s", xp.status, xp.body)
+		}
+		if sp := b.get("/suppliers"); sp.status != 200 || !strings.Contains(sp.body, "No suppliers yet") {
+			t.Fatalf("suppliers: %d", sp.status)
+		}
 		// A form without the CSRF token, or from another site, is refused.
 		if r := b.post("/logout", url.Values{}); r.status != http.StatusForbidden {
 			t.Fatalf("logout without CSRF: %d", r.status)
