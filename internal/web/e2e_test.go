@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/demo"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/store"
 )
 
 // ChromiumEnv names the Chromium binary the browser tests drive. .ci/run
@@ -42,7 +44,8 @@ func TestBrowser(t *testing.T) {
 	processortest.Engines(t, "webe2e", func(t *testing.T, open processortest.StoreOpener) {
 		e := newEnv(t, open)
 		const pw = "demo passphrase 1"
-		if _, err := demo.Load(context.Background(), e.st, demo.Options{Password: pw, Hashing: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}); err != nil {
+		d, err := demo.Load(context.Background(), e.st, demo.Options{Password: pw, Hashing: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		if err != nil {
 			t.Fatal(err)
 		}
 		engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
@@ -145,6 +148,36 @@ func TestBrowser(t *testing.T) {
 		steps, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
 		if err != nil || steps != "/factors" {
 			t.Fatalf("at %q (%v)", steps, err)
+		}
+
+		// A live reading arrives on the devices page without a reload.
+		devs, err := e.st.Devices().List(context.Background(), d.OrgID, store.ListOptions{Limit: 1})
+		if err != nil || len(devs) != 1 {
+			t.Fatalf("demo devices: %v %v", devs, err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.url+"/devices"), chromedp.WaitVisible(css(`#devices`))); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().UTC()
+		if _, err := e.st.SensorReadingsInsert(context.Background(), d.OrgID, []store.SensorReading{{DeviceID: devs[0].ID,
+			Metric: "energy_kwh_total", Time: at, Value: decimal.RequireFromString("777.5"), Unit: "kWh", ReceivedAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+		sel := `document.querySelector('li[data-key="` + devs[0].ID.String() + `/energy_kwh_total"] .val').textContent`
+		var shown string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if shown, err = chromedp.Run(ctx, chromedp.Evaluate[string](sel)); err != nil {
+				t.Fatal(err)
+			}
+			if shown == "777.5 kWh" {
+				break
+			}
+		}
+		if shown != "777.5 kWh" {
+			t.Fatalf("the devices page shows %q, not the new reading", shown)
+		}
+		if err := chromedp.Do(ctx, shot("devices")); err != nil {
+			t.Fatal(err)
 		}
 
 		// An auditor reads the verified audit log.

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
@@ -61,6 +62,9 @@ type Options struct {
 	MaxUploadBytes int64
 	// Version is shown in the footer.
 	Version string
+	// LiveInterval is how often the devices page's event stream looks
+	// for new readings and alerts. Default 2 seconds.
+	LiveInterval time.Duration
 }
 
 // Site serves the dashboard's pages.
@@ -76,6 +80,11 @@ type Site struct {
 	totals *calculation.TotalsCache
 	// services caches the organizations' calculation services for uploads.
 	services *calculation.Services
+	// catalogue knows each device type's metrics.
+	catalogue *telemetry.Catalogue
+	// liveEvery is how often the devices page's event stream looks for
+	// new readings and alerts.
+	liveEvery time.Duration
 	// decoy is a hash checked when the login names no user, so a refusal
 	// takes as long whatever was wrong.
 	decoy string
@@ -94,6 +103,15 @@ func New(o Options) (*Site, error) {
 	if s.maxUpload <= 0 {
 		s.maxUpload = 32 << 20
 	}
+	s.liveEvery = o.LiveInterval
+	if s.liveEvery <= 0 {
+		s.liveEvery = 2 * time.Second
+	}
+	cat, err := telemetry.LoadCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	s.catalogue = cat
 	tpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -121,6 +139,8 @@ func (s *Site) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /factors", s.page(store.ScopeFactorsRead, s.factors))
 	mux.Handle("GET /factors/{id}", s.page(store.ScopeFactorsRead, s.factor))
 	mux.Handle("GET /suppliers", s.page(store.ScopeSuppliersRead, s.suppliers))
+	mux.Handle("GET /devices", s.page(store.ScopeDevicesRead, s.devices))
+	mux.Handle("GET /devices/events", s.page(store.ScopeDevicesRead, s.devicesEvents))
 	mux.Handle("GET /audit", s.page(store.ScopeAuditRead, s.auditLog))
 }
 
@@ -434,6 +454,9 @@ func (s *Site) frame(sess *session, title, active string) layout {
 	}
 	if sess.may(store.ScopeSuppliersRead) {
 		l.Nav = append(l.Nav, navItem{"/suppliers", "Suppliers", "suppliers"})
+	}
+	if sess.may(store.ScopeDevicesRead) {
+		l.Nav = append(l.Nav, navItem{"/devices", "IoT devices", "devices"})
 	}
 	if sess.may(store.ScopeAuditRead) {
 		l.Nav = append(l.Nav, navItem{"/audit", "Audit log", "audit"})

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -12,8 +13,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/password"
@@ -287,6 +290,73 @@ func TestUploadTooLarge(t *testing.T) {
 		}
 		if r := b.get("/activity"); !strings.Contains(r.body, "No activity records match.") {
 			t.Fatal("a refused upload stored records")
+		}
+	})
+}
+
+func TestDevicesLive(t *testing.T) {
+	processortest.Engines(t, "weblive", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		site, err := web.New(web.Options{Store: e.st, LiveInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+		e.user("vic@example.com", store.RoleViewer, "viewer passphrase 1")
+		ctx := context.Background()
+		dev := &store.Device{DeviceType: "energy_meter", Serial: "EM-1", Name: "Main meter", Status: "active"}
+		if err := e.st.Devices().Create(ctx, e.org.ID, dev); err != nil {
+			t.Fatal(err)
+		}
+		read := func(v string, at time.Time) {
+			t.Helper()
+			if _, err := e.st.SensorReadingsInsert(ctx, e.org.ID, []store.SensorReading{{DeviceID: dev.ID, Metric: "energy_kwh_total",
+				Time: at, Value: decimal.RequireFromString(v), Unit: "kWh", ReceivedAt: at}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		read("1520.5", now.Add(-time.Minute))
+		b := e.browser()
+		p := b.login("acme", "vic@example.com", "viewer passphrase 1")
+		if p.status != 200 {
+			t.Fatalf("login: %d", p.status)
+		}
+		pg := b.get("/devices")
+		if pg.status != 200 || !strings.Contains(pg.body, "Main meter") || !strings.Contains(pg.body, "1520.5 kWh") {
+			t.Fatalf("devices page: %d %.1500s", pg.status, pg.body)
+		}
+		// The event stream: the current state first, then each change.
+		req, _ := http.NewRequest("GET", e.url+"/devices/events", nil)
+		reqCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		res, err := b.c.Do(req.WithContext(reqCtx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Fatalf("Content-Type %q", ct)
+		}
+		events := bufio.NewScanner(res.Body)
+		next := func() string {
+			t.Helper()
+			for events.Scan() {
+				if data, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+					return data
+				}
+			}
+			t.Fatalf("the stream ended: %v", events.Err())
+			return ""
+		}
+		if first := next(); !strings.Contains(first, `"value":"1520.5"`) {
+			t.Fatalf("first event %s", first)
+		}
+		read("1521.75", now)
+		if second := next(); !strings.Contains(second, `"value":"1521.75"`) {
+			t.Fatalf("event after a new reading: %s", second)
 		}
 	})
 }

@@ -32,3 +32,47 @@ document.addEventListener("DOMContentLoaded", function () {
     xhr.send(new FormData(form));
   });
 });
+
+// The devices page: latest readings and open alerts from the server's
+// event stream (server-sent events), without a reload.
+document.addEventListener("DOMContentLoaded", function () {
+  var table = document.getElementById("devices");
+  if (!table || !window.EventSource) { return; }
+  var status = document.getElementById("live-status");
+  var src = new EventSource(table.dataset.live);
+  src.addEventListener("live", function (ev) {
+    var state = JSON.parse(ev.data);
+    state.readings.forEach(function (r) {
+      var li = table.querySelector('li[data-key="' + r.device + "/" + r.metric + '"]');
+      if (!li) { return; }
+      var val = r.value + " " + r.unit;
+      if (li.querySelector(".val").textContent !== val) {
+        li.querySelector(".val").textContent = val;
+        li.querySelector(".at").textContent = r.time;
+        li.classList.add("fresh");
+        setTimeout(function () { li.classList.remove("fresh"); }, 1500);
+      }
+    });
+    var list = document.getElementById("alerts");
+    list.replaceChildren();
+    if (state.alerts.length === 0) {
+      var none = document.createElement("li");
+      none.textContent = "None.";
+      list.appendChild(none);
+    }
+    state.alerts.forEach(function (a) {
+      var li = document.createElement("li");
+      li.className = "sev-" + a.severity;
+      var strong = document.createElement("strong");
+      strong.textContent = a.severity;
+      li.appendChild(strong);
+      li.appendChild(document.createTextNode(" " + a.metric + ": " + a.message + " "));
+      var small = document.createElement("small");
+      small.textContent = a.raised;
+      li.appendChild(small);
+      list.appendChild(li);
+    });
+    status.textContent = "Live: updated " + new Date().toLocaleTimeString() + ".";
+  });
+  src.addEventListener("error", function () { status.textContent = "Reconnecting to the live feed…"; });
+});
