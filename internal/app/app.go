@@ -328,7 +328,8 @@ func (a *App) maintainOnce(ctx context.Context) {
 }
 
 func (a *App) startHTTP() error {
-	site, err := web.New(web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version})
+	site, err := web.New(web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version,
+		ERP: a.erp, Background: a.erpCtx})
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}

@@ -10,6 +10,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -30,6 +31,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/ratelimit"
@@ -65,6 +67,11 @@ type Options struct {
 	// LiveInterval is how often the devices page's event stream looks
 	// for new readings and alerts. Default 2 seconds.
 	LiveInterval time.Duration
+	// ERP tests and syncs connections; nil makes those buttons answer 503.
+	ERP *erp.Syncer
+	// Background bounds syncs started from the dashboard; nil: none
+	// outlives the process.
+	Background context.Context
 }
 
 // Site serves the dashboard's pages.
@@ -80,6 +87,8 @@ type Site struct {
 	totals *calculation.TotalsCache
 	// services caches the organizations' calculation services for uploads.
 	services *calculation.Services
+	erp      *erp.Syncer
+	bg       context.Context
 	// catalogue knows each device type's metrics.
 	catalogue *telemetry.Catalogue
 	// liveEvery is how often the devices page's event stream looks for
@@ -103,6 +112,7 @@ func New(o Options) (*Site, error) {
 	if s.maxUpload <= 0 {
 		s.maxUpload = 32 << 20
 	}
+	s.erp, s.bg = o.ERP, o.Background
 	s.liveEvery = o.LiveInterval
 	if s.liveEvery <= 0 {
 		s.liveEvery = 2 * time.Second
@@ -141,6 +151,10 @@ func (s *Site) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /suppliers", s.page(store.ScopeSuppliersRead, s.suppliers))
 	mux.Handle("GET /devices", s.page(store.ScopeDevicesRead, s.devices))
 	mux.Handle("GET /devices/events", s.page(store.ScopeDevicesRead, s.devicesEvents))
+	mux.Handle("GET /erp", s.page(store.ScopeERPRead, s.erpConnections))
+	mux.Handle("GET /erp/{name}", s.page(store.ScopeERPRead, s.erpConnection))
+	mux.Handle("POST /erp/{name}/test", s.page(store.ScopeERPWrite, s.erpTest))
+	mux.Handle("POST /erp/{name}/sync", s.page(store.ScopeERPWrite, s.erpSync))
 	mux.Handle("GET /audit", s.page(store.ScopeAuditRead, s.auditLog))
 }
 
@@ -454,6 +468,9 @@ func (s *Site) frame(sess *session, title, active string) layout {
 	}
 	if sess.may(store.ScopeSuppliersRead) {
 		l.Nav = append(l.Nav, navItem{"/suppliers", "Suppliers", "suppliers"})
+	}
+	if sess.may(store.ScopeERPRead) {
+		l.Nav = append(l.Nav, navItem{"/erp", "ERP connections", "erp"})
 	}
 	if sess.may(store.ScopeDevicesRead) {
 		l.Nav = append(l.Nav, navItem{"/devices", "IoT devices", "devices"})

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +21,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/greenlang/greenlang/internal/calculation"
+	"github.com/greenlang/greenlang/internal/erp"
+	"github.com/greenlang/greenlang/internal/erp/spreadsheet"
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
@@ -357,6 +363,67 @@ func TestDevicesLive(t *testing.T) {
 		read("1521.75", now)
 		if second := next(); !strings.Contains(second, `"value":"1521.75"`) {
 			t.Fatalf("event after a new reading: %s", second)
+		}
+	})
+}
+
+func TestERPPages(t *testing.T) {
+	processortest.Engines(t, "weberp", func(t *testing.T, open processortest.StoreOpener) {
+		e := newEnv(t, open)
+		ctx := context.Background()
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "suppliers.csv"), []byte("Id,Name,Country\nV1,Acme Steel,DE\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		settings, _ := json.Marshal(spreadsheet.Settings{Entities: map[string]spreadsheet.EntityConfig{
+			"suppliers": {Kind: erp.KindSupplier, Files: "*.csv", Columns: map[string]string{"id": "Id", "name": "Name", "country": "Country"}}}})
+		if err := e.st.ERPConnections().Create(ctx, e.org.ID, &store.ERPConnection{Name: "uploads", System: "spreadsheet", BaseURL: dir,
+			Settings: settings, Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		calc, err := calculation.NewBuiltin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		syncer := erp.NewSyncer(e.st, erp.NewRegistry(spreadsheet.Factory()), erp.NewPoster(e.st, calc, nil), nil)
+		site, err := web.New(web.Options{Store: e.st, ERP: syncer, Background: ctx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
+		t.Cleanup(srv.Close)
+		e.url = srv.URL
+		e.user("ds@example.com", store.RoleDataSteward, "steward passphrase 1")
+		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
+
+		b := e.browser()
+		csrf := csrfOf(t, b.login("acme", "ds@example.com", "steward passphrase 1"))
+		p := b.get("/erp")
+		if p.status != 200 || !strings.Contains(p.body, "uploads") || !strings.Contains(p.body, "Sync now") || !strings.Contains(p.body, "No sync jobs yet.") {
+			t.Fatalf("connections: %d %.1500s", p.status, p.body)
+		}
+		if r := b.post("/erp/uploads/test", url.Values{"csrf": {csrf}}); r.status != 200 || !strings.Contains(r.body, "Every step passed.") {
+			t.Fatalf("test: %d %.1500s", r.status, r.body)
+		}
+		if r := b.post("/erp/uploads/sync", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+			t.Fatalf("sync: %d", r.status)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if strings.Contains(b.get("/erp/uploads").body, "<td>succeeded</td>") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no succeeded job: %.2000s", b.get("/erp/uploads").body)
+			}
+		}
+		// An analyst reads connections but has no buttons, and cannot post them.
+		a := e.browser()
+		acsrf := csrfOf(t, a.login("acme", "ana@example.com", "correct horse battery"))
+		if p := a.get("/erp"); p.status != 200 || strings.Contains(p.body, "Sync now") {
+			t.Fatalf("analyst's connections page: %d", p.status)
+		}
+		if r := a.post("/erp/uploads/sync", url.Values{"csrf": {acsrf}}); r.status != http.StatusForbidden {
+			t.Fatalf("analyst's sync: %d", r.status)
 		}
 	})
 }
