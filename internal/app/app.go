@@ -328,13 +328,18 @@ func (a *App) maintainOnce(ctx context.Context) {
 }
 
 func (a *App) startHTTP() error {
+	// The API and the dashboard share their caches: one process computes
+	// an organization's totals and calculation service once.
+	totals, services := calculation.NewTotalsCache(0), calculation.NewServices(0)
 	site, err := web.New(web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version,
-		ERP: a.erp, Background: a.erpCtx})
+		ERP: a.erp, Background: a.erpCtx, Totals: totals, Services: services})
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	handler := httpapi.NewHandler(httpapi.HandlerOptions{
 		Pages:    site.Mount,
+		Totals:   totals,
+		Services: services,
 		Logger:   a.log,
 		Registry: a.reg,
 		Version:  a.opts.Version,

@@ -176,6 +176,11 @@ func StoredExplanation(run *store.CalculationRun, e store.CalculatedEmission) (g
 	return x, t.Selection, nil
 }
 
+// ErrUnreadable is returned (wrapped, with the reason) by Ingest for a
+// file that cannot be read at all: no header, a missing required column,
+// an unknown column, not a spreadsheet.
+var ErrUnreadable = errors.New("the activity file cannot be read")
+
 // ErrNothingToStore is returned by Ingest for a file of at most one chunk
 // (2,500 rows) none of whose rows can be calculated: nothing is stored,
 // and the report lists every row's error.
@@ -246,7 +251,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	}
 	rows, err := f.read(r)
 	if err != nil {
-		return Report{}, Stored{}, err
+		return Report{}, Stored{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
 	// The first chunk is calculated before the store is written: a file
 	// that fits in one chunk and has no row to store stores nothing.

@@ -56,6 +56,9 @@ type Totals struct {
 	MarketBased   ghg.Total  `json:"market_based"`
 }
 
+// Breakdowns lists the breakdowns TotalsQuery.By takes.
+func Breakdowns() []string { return []string{ByCategory, BySite, BySource, ByMonth} }
+
 // EmissionTotals sums org's current (not superseded) results on any store
 // driver. Sums are exact decimals computed here rather than in SQL, so both
 // engines give the same digits, and uncertainty (IPCC Approach 1) and

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +34,7 @@ func (c *cli) tokenCommand() *cobra.Command {
 			}
 			var exp *time.Time
 			if expires != "" {
-				d, err := parseExpiry(expires)
+				d, err := store.ParseTokenLifetime(expires)
 				if err != nil {
 					return usageErrorf("--expires %q: %v", expires, err)
 				}
@@ -116,26 +115,4 @@ func tokenState(t *store.APIToken) string {
 		return "expired"
 	}
 	return "active"
-}
-
-// parseExpiry reads a positive lifetime: a number of days ("90d") or a Go
-// duration ("12h", "30m").
-func parseExpiry(s string) (time.Duration, error) {
-	var d time.Duration
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days > 100*366 {
-			return 0, fmt.Errorf("want a number of days such as 90d, or a duration such as 12h")
-		}
-		d = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("want a number of days such as 90d, or a duration such as 12h")
-		}
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("the lifetime must be positive")
-	}
-	return d, nil
 }

@@ -189,6 +189,18 @@ func (s *Syncer) lock(id uuid.UUID) *sync.Mutex {
 	return l
 }
 
+// SyncInBackground starts Sync in its own goroutine, bounded by ctx, and
+// logs a failure: what a sync asked for over HTTP (the API, the dashboard)
+// does; its jobs tell the rest.
+func (s *Syncer) SyncInBackground(ctx context.Context, org uuid.UUID, name string, o SyncOptions) {
+	go func() {
+		rep, err := s.Sync(ctx, org, name, o)
+		if err != nil || rep.Failed() {
+			s.log.Warn("erp: a sync started in the background failed", slog.String("connection", name), slog.Any("err", err))
+		}
+	}()
+}
+
 // Sync runs one sync of the organization's connection called name.
 func (s *Syncer) Sync(ctx context.Context, org uuid.UUID, name string, o SyncOptions) (SyncReport, error) {
 	c, err := s.st.ERPConnectionByName(ctx, org, name)

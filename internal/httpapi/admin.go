@@ -20,7 +20,7 @@ import (
 // organizationShow answers GET /api/v1/organization: the organization the
 // request acts in.
 func (a *api) organizationShow(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	o, err := a.orgOf(r.Context(), tok)
+	o, err := a.st.OrganizationGet(r.Context(), tok.OrgID)
 	if err != nil {
 		return err
 	}
@@ -186,9 +186,9 @@ func (a *api) tokenCreate(w http.ResponseWriter, r *http.Request, tok *store.API
 	}
 	p := store.APITokenIssueParams{Name: req.Name, Scopes: req.Scopes, UserID: req.UserID}
 	if req.ExpiresIn != "" {
-		d, err := parseExpiry(req.ExpiresIn)
+		d, err := store.ParseTokenLifetime(req.ExpiresIn)
 		if err != nil {
-			return err
+			return badRequest("expires_in", "expires_in %q: %v", req.ExpiresIn, err)
 		}
 		t := time.Now().Add(d).UTC().Truncate(time.Second)
 		p.ExpiresAt = &t
@@ -204,21 +204,8 @@ func (a *api) tokenCreate(w http.ResponseWriter, r *http.Request, tok *store.API
 	if err != nil {
 		return err
 	}
-	t.TokenHash = nil
 	writeJSON(w, http.StatusCreated, tokenIssued{APIToken: t, Token: raw})
 	return nil
-}
-
-// parseExpiry reads a token's lifetime: days ("90d") or a Go duration.
-func parseExpiry(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d > 0 && d <= 3650 {
-			return time.Duration(d) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
-	}
-	return 0, badRequest("expires_in", "expires_in %q: want days (90d, at most 3650d) or a positive duration (12h)", s)
 }
 
 // tokenRevoke answers POST /api/v1/tokens/{id}/revoke: the revoked token.
@@ -231,7 +218,6 @@ func (a *api) tokenRevoke(w http.ResponseWriter, r *http.Request, tok *store.API
 	if err != nil {
 		return err
 	}
-	t.TokenHash = nil
 	writeJSON(w, http.StatusOK, t)
 	return nil
 }

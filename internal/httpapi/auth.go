@@ -46,7 +46,7 @@ func (a *api) authenticate(scope string, h apiHandler, secret bool) http.Handler
 				Detail: "this route needs an API token: send Authorization: Bearer <token> (greenlang token create)"})
 			return
 		}
-		tok, err := a.st.APITokenAuthenticate(r.Context(), raw)
+		tok, user, err := a.st.APITokenPrincipal(r.Context(), raw)
 		if err != nil {
 			switch store.CodeOf(err) {
 			case store.CodeNotFound, store.CodeFailedPrecondition:
@@ -63,19 +63,6 @@ func (a *api) authenticate(scope string, h apiHandler, secret bool) http.Handler
 		if a.tokenLimit != nil {
 			if ok, wait := a.tokenLimit.Allow(tok.ID.String(), time.Now()); !ok {
 				tooMany(w, wait, "API token "+tok.ID.String()+" sent more requests than its rate limit allows")
-				return
-			}
-		}
-		var user *store.User
-		if tok.UserID != nil {
-			if user, err = a.st.Users().Get(r.Context(), tok.OrgID, *tok.UserID); err != nil && store.CodeOf(err) != store.CodeNotFound {
-				a.fail(w, r, err)
-				return
-			}
-			if user == nil || user.Disabled {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="`+authRealm+`", error="invalid_token"`)
-				writeProblemOf(w, Problem{Type: ProblemUnauthorized, Status: http.StatusUnauthorized,
-					Detail: "API token " + tok.ID.String() + " acts for a user who is disabled or removed"})
 				return
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -167,15 +166,9 @@ func (a *api) erpConnectionSync(w http.ResponseWriter, r *http.Request, tok *sto
 	if ctx == nil {
 		ctx = context.WithoutCancel(r.Context())
 	}
-	org, name := tok.OrgID, c.Name
-	go func() {
-		rep, err := a.erp.Sync(ctx, org, name, erp.SyncOptions{Entities: req.Entities, Full: req.Full})
-		if err != nil || rep.Failed() {
-			a.log.Warn("erp: sync requested through the API failed", slog.String("connection", name), slog.Any("err", err))
-		}
-	}()
-	writeJSON(w, http.StatusAccepted, erpSyncAccepted{Connection: name, Status: "accepted",
-		Jobs: "/api/v1/erp/connections/" + name + "/jobs"})
+	a.erp.SyncInBackground(ctx, tok.OrgID, c.Name, erp.SyncOptions{Entities: req.Entities, Full: req.Full})
+	writeJSON(w, http.StatusAccepted, erpSyncAccepted{Connection: c.Name, Status: "accepted",
+		Jobs: "/api/v1/erp/connections/" + c.Name + "/jobs"})
 	return nil
 }
 

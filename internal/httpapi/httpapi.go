@@ -52,6 +52,11 @@ type HandlerOptions struct {
 	RateLimit RateLimit
 	// Pages mounts more routes (the dashboard's) on the same mux; nil none.
 	Pages func(*http.ServeMux)
+	// Totals and Services cache emission totals and organizations'
+	// calculation services; give the dashboard the same ones so a process
+	// computes each once. Nil makes fresh ones.
+	Totals   *calculation.TotalsCache
+	Services *calculation.Services
 }
 
 // NewHandler returns the API's root handler.
@@ -86,7 +91,13 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	}))
 	if opts.Store != nil {
 		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background,
-			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: calculation.NewTotalsCache(0), services: calculation.NewServices(0)}
+			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: opts.Totals, services: opts.Services}
+		if a.totals == nil {
+			a.totals = calculation.NewTotalsCache(0)
+		}
+		if a.services == nil {
+			a.services = calculation.NewServices(0)
+		}
 		if a.maxUpload <= 0 {
 			a.maxUpload = MaxActivityFileBytes
 		}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -174,6 +173,21 @@ func queryScope(r *http.Request, where map[string]any) error {
 	return nil
 }
 
+// querySite reads an optional ?site= (a site's id or code) into
+// where["site_id"].
+func (a *api) querySite(r *http.Request, org uuid.UUID, where map[string]any) error {
+	s := r.URL.Query().Get("site")
+	if s == "" {
+		return nil
+	}
+	site, err := a.siteRef(r.Context(), org, "site", s)
+	if err != nil {
+		return err
+	}
+	where["site_id"] = *site
+	return nil
+}
+
 // countryActive is the filter of ?country= (ISO alpha-2, any case) and
 // ?active= that sites and suppliers share.
 func countryActive(r *http.Request) (listFilter, error) {
@@ -327,16 +341,11 @@ type sourceRequest struct {
 // sourcesList answers GET /api/v1/emission-sources?scope=&site=.
 func (a *api) sourcesList(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
 	f := listFilter{where: map[string]any{}}
-	q := r.URL.Query()
 	if err := queryScope(r, f.where); err != nil {
 		return err
 	}
-	if s := q.Get("site"); s != "" {
-		site, err := a.siteRef(r.Context(), tok.OrgID, "site", s)
-		if err != nil {
-			return err
-		}
-		f.where["site_id"] = *site
+	if err := a.querySite(r, tok.OrgID, f.where); err != nil {
+		return err
 	}
 	return listPage(w, r, a.st.EmissionSources(), tok.OrgID, f, nil)
 }
@@ -392,12 +401,8 @@ func (a *api) activityList(w http.ResponseWriter, r *http.Request, tok *store.AP
 	if err := queryRef(r, "batch", "batch_id", f.where); err != nil {
 		return err
 	}
-	if s := q.Get("site"); s != "" {
-		site, err := a.siteRef(r.Context(), tok.OrgID, "site", s)
-		if err != nil {
-			return err
-		}
-		f.where["site_id"] = *site
+	if err := a.querySite(r, tok.OrgID, f.where); err != nil {
+		return err
 	}
 	if s := q.Get("type"); s != "" {
 		f.where["activity_type"] = s
@@ -486,12 +491,8 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 		return badRequest("", "the body is empty: send the activity file")
 	}
 	rep, stored, err := calculation.IngestForOrganization(r.Context(), a.st, a.services, tok.OrgID, bytes.NewReader(body), opts, time.Now())
-	if rep.Lines == nil && err != nil && !errors.Is(err, calculation.ErrNothingToStore) {
-		if store.CodeOf(err) == store.CodeUnknown {
-			// The file itself cannot be read: no header, an unknown column.
-			return invalid("", "%v", err)
-		}
-		return err
+	if errors.Is(err, calculation.ErrUnreadable) {
+		return invalid("", "%v", err)
 	}
 	out := activityFileResponse{InputHash: rep.InputHash, GWPSet: rep.GWPSet, Rows: len(rep.Lines) + len(rep.Errors),
 		Calculated: len(rep.Lines), Refused: len(rep.Errors), Errors: []activityRowError{},
@@ -549,12 +550,8 @@ func (a *api) emissionsList(w http.ResponseWriter, r *http.Request, tok *store.A
 		}
 	}
 	q := r.URL.Query()
-	if s := q.Get("site"); s != "" {
-		site, err := a.siteRef(r.Context(), tok.OrgID, "site", s)
-		if err != nil {
-			return err
-		}
-		f.where["site_id"] = *site
+	if err := a.querySite(r, tok.OrgID, f.where); err != nil {
+		return err
 	}
 	if err := queryScope(r, f.where); err != nil {
 		return err
@@ -611,27 +608,17 @@ func (a *api) emissionShow(w http.ResponseWriter, r *http.Request, tok *store.AP
 // emissions by scope (and category, site, source, month), with the whole
 // inventory location- and market-based.
 func (a *api) totalsShow(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	q := r.URL.Query()
-	var tq calculation.TotalsQuery
-	var err error
-	if s := q.Get("from"); s != "" {
-		if tq.Filter.From, err = parseInstant("from", s); err != nil {
-			return err
-		}
+	var f listFilter
+	if err := queryRange(r, "period_start", &f); err != nil {
+		return err
 	}
-	if s := q.Get("to"); s != "" {
-		if tq.Filter.To, err = parseInstant("to", s); err != nil {
-			return err
-		}
-	}
-	if s := q.Get("by"); s != "" {
+	tq := calculation.TotalsQuery{Filter: store.ResultFilter{From: f.since, To: f.until}}
+	if s := r.URL.Query().Get("by"); s != "" {
 		for _, d := range strings.Split(s, ",") {
-			switch d = strings.TrimSpace(d); d {
-			case calculation.ByCategory, calculation.BySite, calculation.BySource, calculation.ByMonth:
-				tq.By = append(tq.By, d)
-			default:
-				return badRequest("by", "by %q: want any of category, site, source, month, comma-separated", d)
+			if d = strings.TrimSpace(d); !slices.Contains(calculation.Breakdowns(), d) {
+				return badRequest("by", "by %q: want any of %s, comma-separated", d, strings.Join(calculation.Breakdowns(), ", "))
 			}
+			tq.By = append(tq.By, d)
 		}
 	}
 	tot, err := a.totals.EmissionTotals(r.Context(), a.st, tok.OrgID, tq)
@@ -770,9 +757,4 @@ func (a *api) purchaseOrderShow(w http.ResponseWriter, r *http.Request, tok *sto
 	slices.SortFunc(out.Lines, func(x, y *store.PurchaseOrderLine) int { return cmp.Compare(x.LineNo, y.LineNo) })
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// orgOf is the organization a request acts in.
-func (a *api) orgOf(ctx context.Context, tok *store.APIToken) (*store.Organization, error) {
-	return a.st.OrganizationGet(ctx, tok.OrgID)
 }

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/google/uuid"
@@ -83,16 +82,14 @@ type openAPIResponse struct {
 
 // schemaNamer names reflected types in components/schemas: the Go type's
 // name, a generic list as <Item>List, and the package's name in front
-// when two packages have a type of the same name.
+// when two packages have a type of the same name. One document is built
+// by one goroutine.
 type schemaNamer struct {
-	mu    sync.Mutex
 	names map[string]reflect.Type
 	byTyp map[reflect.Type]string
 }
 
 func (n *schemaNamer) name(t reflect.Type) string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	if s, ok := n.byTyp[t]; ok {
 		return s
 	}

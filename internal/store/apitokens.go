@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,4 +284,48 @@ func (s *Store) APITokenRevoke(ctx context.Context, org, id uuid.UUID) (*APIToke
 	}
 	t.TokenHash = nil
 	return t, nil
+}
+
+// APITokenPrincipal authenticates token as APITokenAuthenticate does and,
+// when it was issued for a user, reads that user: a token of a disabled or
+// removed user is refused with CodeFailedPrecondition, like a revoked one.
+// The user is nil for a machine's token. The API and the dashboard's
+// sessions both authenticate through it.
+func (s *Store) APITokenPrincipal(ctx context.Context, token string) (*APIToken, *User, error) {
+	const op = "store: authenticating an API token"
+	tok, err := s.APITokenAuthenticate(ctx, token)
+	if err != nil || tok.UserID == nil {
+		return tok, nil, err
+	}
+	u, err := s.c.users.Get(ctx, tok.OrgID, *tok.UserID)
+	switch {
+	case CodeOf(err) == CodeNotFound || (err == nil && u.Disabled):
+		return nil, nil, errorf(CodeFailedPrecondition, op, "API token %s acts for a user who is disabled or removed", tok.ID)
+	case err != nil:
+		return nil, nil, err
+	}
+	return tok, u, nil
+}
+
+// ParseTokenLifetime reads a token's lifetime as users give it: a number
+// of days ("90d") or a Go duration ("12h", "30m"), positive.
+func ParseTokenLifetime(s string) (time.Duration, error) {
+	bad := fmt.Errorf("want a number of days such as 90d, or a duration such as 12h")
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days > 100*366 {
+			return 0, bad
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("the lifetime must be positive")
+	}
+	return d, nil
 }

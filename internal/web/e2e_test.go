@@ -145,9 +145,9 @@ func TestBrowser(t *testing.T) {
 		); err != nil {
 			t.Fatalf("explanation and library: %v", err)
 		}
-		steps, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
-		if err != nil || steps != "/factors" {
-			t.Fatalf("at %q (%v)", steps, err)
+		path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+		if err != nil || path != "/factors" {
+			t.Fatalf("at %q (%v)", path, err)
 		}
 
 		// A live reading arrives on the devices page without a reload.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -97,13 +96,7 @@ func (s *Site) erpSync(w http.ResponseWriter, r *http.Request, sess *session) er
 		ctx = context.WithoutCancel(r.Context())
 	}
 	ctx = store.WithActor(ctx, store.Actor{Type: "user", ID: sess.user.ID.String()})
-	org, name := sess.org.ID, c.Name
-	go func() {
-		rep, err := s.erp.Sync(ctx, org, name, erp.SyncOptions{})
-		if err != nil || rep.Failed() {
-			s.log.Warn("erp: sync started from the dashboard failed", slog.String("connection", name), slog.Any("err", err))
-		}
-	}()
-	http.Redirect(w, r, "/erp?notice="+url.QueryEscape("Sync of "+name+" started: its jobs appear below as they run."), http.StatusSeeOther)
+	s.erp.SyncInBackground(ctx, sess.org.ID, c.Name, erp.SyncOptions{})
+	http.Redirect(w, r, "/erp?notice="+url.QueryEscape("Sync of "+c.Name+" started: its jobs appear below as they run."), http.StatusSeeOther)
 	return nil
 }

@@ -403,8 +403,8 @@ func (s *Site) activityUpload(w http.ResponseWriter, r *http.Request, sess *sess
 		status, data["Problem"] = http.StatusUnprocessableEntity, "No row of the file can be calculated; nothing was stored."
 	case errors.Is(err, calculation.ErrAlreadyStored):
 		status, data["Problem"] = http.StatusConflict, "These activities are already stored (the same file was uploaded before)."
-	case err != nil && rep.Lines == nil && store.CodeOf(err) == store.CodeUnknown:
-		status, data["Problem"] = http.StatusUnprocessableEntity, "The file cannot be read: "+err.Error()
+	case errors.Is(err, calculation.ErrUnreadable):
+		status, data["Problem"] = http.StatusUnprocessableEntity, err.Error()
 	case err != nil:
 		return err
 	default:

@@ -67,6 +67,10 @@ type Options struct {
 	// LiveInterval is how often the devices page's event stream looks
 	// for new readings and alerts. Default 2 seconds.
 	LiveInterval time.Duration
+	// Totals and Services cache emission totals and organizations'
+	// calculation services (share the API's); nil makes fresh ones.
+	Totals   *calculation.TotalsCache
+	Services *calculation.Services
 	// ERP tests and syncs connections; nil makes those buttons answer 503.
 	ERP *erp.Syncer
 	// Background bounds syncs started from the dashboard; nil: none
@@ -102,7 +106,13 @@ type Site struct {
 // New parses the templates and returns the dashboard.
 func New(o Options) (*Site, error) {
 	s := &Site{st: o.Store, log: o.Logger, ttl: o.SessionTTL, maxUpload: o.MaxUploadBytes, version: o.Version,
-		failLimit: ratelimit.New(rate.Every(6*time.Second), 10), totals: calculation.NewTotalsCache(0), services: calculation.NewServices(0)}
+		failLimit: ratelimit.New(rate.Every(6*time.Second), 10), totals: o.Totals, services: o.Services}
+	if s.totals == nil {
+		s.totals = calculation.NewTotalsCache(0)
+	}
+	if s.services == nil {
+		s.services = calculation.NewServices(0)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -247,19 +257,12 @@ func (s *Site) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := s.st.APITokenAuthenticate(r.Context(), c.Value)
+	tok, user, err := s.st.APITokenPrincipal(r.Context(), c.Value)
 	if err != nil {
 		return nil, err
 	}
-	if tok.UserID == nil || tok.Name != SessionName {
+	if user == nil || tok.Name != SessionName {
 		return nil, errors.New("web: the cookie holds a token that is not a session")
-	}
-	user, err := s.st.Users().Get(r.Context(), tok.OrgID, *tok.UserID)
-	if err != nil {
-		return nil, err
-	}
-	if user.Disabled {
-		return nil, errors.New("web: the user is disabled")
 	}
 	org, err := s.st.OrganizationGet(r.Context(), tok.OrgID)
 	if err != nil {
