@@ -86,6 +86,7 @@ func (a *api) usersList(w http.ResponseWriter, r *http.Request, tok *store.APITo
 	if err := queryBool(r, "disabled", "disabled", f.where); err != nil {
 		return err
 	}
+	f.sorts = userSorts
 	return listPage(w, r, a.st.Users(), tok.OrgID, f, nil)
 }
 

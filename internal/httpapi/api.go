@@ -116,10 +116,18 @@ func (d opDoc) with(body any, status int) opDoc {
 var pageParams = []string{
 	"limit", "page size, 1 to 1000 (default 100)",
 	"after", "the next_after of the previous page",
-	"order", "asc (oldest first, the default) or desc",
+	"order", "asc (the default) or desc",
 }
 
-func paged(q ...string) []string { return append(q, pageParams...) }
+// paged is a list's query parameters: q, then paging, then sort when the
+// list has sort fields.
+func paged(sorts []string, q ...string) []string {
+	q = append(q, pageParams...)
+	if len(sorts) > 0 {
+		q = append(q, "sort", "order by one of: "+strings.Join(sorts, ", ")+" (default: creation order); ties in creation order")
+	}
+	return q
+}
 
 // routes lists every /api/v1 route (docs/api.md).
 func (a *api) routes() []route {
@@ -142,7 +150,7 @@ func (a *api) routes() []route {
 		{"GET /api/v1/organization", "", a.organizationShow, doc("The organization the request acts in", &store.Organization{})},
 
 		{"GET /api/v1/users", ur, a.usersList, doc("Users of the organization and their roles", listResponse[*store.User]{},
-			paged("role", "only users of this role", "disabled", "true or false")...)},
+			paged(userSorts, "role", "only users of this role", "disabled", "true or false")...)},
 		{"POST /api/v1/users", uw, a.userCreate, doc("Create a user with a role (and a password for the dashboard)", &store.User{}).with(userRequest{}, created)},
 		{"GET /api/v1/users/{id}", ur, a.userShow, doc("One user", &store.User{})},
 		{"PATCH /api/v1/users/{id}", uw, a.userUpdate, doc("Change a user: e-mail, name, role, password, disabled", &store.User{}).with(userRequest{}, ok)},
@@ -154,16 +162,16 @@ func (a *api) routes() []route {
 		{"GET /api/v1/audit/verify", adr, a.auditVerify, doc("Verify the audit trail's hash chain end to end", auditVerification{})},
 
 		{"GET /api/v1/sites", ir, a.sitesList, doc("Sites (facilities)", listResponse[*store.Site]{},
-			paged("country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
+			paged(siteSorts, "country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
 		{"POST /api/v1/sites", iw, a.siteCreate, doc("Create a site", &store.Site{}).with(siteRequest{}, created)},
 		{"GET /api/v1/sites/{id}", ir, a.siteShow, doc("One site", &store.Site{})},
 		{"PATCH /api/v1/sites/{id}", iw, a.siteUpdate, doc("Change a site", &store.Site{}).with(siteRequest{}, ok)},
 		{"GET /api/v1/emission-sources", ir, a.sourcesList, doc("Emission sources", listResponse[*store.EmissionSource]{},
-			paged("scope", "1, 2 or 3", "site", "a site's id or code")...)},
+			paged(sourceSorts, "scope", "1, 2 or 3", "site", "a site's id or code")...)},
 		{"POST /api/v1/emission-sources", iw, a.sourceCreate, doc("Create an emission source", &store.EmissionSource{}).with(sourceRequest{}, created)},
 		{"GET /api/v1/emission-sources/{id}", ir, a.sourceShow, doc("One emission source", &store.EmissionSource{})},
 		{"GET /api/v1/activity-records", ir, a.activityList, doc("Activity records", listResponse[*store.ActivityRecord]{},
-			paged("source", "an emission source's id", "site", "a site's id or code", "type", "activity type (diesel, electricity, …)",
+			paged(activitySorts, "source", "an emission source's id", "site", "a site's id or code", "type", "activity type (diesel, electricity, …)",
 				"origin", "manual, erp, iot or file", "batch", "a batch id", "from", "period start at or after (date or RFC 3339)",
 				"to", "period start before (date or RFC 3339)")...)},
 		{"GET /api/v1/activity-records/{id}", ir, a.activityShow, doc("One activity record", &store.ActivityRecord{})},
@@ -173,10 +181,10 @@ func (a *api) routes() []route {
 			upload:  []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 			resp:    activityFileResponse{}, status: created}},
 		{"GET /api/v1/calculation-runs", ir, a.runsList, doc("Calculation runs (without parameters)", listResponse[*store.CalculationRun]{},
-			paged("status", "running, succeeded or failed")...)},
+			paged(runSorts, "status", "running, succeeded or failed")...)},
 		{"GET /api/v1/calculation-runs/{id}", ir, a.runShow, doc("One calculation run with its parameters", &store.CalculationRun{})},
 		{"GET /api/v1/emissions", ir, a.emissionsList, doc("Calculated emissions (current ones unless superseded=true)", listResponse[*store.CalculatedEmission]{},
-			paged("run", "a calculation run's id", "activity", "an activity record's id", "source", "an emission source's id",
+			paged(emissionSorts, "run", "a calculation run's id", "activity", "an activity record's id", "source", "an emission source's id",
 				"site", "a site's id or code", "scope", "1, 2 or 3", "superseded", "true to include superseded results",
 				"from", "period start at or after", "to", "period start before")...)},
 		{"GET /api/v1/emissions/totals", ir, a.totalsShow, doc("Emission totals by scope, location- and market-based", calculation.Totals{},
@@ -186,11 +194,11 @@ func (a *api) routes() []route {
 		{"GET /api/v1/factor-sets/{id}/factors", fr, a.factorSetFactors, doc("A factor set's values, each citing its source", listResponse[store.EmissionFactor]{},
 			"activity", "only factors of this activity type")},
 		{"GET /api/v1/suppliers", sr, a.suppliersList, doc("Suppliers", listResponse[*store.Supplier]{},
-			paged("country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
+			paged(supplierSorts, "country", "ISO 3166-1 alpha-2 code", "active", "true or false")...)},
 		{"GET /api/v1/suppliers/{id}", sr, a.supplierShow, doc("One supplier", &store.Supplier{})},
-		{"GET /api/v1/products", sr, a.productsList, doc("Products", listResponse[*store.Product]{}, paged("supplier", "a supplier's id")...)},
+		{"GET /api/v1/products", sr, a.productsList, doc("Products", listResponse[*store.Product]{}, paged(productSorts, "supplier", "a supplier's id")...)},
 		{"GET /api/v1/purchase-orders", sr, a.purchaseOrdersList, doc("Purchase orders", listResponse[*store.PurchaseOrder]{},
-			paged("supplier", "a supplier's id", "from", "order date at or after", "to", "order date before")...)},
+			paged(poSorts, "supplier", "a supplier's id", "from", "order date at or after", "to", "order date before")...)},
 		{"GET /api/v1/purchase-orders/{id}", sr, a.purchaseOrderShow, doc("One purchase order with its lines", purchaseOrderDetail{})},
 
 		{"GET /api/v1/devices", dr, a.devicesList, doc("Devices, in registration order", listResponse[*store.Device]{},

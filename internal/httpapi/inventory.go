@@ -28,16 +28,32 @@ import (
 // /api/v1/activity-files reads (HandlerOptions.MaxUploadBytes overrides it).
 const MaxActivityFileBytes = 32 << 20
 
-// listFilter is what a list keeps: equality on columns and a time range.
+// listFilter is what a list keeps: equality on columns and a time range,
+// and the fields it may be sorted by (?sort=).
 type listFilter struct {
 	where        map[string]any
 	timeCol      string
 	since, until time.Time
+	sorts        []string
 }
 
-// queryList reads the paging of a list request: ?limit=, ?after= and
-// ?order=asc|desc (creation order).
-func queryList(r *http.Request) (store.ListOptions, error) {
+// The fields each list may be sorted by (?sort=); every one is a column
+// that sorts alike on every store engine (store.Collection.SortColumns).
+var (
+	userSorts     = []string{"email", "display_name", "role", "created_at"}
+	siteSorts     = []string{"name", "code", "country", "created_at"}
+	sourceSorts   = []string{"name", "scope", "created_at"}
+	activitySorts = []string{"period_start", "activity_type", "created_at"}
+	runSorts      = []string{"started_at", "status", "created_at"}
+	emissionSorts = []string{"period_start", "scope", "created_at"}
+	supplierSorts = []string{"name", "country", "created_at"}
+	productSorts  = []string{"sku", "name", "created_at"}
+	poSorts       = []string{"order_date", "po_number", "created_at"}
+)
+
+// queryList reads the paging of a list request: ?limit=, ?after=,
+// ?sort= (one of sorts; default creation order) and ?order=asc|desc.
+func queryList(r *http.Request, sorts []string) (store.ListOptions, error) {
 	var o store.ListOptions
 	var err error
 	if o.Limit, err = queryLimit(r, 100, MaxListLimit); err != nil {
@@ -47,6 +63,17 @@ func queryList(r *http.Request) (store.ListOptions, error) {
 	if s := q.Get("after"); s != "" {
 		if o.After, err = parseID("after", s); err != nil {
 			return o, err
+		}
+	}
+	if s := q.Get("sort"); s != "" {
+		if !slices.Contains(sorts, s) {
+			if len(sorts) == 0 {
+				return o, badRequest("sort", "this list is only in creation order; leave sort out")
+			}
+			return o, badRequest("sort", "sort %q: want one of %s", s, strings.Join(sorts, ", "))
+		}
+		if s != "created_at" { // creation order is id order, no cursor lookup
+			o.Sort = s
 		}
 	}
 	switch s := q.Get("order"); s {
@@ -65,7 +92,7 @@ func listPage[T any, P interface {
 	*T
 	store.Record
 }](w http.ResponseWriter, r *http.Request, c *store.Collection[T, P], org uuid.UUID, f listFilter, shape func(P)) error {
-	o, err := queryList(r)
+	o, err := queryList(r, f.sorts)
 	if err != nil {
 		return err
 	}
@@ -73,6 +100,9 @@ func listPage[T any, P interface {
 	limit := o.Limit
 	o.Limit = limit + 1 // one more tells whether there is a next page
 	vs, err := c.List(r.Context(), org, o)
+	if store.CodeOf(err) == store.CodeNotFound { // a sorted list's cursor
+		return badRequest("after", "after %s: no record to continue from; start again without after", o.After)
+	}
 	if err != nil {
 		return err
 	}
@@ -277,6 +307,7 @@ func (a *api) sitesList(w http.ResponseWriter, r *http.Request, tok *store.APITo
 	if err != nil {
 		return err
 	}
+	f.sorts = siteSorts
 	return listPage(w, r, a.st.Sites(), tok.OrgID, f, nil)
 }
 
@@ -347,6 +378,7 @@ func (a *api) sourcesList(w http.ResponseWriter, r *http.Request, tok *store.API
 	if err := a.querySite(r, tok.OrgID, f.where); err != nil {
 		return err
 	}
+	f.sorts = sourceSorts
 	return listPage(w, r, a.st.EmissionSources(), tok.OrgID, f, nil)
 }
 
@@ -418,6 +450,7 @@ func (a *api) activityList(w http.ResponseWriter, r *http.Request, tok *store.AP
 	if err := queryRange(r, "period_start", &f); err != nil {
 		return err
 	}
+	f.sorts = activitySorts
 	return listPage(w, r, a.st.ActivityRecords(), tok.OrgID, f, nil)
 }
 
@@ -531,6 +564,7 @@ func (a *api) runsList(w http.ResponseWriter, r *http.Request, tok *store.APITok
 		}
 		f.where["status"] = s
 	}
+	f.sorts = runSorts
 	return listPage(w, r, a.st.CalculationRuns(), tok.OrgID, f, func(run *store.CalculationRun) { run.Parameters = nil })
 }
 
@@ -564,6 +598,7 @@ func (a *api) emissionsList(w http.ResponseWriter, r *http.Request, tok *store.A
 	if err := queryRange(r, "period_start", &f); err != nil {
 		return err
 	}
+	f.sorts = emissionSorts
 	return listPage(w, r, a.st.CalculatedEmissions(), tok.OrgID, f, func(e *store.CalculatedEmission) { e.Lineage = nil })
 }
 
@@ -694,6 +729,7 @@ func (a *api) suppliersList(w http.ResponseWriter, r *http.Request, tok *store.A
 	if err != nil {
 		return err
 	}
+	f.sorts = supplierSorts
 	return listPage(w, r, a.st.Suppliers(), tok.OrgID, f, nil)
 }
 
@@ -708,6 +744,7 @@ func (a *api) productsList(w http.ResponseWriter, r *http.Request, tok *store.AP
 	if err := queryRef(r, "supplier", "supplier_id", f.where); err != nil {
 		return err
 	}
+	f.sorts = productSorts
 	return listPage(w, r, a.st.Products(), tok.OrgID, f, nil)
 }
 
@@ -721,6 +758,7 @@ func (a *api) purchaseOrdersList(w http.ResponseWriter, r *http.Request, tok *st
 	if err := queryRange(r, "order_date", &f); err != nil {
 		return err
 	}
+	f.sorts = poSorts
 	return listPage(w, r, a.st.PurchaseOrders(), tok.OrgID, f, nil)
 }
 

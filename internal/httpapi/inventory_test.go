@@ -74,6 +74,20 @@ func TestInventoryAPI(t *testing.T) {
 		if len(sites.Items) != 2 || sites.Items[0].Code != "LYS" {
 			t.Fatalf("newest first: %+v", sites.Items)
 		}
+		// Sorted by name (Berlin < Lyon), descending, a page at a time.
+		sites = list[store.Site]{}
+		e.do("GET", "/api/v1/sites?sort=name&order=desc&limit=1", tok, nil).must(t, 200, &sites)
+		if len(sites.Items) != 1 || sites.Items[0].Code != "LYS" || sites.NextAfter == "" {
+			t.Fatalf("by name, descending, first page: %+v next %q", sites.Items, sites.NextAfter)
+		}
+		next = sites.NextAfter
+		sites = list[store.Site]{}
+		e.do("GET", "/api/v1/sites?sort=name&order=desc&limit=1&after="+next, tok, nil).must(t, 200, &sites)
+		if len(sites.Items) != 1 || sites.Items[0].Code != "BER" {
+			t.Fatalf("by name, descending, second page: %+v", sites.Items)
+		}
+		e.do("GET", "/api/v1/sites?sort=latitude", tok, nil).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "sort")
+		e.do("GET", "/api/v1/sites?sort=name&after="+uuid.NewString(), tok, nil).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "after")
 		var changed store.Site
 		e.do("PATCH", "/api/v1/sites/"+site.ID.String(), tok, map[string]any{"region": "DE-GRID", "active": false}).must(t, 200, &changed)
 		if changed.Region != "DE-GRID" || changed.Active || changed.Name != "Berlin plant" {
@@ -222,6 +236,9 @@ func TestListFiltersRefuseInjection(t *testing.T) {
 			"country=" + url.QueryEscape("DE; DROP TABLE core.sites; --"),
 			"active=" + url.QueryEscape("true OR 1=1"),
 			"order=" + url.QueryEscape("id; DROP TABLE core.sites"),
+			"sort=" + url.QueryEscape("name; DROP TABLE core.sites"),
+			"sort=" + url.QueryEscape("(SELECT 1)"),
+			"sort=password_hash",
 			"after=" + url.QueryEscape("' OR 1=1 --"),
 			"limit=" + url.QueryEscape("1; DELETE FROM core.sites"),
 		} {

@@ -39,6 +39,10 @@ type Collection[T any, P interface {
 	table string // schema-qualified table name
 	kind  string // entity type in the audit trail
 	cols  []string
+	// sortable are the columns that sort the same on every engine (text,
+	// integers, booleans, times, ids); decimals are stored as text on
+	// SQLite and would sort as text there.
+	sortable []string
 	// validate checks a Record before it is written.
 	validate func(P) error
 	// beforeWrite runs after validation, inside the write (sealing secrets).
@@ -56,7 +60,11 @@ func newCollection[T any, P interface {
 	c := &Collection[T, P]{s: s, table: table, kind: kind}
 	for _, f := range P(new(T)).fields() {
 		c.cols = append(c.cols, f.col)
+		if sortsEverywhere(reflect.TypeOf(f.ptr).Elem()) {
+			c.sortable = append(c.sortable, f.col)
+		}
 	}
+	c.sortable = append(c.sortable, "created_at", "updated_at")
 	all := append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)
 	c.insertSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(all, ", "), placeholders(1, len(all)))
 	c.selectSQL = fmt.Sprintf("SELECT %s FROM %s", strings.Join(all, ", "), table)
@@ -68,6 +76,26 @@ func newCollection[T any, P interface {
 	c.updateSQL = fmt.Sprintf("UPDATE %s SET %s WHERE org_id = $1 AND id = $2", table, strings.Join(set, ", "))
 	return c
 }
+
+// sortsEverywhere reports whether a field of type t sorts in the same
+// order on every engine.
+func sortsEverywhere(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[time.Time](), reflect.TypeFor[uuid.UUID]():
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
+}
+
+// SortColumns lists the columns ListOptions.Sort may name.
+func (c *Collection[T, P]) SortColumns() []string { return slices.Clone(c.sortable) }
 
 func placeholders(from, n int) string {
 	var b strings.Builder
@@ -200,26 +228,60 @@ type ListOptions struct {
 	// records with Since <= column < Until.
 	TimeColumn   string
 	Since, Until time.Time
+	// Sort orders the list by this column (one of SortColumns), then by id; "" is creation (id) order. With After,
+	// the page continues after that record's place in this order, so the
+	// cursor stays a record id. Records whose column is NULL come last
+	// (first with Desc).
+	Sort string
 }
 
 // Columns lists the collection's own columns (besides id, org_id,
 // created_at and updated_at), the ones ListOptions may filter on.
 func (c *Collection[T, P]) Columns() []string { return append([]string(nil), c.cols...) }
 
+// known reports whether col is one of the collection's columns a list may
+// filter or sort on.
+func (c *Collection[T, P]) known(col string) bool {
+	return slices.Contains(c.cols, col) || col == "created_at" || col == "updated_at"
+}
+
 // listQuery is the SELECT of a List: org_id = $1, then o's conditions.
-func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int) (string, []any, error) {
-	known := func(col string) bool {
-		for _, k := range c.cols {
-			if k == col {
-				return true
-			}
-		}
-		return col == "created_at" || col == "updated_at"
-	}
+// With o.Sort and o.After, cursor is the After record's value of the sort
+// column (nil when NULL).
+func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cursor any) (string, []any, error) {
+	known := c.known
 	var b strings.Builder
 	args := []any{org}
 	b.WriteString(c.selectSQL + " WHERE org_id = $1")
-	if o.After != uuid.Nil || !o.Desc {
+	switch {
+	case o.Sort != "":
+		if !slices.Contains(c.sortable, o.Sort) {
+			return "", nil, fmt.Errorf("%s has no column %q to sort on", c.kind, o.Sort)
+		}
+		if o.After != uuid.Nil {
+			// Keyset on (column IS NULL, column, id), the ORDER BY below.
+			args = append(args, o.After)
+			idArg := len(args)
+			cmp, nullsWin := ">", "IS NULL"
+			if o.Desc {
+				cmp, nullsWin = "<", "IS NOT NULL"
+			}
+			if cursor == nil {
+				if o.Desc {
+					fmt.Fprintf(&b, " AND (%[1]s IS NOT NULL OR id < $%[2]d)", o.Sort, idArg)
+				} else {
+					fmt.Fprintf(&b, " AND %[1]s IS NULL AND id > $%[2]d", o.Sort, idArg)
+				}
+			} else {
+				args = append(args, cursor)
+				fmt.Fprintf(&b, " AND (%[1]s %[2]s $%[3]d OR (%[1]s = $%[3]d AND id %[2]s $%[4]d)", o.Sort, cmp, len(args), idArg)
+				if !o.Desc {
+					fmt.Fprintf(&b, " OR %s %s", o.Sort, nullsWin)
+				}
+				b.WriteString(")")
+			}
+		}
+	case o.After != uuid.Nil || !o.Desc:
 		args = append(args, o.After)
 		if o.Desc {
 			fmt.Fprintf(&b, " AND id < $%d", len(args))
@@ -256,9 +318,14 @@ func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int) (s
 			fmt.Fprintf(&b, " AND %s < $%d", o.TimeColumn, len(args))
 		}
 	}
-	if o.Desc {
+	switch {
+	case o.Sort != "" && o.Desc:
+		fmt.Fprintf(&b, " ORDER BY %[1]s IS NULL DESC, %[1]s DESC, id DESC", o.Sort)
+	case o.Sort != "":
+		fmt.Fprintf(&b, " ORDER BY %[1]s IS NULL, %[1]s, id", o.Sort)
+	case o.Desc:
 		b.WriteString(" ORDER BY id DESC")
-	} else {
+	default:
 		b.WriteString(" ORDER BY id")
 	}
 	args = append(args, limit)
@@ -295,13 +362,28 @@ func (c *Collection[T, P]) List(ctx context.Context, org uuid.UUID, o ListOption
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	query, args, err := c.listQuery(org, o, limit)
-	if err != nil {
-		return nil, errorf(CodeInvalidArgument, op, "%v", err)
+	if o.Sort != "" && !slices.Contains(c.sortable, o.Sort) {
+		return nil, errorf(CodeInvalidArgument, op, "%s has no column %q to sort on", c.kind, o.Sort)
 	}
 	var out []P
-	err = c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
+	err := c.s.tenantTx(ctx, op, org, true, func(q driver.Querier) error {
 		out = out[:0]
+		var cursor any
+		if o.Sort != "" && o.After != uuid.Nil {
+			// The sort column's value at the cursor, read as the engine
+			// stores it so that binding it back compares like for like.
+			err := q.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE org_id = $1 AND id = $2", o.Sort, c.table), org, o.After).Scan(&cursor)
+			if c.s.d.IsNoRows(err) {
+				return errorf(CodeNotFound, op, "after: no %s %s to continue from", c.kind, o.After)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		query, args, err := c.listQuery(org, o, limit, cursor)
+		if err != nil {
+			return errorf(CodeInvalidArgument, op, "%v", err)
+		}
 		rows, err := q.Query(ctx, query, args...)
 		if err != nil {
 			return err

@@ -24,8 +24,9 @@ func testListFilters(t *testing.T, s *store.Store, _ Admin) {
 	must(t, s.EmissionSources().Create(ctx, org, src))
 	month := func(m time.Month) time.Time { return time.Date(2025, m, 1, 0, 0, 0, 0, time.UTC) }
 	var acts []*store.ActivityRecord
+	units := []string{"l", "kg", "l", "gal"}
 	for i, m := range []time.Month{time.January, time.February, time.March, time.April} {
-		a := &store.ActivityRecord{SourceID: src.ID, ActivityType: "diesel", Quantity: decimal.NewFromInt(int64(i + 1)), Unit: "l",
+		a := &store.ActivityRecord{SourceID: src.ID, ActivityType: "diesel", Quantity: decimal.NewFromInt(int64(i + 1)), Unit: units[i],
 			PeriodStart: month(m), PeriodEnd: month(m + 1), DataQuality: 2, Origin: "manual"}
 		if i%2 == 0 {
 			a.SiteID = &site.ID
@@ -65,7 +66,40 @@ func testListFilters(t *testing.T, s *store.Store, _ Admin) {
 	check("asc after", store.ListOptions{After: acts[1].ID}, acts[2], acts[3])
 	check("desc filtered", store.ListOptions{Desc: true, Where: map[string]any{"site_id": site.ID}}, acts[2], acts[0])
 
+
+	// Sorted lists, whole and a record at a time from each cursor: ties
+	// break by id, NULLs come last (first when descending).
+	sorted := func(name string, o store.ListOptions, want ...*store.ActivityRecord) {
+		t.Helper()
+		check(name, o, want...)
+		o.Limit = 1
+		var got []*store.ActivityRecord
+		for i := 0; i <= len(want); i++ {
+			page, err := s.ActivityRecords().List(ctx, org, o)
+			if err != nil {
+				t.Fatalf("%s page %d: %v", name, i, err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page...)
+			o.After = page[0].ID
+		}
+		if g, w := ids(got), ids(want); len(g) != len(w) || !equalIDs(g, w) {
+			t.Fatalf("%s a page at a time: got %v, want %v", name, g, w)
+		}
+	}
+	sorted("by unit", store.ListOptions{Sort: "unit"}, acts[3], acts[1], acts[0], acts[2])
+	sorted("by unit desc", store.ListOptions{Sort: "unit", Desc: true}, acts[2], acts[0], acts[1], acts[3])
+	sorted("by site, NULLs last", store.ListOptions{Sort: "site_id"}, acts[0], acts[2], acts[1], acts[3])
+	sorted("by site desc, NULLs first", store.ListOptions{Sort: "site_id", Desc: true}, acts[3], acts[1], acts[2], acts[0])
+	sorted("by period, newest first", store.ListOptions{Sort: "period_start", Desc: true}, acts[3], acts[2], acts[1], acts[0])
+	sorted("by unit, filtered", store.ListOptions{Sort: "unit", Where: map[string]any{"site_id": nil}}, acts[3], acts[1])
+	sorted("by creation time", store.ListOptions{Sort: "created_at"}, acts...)
+
 	for _, o := range []store.ListOptions{
+		{Sort: "quantity"}, // a decimal: text on SQLite, so not sortable
+		{Sort: "unit; DROP TABLE x"},
 		{Where: map[string]any{"1=1 OR site_id": nil}},
 		{Where: map[string]any{"org_id": other}},
 		{TimeColumn: "period_start; DROP TABLE x", Since: month(time.January)},
@@ -73,6 +107,9 @@ func testListFilters(t *testing.T, s *store.Store, _ Admin) {
 		if _, err := s.ActivityRecords().List(ctx, org, o); store.CodeOf(err) != store.CodeInvalidArgument {
 			t.Fatalf("ListOptions %+v: %v, want CodeInvalidArgument", o, err)
 		}
+	}
+	if _, err := s.ActivityRecords().List(ctx, org, store.ListOptions{Sort: "unit", After: uuid.New()}); store.CodeOf(err) != store.CodeNotFound {
+		t.Fatalf("sorted after an unknown record: %v, want CodeNotFound", err)
 	}
 	sites, err := s.Sites().List(ctx, org, store.ListOptions{Where: map[string]any{"code": "P1"}})
 	if err != nil || len(sites) != 1 || sites[0].ID != site.ID {
