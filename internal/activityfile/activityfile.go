@@ -44,6 +44,12 @@ func required() []string {
 	return []string{ColActivityType, ColQuantity, ColUnit, ColPeriodStart}
 }
 
+// Columns lists every column a file may have, in the documented order.
+func Columns() []string { return known() }
+
+// Required lists the columns every file must have.
+func Required() []string { return required() }
+
 func known() []string {
 	return []string{ColID, ColActivityType, ColQuantity, ColUnit, ColPeriodStart, ColPeriodEnd, ColRegion, ColDataQuality,
 		ColUncertaintyPct, ColCorrection, ColPriceYear, ColScope, ColCategory, ColMethod, ColHeatBasis, ColSite}

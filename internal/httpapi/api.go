@@ -174,6 +174,8 @@ func (a *api) routes() []route {
 			paged(activitySorts, "source", "an emission source's id", "site", "a site's id or code", "type", "activity type (diesel, electricity, …)",
 				"origin", "manual, erp, iot or file", "batch", "a batch id", "from", "period start at or after (date or RFC 3339)",
 				"to", "period start before (date or RFC 3339)")...)},
+		{"POST /api/v1/activity-records", iw, a.activityRecordsCreate, doc("Create activity records (one or a batch of up to 10,000, with the activity file's columns): calculated and stored as one calculation run; refused records listed by index and field",
+			activityFileResponse{}).with(activityRecordsRequest{}, created)},
 		{"GET /api/v1/activity-records/{id}", ir, a.activityShow, doc("One activity record", &store.ActivityRecord{})},
 		{"POST /api/v1/activity-files", iw, a.activityFileUpload, opDoc{
 			summary: "Upload an activity file (CSV or XLSX): calculated and stored as one calculation run; refused rows listed",
@@ -182,6 +184,8 @@ func (a *api) routes() []route {
 			resp:    activityFileResponse{}, status: created}},
 		{"GET /api/v1/calculation-runs", ir, a.runsList, doc("Calculation runs (without parameters)", listResponse[*store.CalculationRun]{},
 			paged(runSorts, "status", "running, succeeded or failed")...)},
+		{"POST /api/v1/calculation-runs", iw, a.runCreate, doc("Start a recalculation of the stored results (GWP set, period, reason): changed results superseded by a new run (201), or a dry run's restatement (200)",
+			calculation.Recalculation{}).with(recalcRequest{}, created)},
 		{"GET /api/v1/calculation-runs/{id}", ir, a.runShow, doc("One calculation run with its parameters", &store.CalculationRun{})},
 		{"GET /api/v1/emissions", ir, a.emissionsList, doc("Calculated emissions (current ones unless superseded=true)", listResponse[*store.CalculatedEmission]{},
 			paged(emissionSorts, "run", "a calculation run's id", "activity", "an activity record's id", "source", "an emission source's id",
@@ -347,13 +351,18 @@ func storeMessage(err error) string {
 // decodeBody reads r's JSON body into dst: at most MaxBodyBytes, one JSON
 // object, no unknown fields. Its errors name the field when there is one.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeBodyMax(w, r, dst, MaxBodyBytes)
+}
+
+// decodeBodyMax is decodeBody reading at most limit bytes.
+func decodeBodyMax(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return &requestError{status: http.StatusUnsupportedMediaType, detail: fmt.Sprintf("Content-Type %q: send application/json", ct)}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	if err == nil {

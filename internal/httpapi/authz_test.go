@@ -52,6 +52,8 @@ var authzMatrix = map[string][]string{
 	"GET /api/v1/activity-records":         {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"GET /api/v1/activity-records/{id}":    {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"POST /api/v1/activity-files":          {rAdmin, rAnalyst, rSteward},
+	"POST /api/v1/activity-records":        {rAdmin, rAnalyst, rSteward},
+	"POST /api/v1/calculation-runs":        {rAdmin, rAnalyst, rSteward},
 	"GET /api/v1/calculation-runs":         {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"GET /api/v1/calculation-runs/{id}":    {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"GET /api/v1/emissions":                {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},

@@ -459,9 +459,9 @@ func (a *api) activityShow(w http.ResponseWriter, r *http.Request, tok *store.AP
 	return showRecord(w, r, a.st.ActivityRecords(), tok.OrgID)
 }
 
-// activityFileResponse is the answer to an activity file: the stored run
-// and what it holds, the rows refused (with line, column and reason) and
-// the file's totals.
+// activityFileResponse is the answer to an activity file or a batch of
+// activity records: the stored run and what it holds, the rows refused
+// (with line or record index, column and reason) and the totals.
 type activityFileResponse struct {
 	RunID        *uuid.UUID           `json:"run_id,omitempty"`
 	InputHash    string               `json:"input_hash"`
@@ -478,12 +478,27 @@ type activityFileResponse struct {
 	Scope2Market ghg.Total            `json:"scope2_market"`
 }
 
-// activityRowError is one refused row of an activity file.
+// activityRowError is one refused row of an activity file (Line) or
+// record of a batch (Index, and Field as a path into the body).
 type activityRowError struct {
-	Line   int    `json:"line"`
+	Line   int    `json:"line,omitempty"`
+	Index  *int   `json:"index,omitempty"`
+	Field  string `json:"field,omitempty"`
 	Column string `json:"column,omitempty"`
 	Value  string `json:"value,omitempty"`
 	Reason string `json:"reason"`
+}
+
+// queryGWP reads ?gwp= (default AR6).
+func queryGWP(r *http.Request) (string, error) {
+	s := r.URL.Query().Get("gwp")
+	if s == "" {
+		return ghg.AR6, nil
+	}
+	if !slices.Contains(ghg.GWPSetIDs(), s) {
+		return "", badRequest("gwp", "gwp %q: want one of %s", s, strings.Join(ghg.GWPSetIDs(), ", "))
+	}
+	return s, nil
 }
 
 // activityFileUpload answers POST /api/v1/activity-files?gwp=: a CSV
@@ -494,13 +509,11 @@ type activityRowError struct {
 // 422, with the rows' errors, and stores nothing; a file whose activities
 // are already stored (same input hash) is 409.
 func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	opts := calculation.Options{GWPSet: ghg.AR6}
-	if s := r.URL.Query().Get("gwp"); s != "" {
-		if !slices.Contains(ghg.GWPSetIDs(), s) {
-			return badRequest("gwp", "gwp %q: want one of %s", s, strings.Join(ghg.GWPSetIDs(), ", "))
-		}
-		opts.GWPSet = s
+	gwp, err := queryGWP(r)
+	if err != nil {
+		return err
 	}
+	opts := calculation.Options{GWPSet: gwp}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "text/csv":
@@ -523,6 +536,13 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 	if len(body) == 0 {
 		return badRequest("", "the body is empty: send the activity file")
 	}
+	return a.ingest(w, r, tok, body, opts, "file", func(e activityRowError) activityRowError { return e })
+}
+
+// ingest calculates and stores an activity file for the token's
+// organization and answers with what was stored; what names the input in
+// messages, and rowErr rewrites a refused row's error for the caller.
+func (a *api) ingest(w http.ResponseWriter, r *http.Request, tok *store.APIToken, body []byte, opts calculation.Options, what string, rowErr func(activityRowError) activityRowError) error {
 	rep, stored, err := calculation.IngestForOrganization(r.Context(), a.st, a.services, tok.OrgID, bytes.NewReader(body), opts, time.Now())
 	if errors.Is(err, calculation.ErrUnreadable) {
 		return invalid("", "%v", err)
@@ -531,7 +551,7 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 		Calculated: len(rep.Lines), Refused: len(rep.Errors), Errors: []activityRowError{},
 		Total: rep.Total, ByScope: rep.ByScope, Scope2Market: rep.Scope2Market}
 	for _, e := range rep.Errors {
-		out.Errors = append(out.Errors, activityRowError(e))
+		out.Errors = append(out.Errors, rowErr(activityRowError{Line: e.Line, Column: e.Column, Value: e.Value, Reason: e.Reason}))
 	}
 	switch {
 	case errors.Is(err, calculation.ErrAlreadyStored):
@@ -539,7 +559,7 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 			detail: "these activities are already stored (input hash " + rep.InputHash + ")"}
 	case errors.Is(err, calculation.ErrNothingToStore):
 		writeProblemOf(w, Problem{Type: ProblemValidation, Status: http.StatusUnprocessableEntity,
-			Detail: "no row of the file can be calculated; nothing was stored", Errors: out.Errors})
+			Detail: "no " + what + " row can be calculated; nothing was stored", Errors: out.Errors})
 		return nil
 	case err != nil:
 		return err

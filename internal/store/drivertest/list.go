@@ -66,7 +66,6 @@ func testListFilters(t *testing.T, s *store.Store, _ Admin) {
 	check("asc after", store.ListOptions{After: acts[1].ID}, acts[2], acts[3])
 	check("desc filtered", store.ListOptions{Desc: true, Where: map[string]any{"site_id": site.ID}}, acts[2], acts[0])
 
-
 	// Sorted lists, whole and a record at a time from each cursor: ties
 	// break by id, NULLs come last (first when descending).
 	sorted := func(name string, o store.ListOptions, want ...*store.ActivityRecord) {
