@@ -28,6 +28,59 @@ func (a *api) organizationShow(w http.ResponseWriter, r *http.Request, tok *stor
 	return nil
 }
 
+// organizationRequest is the body of POST /api/v1/organizations.
+type organizationRequest struct {
+	Name string `json:"name"`
+	// Slug is the short unique name the dashboard's login and switcher use
+	// (lower-case letters, digits, dashes).
+	Slug                 string `json:"slug"`
+	Country              string `json:"country,omitempty"`
+	IndustryNAICS        string `json:"industry_naics,omitempty"`
+	ReportingCurrency    string `json:"reporting_currency,omitempty"`
+	FiscalYearStartMonth int    `json:"fiscal_year_start_month,omitempty"`
+}
+
+// organizationCreated answers POST /api/v1/organizations.
+type organizationCreated struct {
+	Organization *store.Organization `json:"organization"`
+	// Admin is the new organization's first admin: the token's user, with
+	// the same e-mail address, name and password.
+	Admin *store.User `json:"admin"`
+}
+
+// organizationCreate answers POST /api/v1/organizations: a new tenant
+// whose first admin is the token's user (same e-mail, name and password,
+// so the dashboard's organization switcher offers it), created together
+// in one transaction. A machine's token (no user) cannot create one: the
+// organization would have no one to run it.
+func (a *api) organizationCreate(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
+	var req organizationRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if tok.UserID == nil {
+		return &requestError{typ: ProblemConflict, status: http.StatusConflict,
+			detail: "this token is not a user's: an organization is created by a person, who becomes its first admin"}
+	}
+	me, err := a.st.Users().Get(r.Context(), tok.OrgID, *tok.UserID)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ field, v string }{{"name", req.Name}, {"slug", req.Slug}} {
+		if strings.TrimSpace(f.v) == "" {
+			return invalid(f.field, "%s is required", f.field)
+		}
+	}
+	o := &store.Organization{Name: strings.TrimSpace(req.Name), Slug: req.Slug, Country: strings.ToUpper(req.Country),
+		IndustryNAICS: req.IndustryNAICS, ReportingCurrency: strings.ToUpper(req.ReportingCurrency), FiscalYearStartMonth: req.FiscalYearStartMonth}
+	admin := &store.User{Email: me.Email, DisplayName: me.DisplayName, PasswordHash: me.PasswordHash}
+	if err := a.st.OrganizationCreateWithAdmin(r.Context(), o, admin); err != nil {
+		return conflictOn(err, "slug", "an organization with slug "+strconv.Quote(req.Slug)+" already exists")
+	}
+	writeJSON(w, http.StatusCreated, organizationCreated{Organization: o, Admin: admin})
+	return nil
+}
+
 // userRequest is the body of POST /api/v1/users and PATCH
 // /api/v1/users/{id}; on a PATCH, absent fields are left as they are.
 type userRequest struct {

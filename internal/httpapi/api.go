@@ -148,6 +148,8 @@ func (a *api) routes() []route {
 	return []route{
 		{"GET /api/v1/token", "", a.tokenShow, doc("The API token of the request: organization, scopes, expiry", &store.APIToken{})},
 		{"GET /api/v1/organization", "", a.organizationShow, doc("The organization the request acts in", &store.Organization{})},
+		{"POST /api/v1/organizations", store.ScopeOrganizationsWrite, a.organizationCreate, doc("Create an organization whose first admin is the token's user",
+			organizationCreated{}).with(organizationRequest{}, created)},
 
 		{"GET /api/v1/users", ur, a.usersList, doc("Users of the organization and their roles", listResponse[*store.User]{},
 			paged(userSorts, "role", "only users of this role", "disabled", "true or false")...)},

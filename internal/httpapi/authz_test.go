@@ -38,6 +38,7 @@ var authzMatrix = map[string][]string{
 	"PATCH /api/v1/users/{id}":        {rAdmin},
 	"GET /api/v1/tokens":              {rAdmin, rAuditor},
 	"POST /api/v1/tokens":             {rAdmin},
+	"POST /api/v1/organizations":      {rAdmin},
 	"POST /api/v1/tokens/{id}/revoke": {rAdmin},
 	"GET /api/v1/audit":               {rAdmin, rAuditor},
 	"GET /api/v1/audit/verify":        {rAdmin, rAuditor},

@@ -45,11 +45,14 @@ const (
 	ScopeAuditRead      = "audit:read"     // the audit trail and its verification
 	ScopeUsersRead      = "users:read"     // users, their roles, API tokens (never secrets)
 	ScopeUsersWrite     = "users:write"    // create and change users and roles; issue and revoke API tokens
+	// ScopeOrganizationsWrite: create organizations; the token's user
+	// becomes the new organization's first admin.
+	ScopeOrganizationsWrite = "organizations:write"
 	ScopeAll            = "*"              // every scope, present and future
 )
 
 var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite,
-	ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead, ScopeAuditRead, ScopeUsersRead, ScopeUsersWrite, ScopeAll}
+	ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead, ScopeAuditRead, ScopeUsersRead, ScopeUsersWrite, ScopeOrganizationsWrite, ScopeAll}
 
 // APIScopes lists the scopes a token may be given.
 func APIScopes() []string { return slices.Clone(apiScopes) }

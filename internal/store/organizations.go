@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -45,6 +46,13 @@ func (o *Organization) withDefaults() {
 
 // OrganizationCreate stores a new tenant and starts its audit trail.
 func (s *Store) OrganizationCreate(ctx context.Context, o *Organization) error {
+	return s.OrganizationCreateWithAdmin(ctx, o, nil)
+}
+
+// OrganizationCreateWithAdmin creates a tenant and, when admin is not nil,
+// its first user with the admin role, in one transaction: both exist or
+// neither.
+func (s *Store) OrganizationCreateWithAdmin(ctx context.Context, o *Organization, admin *User) error {
 	const op = "store: creating organization"
 	if o.ID == uuid.Nil {
 		o.ID = newID()
@@ -62,7 +70,14 @@ func (s *Store) OrganizationCreate(ctx context.Context, o *Organization) error {
 			o.Settings, o.CreatedAt, o.UpdatedAt, []byte{}); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, q, o.ID, audit.ActionCreate, "organization", o.ID.String(), nil, o)
+		if err := s.appendAudit(ctx, q, o.ID, audit.ActionCreate, "organization", o.ID.String(), nil, o); err != nil {
+			return err
+		}
+		if admin == nil {
+			return nil
+		}
+		admin.Role = RoleAdmin
+		return s.Users().createIn(ctx, q, o.ID, admin)
 	})
 }
 
@@ -136,4 +151,44 @@ func (s *Store) OrganizationIDBySlug(ctx context.Context, slug string) (uuid.UUI
 		return uuid.Nil, err
 	}
 	return id, nil
+}
+
+// Account is an enabled user account of a person (an e-mail address) in
+// one organization.
+type Account struct {
+	OrgID   uuid.UUID `json:"organization_id"`
+	OrgSlug string    `json:"organization_slug"`
+	OrgName string    `json:"organization_name"`
+	UserID  uuid.UUID `json:"user_id"`
+}
+
+// MaxAccounts bounds the accounts AccountsByEmail returns.
+const MaxAccounts = 20
+
+// AccountsByEmail lists the organizations where email has an enabled
+// account that is not a device's, by organization name (at most
+// MaxAccounts), for the dashboard's organization switcher. It reads the
+// user directory across tenants: ids, slugs and names only; whoever acts
+// on an account must still prove it (a password checked in the tenant, or
+// an identity provider's verified e-mail).
+func (s *Store) AccountsByEmail(ctx context.Context, email string) ([]Account, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	var out []Account
+	err := s.systemTx(ctx, "store: finding the accounts of an e-mail address", true, func(q driver.Querier) error {
+		out = out[:0]
+		rows, err := q.Query(ctx, "SELECT org_id, slug, name, user_id FROM core.user_directory WHERE email = $1 ORDER BY name, slug LIMIT $2", email, MaxAccounts)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a Account
+			if err := rows.Scan(&a.OrgID, &a.OrgSlug, &a.OrgName, &a.UserID); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
 }

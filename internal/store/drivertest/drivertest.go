@@ -77,6 +77,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ListFilters", testListFilters},
 		{"OrganizationBySlug", testOrganizationBySlug},
+		{"AccountsByEmail", testAccountsByEmail},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, s, admin) })

@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +136,54 @@ func testOrganizationBySlug(t *testing.T, s *store.Store, _ Admin) {
 	}
 	if _, err := s.OrganizationIDBySlug(ctx, "no-such-org"); store.CodeOf(err) != store.CodeNotFound {
 		t.Fatalf("unknown slug: %v, want CodeNotFound", err)
+	}
+}
+
+// testAccountsByEmail finds a person's enabled accounts across tenants,
+// and creates an organization with its first admin atomically.
+func testAccountsByEmail(t *testing.T, s *store.Store, _ Admin) {
+	ctx := context.Background()
+	email := "person-" + uuid.NewString()[:8] + "@example.com"
+	a, b, c, d := NewOrg(t, s), NewOrg(t, s), NewOrg(t, s), NewOrg(t, s)
+	ua := &store.User{Email: strings.ToUpper(email), Role: store.RoleAnalyst}
+	must(t, s.Users().Create(ctx, a.ID, ua))
+	ub := &store.User{Email: email, Role: store.RoleViewer}
+	must(t, s.Users().Create(ctx, b.ID, ub))
+	must(t, s.Users().Create(ctx, c.ID, &store.User{Email: email, Role: store.RoleAdmin, Disabled: true}))
+	must(t, s.Users().Create(ctx, d.ID, &store.User{Email: email, Role: store.RoleDevice}))
+	must(t, s.Users().Create(ctx, d.ID, &store.User{Email: "other-" + email, Role: store.RoleAdmin}))
+	got, err := s.AccountsByEmail(ctx, " "+strings.ToUpper(email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Account{{OrgID: a.ID, OrgSlug: a.Slug, OrgName: a.Name, UserID: ua.ID}, {OrgID: b.ID, OrgSlug: b.Slug, OrgName: b.Name, UserID: ub.ID}}
+	if a.Name > b.Name {
+		want[0], want[1] = want[1], want[0]
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("accounts of %s: %+v, want %+v", email, got, want)
+	}
+	if got, err := s.AccountsByEmail(ctx, "nobody-"+email); err != nil || len(got) != 0 {
+		t.Fatalf("accounts of nobody: %+v (%v)", got, err)
+	}
+
+	// A new organization with its first admin: both, or neither.
+	id := uuid.Must(uuid.NewV7())
+	o := &store.Organization{ID: id, Name: "New " + id.String()[:8], Slug: "new-" + strings.ReplaceAll(id.String(), "-", "")[:20]}
+	admin := &store.User{Email: email, DisplayName: "Person", Role: store.RoleViewer, PasswordHash: ua.PasswordHash}
+	must(t, s.OrganizationCreateWithAdmin(ctx, o, admin))
+	if u, err := s.Users().Get(ctx, o.ID, admin.ID); err != nil || u.Role != store.RoleAdmin || u.Email != email {
+		t.Fatalf("the first admin: %+v (%v)", u, err)
+	}
+	if got, _ := s.AccountsByEmail(ctx, email); len(got) != 3 {
+		t.Fatalf("accounts after the new organization: %+v", got)
+	}
+	id = uuid.Must(uuid.NewV7())
+	bad := &store.Organization{ID: id, Name: "Bad", Slug: "bad-" + strings.ReplaceAll(id.String(), "-", "")[:20]}
+	if err := s.OrganizationCreateWithAdmin(ctx, bad, &store.User{Email: "not an address"}); store.CodeOf(err) != store.CodeInvalidArgument {
+		t.Fatalf("an admin with a bad e-mail: %v, want CodeInvalidArgument", err)
+	}
+	if _, err := s.OrganizationIDBySlug(ctx, bad.Slug); store.CodeOf(err) != store.CodeNotFound {
+		t.Fatalf("the organization of a refused admin exists: %v", err)
 	}
 }
