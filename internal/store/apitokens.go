@@ -48,7 +48,7 @@ const (
 	// ScopeOrganizationsWrite: create organizations; the token's user
 	// becomes the new organization's first admin.
 	ScopeOrganizationsWrite = "organizations:write"
-	ScopeAll            = "*"              // every scope, present and future
+	ScopeAll                = "*" // every scope, present and future
 )
 
 var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite,
