@@ -26,6 +26,7 @@ import (
 	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/observe"
+	"github.com/greenlang/greenlang/internal/oidclogin"
 	"github.com/greenlang/greenlang/internal/outbox"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
@@ -331,8 +332,14 @@ func (a *App) startHTTP() error {
 	// The API and the dashboard share their caches: one process computes
 	// an organization's totals and calculation service once.
 	totals, services := calculation.NewTotalsCache(0), calculation.NewServices(0)
-	site, err := web.New(web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version,
-		ERP: a.erp, Background: a.erpCtx, Totals: totals, Services: services})
+	wo := web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version,
+		ERP: a.erp, Background: a.erpCtx, Totals: totals, Services: services}
+	if o := a.cfg.Web.OIDC; o.Issuer != "" {
+		wo.OIDC = &web.OIDCOptions{ButtonLabel: o.ButtonLabel, Config: oidclogin.Config{Issuer: o.Issuer, ClientID: o.ClientID,
+			ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes}}
+		a.log.Info("dashboard: single sign-on with an OpenID Connect provider", slog.String("issuer", o.Issuer))
+	}
+	site, err := web.New(wo)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}

@@ -42,6 +42,8 @@ type Config struct {
 	MQTT MQTTConfig `yaml:"mqtt"`
 	// Anomaly tunes the IoT anomaly detector (docs/processors.md).
 	Anomaly AnomalyConfig `yaml:"anomaly"`
+	// Web configures the dashboard (docs/dashboard.md).
+	Web WebConfig `yaml:"web"`
 	// SecretKey seals credentials at rest: 32 bytes as 64 hex characters or
 	// base64. Default none: the server then uses <data_dir>/secret.key,
 	// generating it on first start.
@@ -76,6 +78,31 @@ type HTTPConfig struct {
 	RateLimitBurst int `yaml:"rate_limit_burst"`
 	// MaxUploadMiB bounds an uploaded activity file. Default 32.
 	MaxUploadMiB int `yaml:"max_upload_mib"`
+}
+
+// WebConfig configures the dashboard.
+type WebConfig struct {
+	// OIDC turns on single sign-on with an OpenID Connect identity
+	// provider (docs/oidc.md). Default off.
+	OIDC OIDCConfig `yaml:"oidc"`
+}
+
+// OIDCConfig is the dashboard's OpenID Connect identity provider. An empty
+// Issuer turns single sign-on off.
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL (https; discovery at
+	// Issuer/.well-known/openid-configuration).
+	Issuer string `yaml:"issuer"`
+	// ClientID and ClientSecret are the client registered at the provider.
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// RedirectURL is the callback registered at the provider:
+	// https://<host>/auth/oidc/callback.
+	RedirectURL string `yaml:"redirect_url"`
+	// Scopes are asked for besides openid, email and profile.
+	Scopes []string `yaml:"scopes"`
+	// ButtonLabel is the login page's button. Default "Sign in with single sign-on".
+	ButtonLabel string `yaml:"button_label"`
 }
 
 // StoreConfig chooses the relational store.
@@ -190,6 +217,7 @@ const (
 	DefaultRateLimit           = 50
 	DefaultRateLimitBurst      = 100
 	DefaultMaxUploadMiB        = 32
+	DefaultOIDCButtonLabel     = "Sign in with single sign-on"
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "json"
 	DefaultMaintenanceInterval = time.Hour
@@ -240,6 +268,10 @@ func (c Config) WithDefaults() Config {
 	if c.HTTP.MaxUploadMiB == 0 {
 		c.HTTP.MaxUploadMiB = DefaultMaxUploadMiB
 	}
+	if c.Web.OIDC.Issuer != "" && c.Web.OIDC.ButtonLabel == "" {
+		c.Web.OIDC.ButtonLabel = DefaultOIDCButtonLabel
+	}
+	c.Web.OIDC.Scopes = append([]string(nil), c.Web.OIDC.Scopes...)
 	if c.Store.URL == "" {
 		c.Store.URL = SQLiteURL(filepath.Join(c.DataDir, "greenlang.db"))
 	}
@@ -319,6 +351,21 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.MaxUploadMiB < 1 || c.HTTP.MaxUploadMiB > 1024 {
 		add("http.max_upload_mib must be from 1 to 1024, got %d", c.HTTP.MaxUploadMiB)
+	}
+	if o := c.Web.OIDC; o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("web.oidc.issuer %q is not an http(s) URL", o.Issuer)
+		}
+		for _, f := range []struct{ key, v string }{{"client_id", o.ClientID}, {"client_secret", o.ClientSecret}, {"redirect_url", o.RedirectURL}} {
+			if f.v == "" {
+				add("web.oidc.%s is required with web.oidc.issuer", f.key)
+			}
+		}
+		if u, err := url.Parse(o.RedirectURL); o.RedirectURL != "" && (err != nil || u.Host == "" || !strings.HasSuffix(u.Path, "/auth/oidc/callback")) {
+			add("web.oidc.redirect_url %q must be this server's absolute URL ending in /auth/oidc/callback", o.RedirectURL)
+		}
+	} else if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
+		add("web.oidc.issuer is required when the other web.oidc settings are given")
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		add("http.shutdown_timeout must be positive, got %s", c.HTTP.ShutdownTimeout)
@@ -464,6 +511,9 @@ func (c Config) Redacted() Config {
 	c.Stream.URL = RedactURL(c.Stream.URL)
 	c.Stream.SchemaRegistryURL = RedactURL(c.Stream.SchemaRegistryURL)
 	c.MQTT.URL = RedactURL(c.MQTT.URL)
+	if c.Web.OIDC.ClientSecret != "" {
+		c.Web.OIDC.ClientSecret = Redacted
+	}
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -477,6 +478,10 @@ func TestDumpRedacts(t *testing.T) {
 		"GREENLANG_PREVIOUS_SECRET_KEYS=" + keyHex2,
 		"GREENLANG_STORE_URL=postgres://app:apppass@db:5432/greenlang?sslmode=disable",
 		"GREENLANG_STORE_ADMIN_URL=postgres://owner@db/greenlang?password=ownerpass",
+		"GREENLANG_WEB_OIDC_ISSUER=https://login.example.com/realms/acme",
+		"GREENLANG_WEB_OIDC_CLIENT_ID=greenlang",
+		"GREENLANG_WEB_OIDC_CLIENT_SECRET=oidcclientsecret",
+		"GREENLANG_WEB_OIDC_REDIRECT_URL=https://greenlang.example.com/auth/oidc/callback",
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +491,7 @@ func TestDumpRedacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := string(b)
-	for _, secret := range []string{keyHex, keyHex2, "apppass", "ownerpass"} {
+	for _, secret := range []string{keyHex, keyHex2, "apppass", "ownerpass", "oidcclientsecret"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("dump shows secret %q:\n%s", secret, out)
 		}
@@ -498,6 +503,8 @@ func TestDumpRedacts(t *testing.T) {
 		"admin_url: postgres://owner@db/greenlang?password=xxxxx",
 		"shutdown_timeout: 30s",
 		"maintenance_interval: 1h0m0s",
+		"client_secret: REDACTED",
+		"button_label: Sign in with single sign-on",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dump lacks %q:\n%s", want, out)
@@ -512,6 +519,38 @@ func TestDumpRedacts(t *testing.T) {
 	file := writeFile(t, "dump.yaml", out)
 	if round, err = config.Load(config.LoadOptions{File: file}); err == nil {
 		t.Fatalf("REDACTED keys loaded without error: %+v", round)
+	}
+}
+
+// TestOIDCSettings: single sign-on needs every setting, or none.
+func TestOIDCSettings(t *testing.T) {
+	t.Parallel()
+	full := []string{
+		"GREENLANG_WEB_OIDC_ISSUER=https://login.example.com",
+		"GREENLANG_WEB_OIDC_CLIENT_ID=greenlang",
+		"GREENLANG_WEB_OIDC_CLIENT_SECRET=s3cret",
+		"GREENLANG_WEB_OIDC_REDIRECT_URL=https://gl.example.com/auth/oidc/callback",
+		"GREENLANG_WEB_OIDC_SCOPES=groups, offline_access",
+	}
+	c, err := config.Load(config.LoadOptions{Environ: full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Web.OIDC; o.ClientSecret != "s3cret" || !reflect.DeepEqual(o.Scopes, []string{"groups", "offline_access"}) {
+		t.Fatalf("oidc %+v", o)
+	}
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{full[:3], "web.oidc.redirect_url is required"},
+		{[]string{full[1]}, "web.oidc.issuer is required"},
+		{append(slices.Clone(full[:3]), "GREENLANG_WEB_OIDC_REDIRECT_URL=https://gl.example.com/login"), "must be this server's absolute URL ending in /auth/oidc/callback"},
+		{append([]string{"GREENLANG_WEB_OIDC_ISSUER=login.example.com"}, full[1:]...), `web.oidc.issuer "login.example.com" is not an http(s) URL`},
+	} {
+		if _, err := config.Load(config.LoadOptions{Environ: tt.env}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.env, err, tt.want)
+		}
 	}
 }
 

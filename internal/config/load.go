@@ -121,6 +121,15 @@ func Settings() []Setting {
 		{Key: "anomaly.warm_up", set: integer(func(c *Config) *int { return &c.Anomaly.WarmUp })},
 		{Key: "anomaly.z_threshold", set: str(func(c *Config) *string { return &c.Anomaly.ZThreshold })},
 		{Key: "anomaly.thresholds_file", set: str(func(c *Config) *string { return &c.Anomaly.ThresholdsFile })},
+		{Key: "web.oidc.issuer", set: str(func(c *Config) *string { return &c.Web.OIDC.Issuer })},
+		{Key: "web.oidc.client_id", set: str(func(c *Config) *string { return &c.Web.OIDC.ClientID })},
+		{Key: "web.oidc.client_secret", Secret: true, set: str(func(c *Config) *string { return &c.Web.OIDC.ClientSecret })},
+		{Key: "web.oidc.redirect_url", set: str(func(c *Config) *string { return &c.Web.OIDC.RedirectURL })},
+		{Key: "web.oidc.scopes", set: func(c *Config, v string) error {
+			c.Web.OIDC.Scopes = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+			return nil
+		}},
+		{Key: "web.oidc.button_label", set: str(func(c *Config) *string { return &c.Web.OIDC.ButtonLabel })},
 		{Key: "secret_key", Secret: true, set: str(func(c *Config) *string { return &c.SecretKey })},
 		{Key: "previous_secret_keys", Secret: true, set: func(c *Config, v string) error {
 			c.PreviousSecretKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })

@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/greenlang/greenlang/internal/ratelimit"
 )
 
 // Rate limits (docs/api.md, "Rate limits"): each API token has a token
@@ -48,10 +49,4 @@ func tooMany(w http.ResponseWriter, wait time.Duration, detail string) {
 }
 
 // clientAddr is the request's remote address without its port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientAddr(r *http.Request) string { return ratelimit.ClientAddr(r) }

@@ -4,6 +4,8 @@
 package ratelimit
 
 import (
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -64,4 +66,14 @@ func (l *Limiters) Forgive(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.m, key)
+}
+
+// ClientAddr is a request's remote address without its port: the key of
+// the per-address limits (failed logins).
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -201,3 +201,71 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshots in %s", shots)
 	})
 }
+
+// TestBrowserSingleSignOn signs in with single sign-on in real Chromium
+// (against the in-process test identity provider), lands on the page
+// asked for, and switches organization with the header's switcher.
+func TestBrowserSingleSignOn(t *testing.T) {
+	bin := os.Getenv(ChromiumEnv)
+	if bin == "" {
+		t.Skip(ChromiumEnv + " is not set: no browser to drive (.ci/run installs chromium and sets it)")
+	}
+	shots := os.Getenv(ScreenshotsEnv)
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	processortest.Engines(t, "webe2esso", func(t *testing.T, open processortest.StoreOpener) {
+		e := newSSOEnv(t, open)
+		e.user("ada@example.com", store.RoleAnalyst, "password of ada 1")
+		e.orgWith("Beta Werke", "beta", "ada@example.com", store.RoleAuditor, "another passphrase 1")
+		engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
+			chromedp.Flag("headless", "new"))
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		defer cancel()
+		ctx, cancel := chromedp.NewContext(actx)
+		defer cancel()
+		ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		shot := func(name string) chromedp.Action[chromedp.Void] {
+			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				png, err := chromedp.FullScreenshot(100)(ctx, tg)
+				if err != nil {
+					return chromedp.Void{}, err
+				}
+				return chromedp.Void{}, os.WriteFile(filepath.Join(shots, engine+"-"+name+".png"), png, 0o644)
+			}
+		}
+		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(e.url+"/suppliers"), // not logged in: to the login page, then back here
+			chromedp.WaitVisible(css(`.sso a`)),
+			shot("login"),
+			chromedp.Click(css(`.sso a`)),
+			chromedp.WaitVisible(css(`#switch-org`)),
+			shot("sso-suppliers"),
+		); err != nil {
+			t.Fatalf("single sign-on: %v", err)
+		}
+		where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + " " + document.querySelector(".logout span").textContent`))
+		if err != nil || where != "/suppliers ada@example.com (analyst)" {
+			t.Fatalf("after single sign-on: %q (%v)", where, err)
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.SetValue(css(`#switch-org`), e.other.ID.String()),
+			chromedp.Click(css(`.switcher button`)),
+		); err != nil {
+			t.Fatalf("switching organization: %v", err)
+		}
+		var now string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && now != "Beta Werke ada@example.com (auditor)"; time.Sleep(200 * time.Millisecond) {
+			now, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#switch-org option:checked")?.textContent ?? "") + " " + (document.querySelector(".logout span")?.textContent ?? "")`))
+		}
+		if now != "Beta Werke ada@example.com (auditor)" {
+			t.Fatalf("after switching: %q", now)
+		}
+		if err := chromedp.Do(ctx, shot("switched")); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

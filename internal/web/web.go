@@ -27,12 +27,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
+	"github.com/greenlang/greenlang/internal/oidclogin"
 	"github.com/greenlang/greenlang/internal/password"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
@@ -76,6 +76,18 @@ type Options struct {
 	// Background bounds syncs started from the dashboard; nil: none
 	// outlives the process.
 	Background context.Context
+	// OIDC turns on single sign-on; nil: password logins only.
+	OIDC *OIDCOptions
+}
+
+// OIDCOptions configure single sign-on with an OpenID Connect identity
+// provider (docs/oidc.md).
+type OIDCOptions struct {
+	Config oidclogin.Config
+	// ButtonLabel is the login page's button.
+	ButtonLabel string
+	// Client reaches the provider; nil: http.DefaultClient.
+	Client *http.Client
 }
 
 // Site serves the dashboard's pages.
@@ -101,6 +113,8 @@ type Site struct {
 	// decoy is a hash checked when the login names no user, so a refusal
 	// takes as long whatever was wrong.
 	decoy string
+	// idp is single sign-on, when configured.
+	idp *identityProvider
 }
 
 // New parses the templates and returns the dashboard.
@@ -123,6 +137,9 @@ func New(o Options) (*Site, error) {
 		s.maxUpload = 32 << 20
 	}
 	s.erp, s.bg = o.ERP, o.Background
+	if o.OIDC != nil {
+		s.idp = &identityProvider{opts: *o.OIDC, log: s.log}
+	}
 	s.liveEvery = o.LiveInterval
 	if s.liveEvery <= 0 {
 		s.liveEvery = 2 * time.Second
@@ -152,6 +169,9 @@ func (s *Site) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", s.loginForm)
 	mux.HandleFunc("POST /login", s.login)
 	mux.Handle("POST /logout", s.page("", s.logout))
+	mux.Handle("POST /switch", s.page("", s.switchOrganization))
+	mux.HandleFunc("GET /auth/oidc/login", s.oidcLogin)
+	mux.HandleFunc("GET /auth/oidc/callback", s.oidcCallback)
 	mux.Handle("GET /{$}", s.page(store.ScopeInventoryRead, s.overview))
 	mux.Handle("GET /activity", s.page(store.ScopeInventoryRead, s.activity))
 	mux.Handle("POST /activity/upload", s.page(store.ScopeInventoryWrite, s.activityUpload))
@@ -184,6 +204,12 @@ type session struct {
 	user *store.User
 	org  *store.Organization
 	csrf string
+	// secret is the session's token; others are the person's sessions in
+	// their other organizations (the switcher's), as the cookie holds them.
+	secret string
+	others []string
+	// orgs are the other organizations, for the switcher (GET pages only).
+	orgs []orgChoice
 }
 
 // may reports whether the session's user may do what scope allows.
@@ -231,6 +257,9 @@ func (s *Site) page(scope string, fn pageFunc) http.Handler {
 				return
 			}
 		}
+		if r.Method == http.MethodGet && len(sess.others) > 0 {
+			sess.orgs = s.otherOrgs(r.Context(), sess)
+		}
 		if scope != "" && !sess.may(scope) {
 			s.errorPage(w, r, sess, http.StatusForbidden, "Your role ("+sess.user.Role+") does not allow this page.")
 			return
@@ -257,18 +286,32 @@ func (s *Site) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, user, err := s.st.APITokenPrincipal(r.Context(), c.Value)
+	secrets := splitSessions(c.Value)
+	if len(secrets) == 0 {
+		return nil, errors.New("web: an empty session cookie")
+	}
+	tok, user, err := s.sessionPrincipal(r.Context(), secrets[0])
 	if err != nil {
 		return nil, err
-	}
-	if user == nil || tok.Name != SessionName {
-		return nil, errors.New("web: the cookie holds a token that is not a session")
 	}
 	org, err := s.st.OrganizationGet(r.Context(), tok.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	return &session{tok: tok, user: user, org: org, csrf: csrfToken(c.Value)}, nil
+	return &session{tok: tok, user: user, org: org, csrf: csrfToken(secrets[0]), secret: secrets[0], others: secrets[1:]}, nil
+}
+
+// sessionPrincipal checks secret as a dashboard session: an API token
+// named SessionName, of an enabled user.
+func (s *Site) sessionPrincipal(ctx context.Context, secret string) (*store.APIToken, *store.User, error) {
+	tok, user, err := s.st.APITokenPrincipal(ctx, secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if user == nil || tok.Name != SessionName {
+		return nil, nil, errors.New("web: the cookie holds a token that is not a session")
+	}
+	return tok, user, nil
 }
 
 // csrfToken derives a session's CSRF token from its secret: forms carry
@@ -313,133 +356,6 @@ func secureCookies(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// ---- login ------------------------------------------------------------------------
-
-type loginData struct {
-	Next, Org, Email, Error, CSRF string
-}
-
-func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
-	securityHeaders(w)
-	s.renderLogin(w, r, http.StatusOK, loginData{Next: safeNext(r.URL.Query().Get("next"))})
-}
-
-// renderLogin shows the login form with a fresh login CSRF token in a
-// cookie and in the form (double submit).
-func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	d.CSRF = base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.CSRF, Path: "/login", HttpOnly: true, Secure: secureCookies(r),
-		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	s.render(w, status, "login.html", map[string]any{"Title": "Log in", "Login": d, "Version": s.version})
-}
-
-// login checks organization, e-mail and password, and starts a session.
-// Every refusal says the same, so it tells nothing of which part was
-// wrong; failures are limited per client address.
-func (s *Site) login(w http.ResponseWriter, r *http.Request) {
-	securityHeaders(w)
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	d := loginData{Next: safeNext(r.PostFormValue("next")), Org: strings.TrimSpace(r.PostFormValue("organization")),
-		Email: strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))}
-	c, err := r.Cookie(loginCookie)
-	if err != nil || !equalTokens(r.PostFormValue("csrf"), c.Value) || !sameOrigin(r) {
-		d.Error = "The login form expired: send it again."
-		s.renderLogin(w, r, http.StatusForbidden, d)
-		return
-	}
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	if ok, _ := s.failLimit.Allow(host, time.Now()); !ok {
-		d.Error = "Too many failed logins from this address: wait a minute and try again."
-		s.renderLogin(w, r, http.StatusTooManyRequests, d)
-		return
-	}
-	user, org, err := s.checkLogin(r, d.Org, d.Email, r.PostFormValue("password"))
-	if err != nil {
-		if !errors.Is(err, errBadLogin) {
-			s.log.Error("web: login failed", slog.Any("err", err))
-			d.Error = "The store did not answer: try again in a moment."
-			s.renderLogin(w, r, http.StatusServiceUnavailable, d)
-			return
-		}
-		d.Error = "Wrong organization, e-mail or password."
-		s.renderLogin(w, r, http.StatusUnauthorized, d)
-		return
-	}
-	s.failLimit.Forgive(host)
-	expires := time.Now().Add(s.ttl).UTC().Truncate(time.Second)
-	secret, _, err := s.st.APITokenIssue(store.WithActor(r.Context(), store.Actor{Type: "user", ID: user.ID.String()}), org,
-		store.APITokenIssueParams{Name: SessionName, Scopes: []string{store.ScopeAll}, UserID: &user.ID, ExpiresAt: &expires})
-	if err != nil {
-		s.log.Error("web: starting a session", slog.Any("err", err))
-		d.Error = "The session could not be started: try again in a moment."
-		s.renderLogin(w, r, http.StatusServiceUnavailable, d)
-		return
-	}
-	now := time.Now().UTC()
-	user.LastLoginAt = &now
-	if err := s.st.Users().Update(store.WithActor(r.Context(), store.Actor{Type: "user", ID: user.ID.String()}), org, user); err != nil {
-		s.log.Warn("web: recording a login", slog.Any("err", err))
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: secureCookies(r),
-		SameSite: http.SameSiteStrictMode, Expires: expires})
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
-}
-
-var errBadLogin = errors.New("web: wrong organization, e-mail or password")
-
-// checkLogin finds the user and checks the password. A missing
-// organization or user still costs a password hash, so timing does not
-// tell them apart from a wrong password.
-func (s *Site) checkLogin(r *http.Request, orgSlug, email, pw string) (*store.User, uuid.UUID, error) {
-	org, err := s.st.OrganizationIDBySlug(r.Context(), orgSlug)
-	if err != nil && store.CodeOf(err) != store.CodeNotFound {
-		return nil, org, err
-	}
-	var user *store.User
-	if err == nil {
-		us, err := s.st.Users().List(r.Context(), org, store.ListOptions{Where: map[string]any{"email": email}, Limit: 1})
-		if err != nil {
-			return nil, org, err
-		}
-		if len(us) == 1 && !us[0].Disabled && us[0].PasswordHash != "" && us[0].Role != store.RoleDevice {
-			user = us[0]
-		}
-	}
-	if user == nil {
-		_ = password.Verify(pw, s.decoy)
-		return nil, org, errBadLogin
-	}
-	if password.Verify(pw, user.PasswordHash) != nil {
-		return nil, org, errBadLogin
-	}
-	return user, org, nil
-}
-
-// safeNext keeps a post-login destination on this site.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}
-
-// logout revokes the session.
-func (s *Site) logout(w http.ResponseWriter, r *http.Request, sess *session) error {
-	if _, err := s.st.APITokenRevoke(r.Context(), sess.tok.OrgID, sess.tok.ID); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secureCookies(r),
-		SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
-}
-
 // ---- rendering ----------------------------------------------------------------------
 
 // layout is what every page's frame shows.
@@ -451,6 +367,8 @@ type layout struct {
 	CSRF    string
 	Version string
 	Nav     []navItem
+	// Orgs are the other organizations the person is logged in to.
+	Orgs []orgChoice
 }
 
 type navItem struct {
@@ -462,7 +380,7 @@ func (s *Site) frame(sess *session, title, active string) layout {
 	if sess == nil {
 		return l
 	}
-	l.User, l.Org, l.CSRF = sess.user, sess.org, sess.csrf
+	l.User, l.Org, l.CSRF, l.Orgs = sess.user, sess.org, sess.csrf, sess.orgs
 	if sess.may(store.ScopeInventoryRead) {
 		l.Nav = append(l.Nav, navItem{"/", "Overview", "overview"}, navItem{"/activity", "Activity data", "activity"})
 	}
