@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -123,6 +124,27 @@ func (s *Site) suppliers(w http.ResponseWriter, r *http.Request, sess *session) 
 		}
 		return 0
 	})
-	s.render(w, http.StatusOK, "suppliers.html", map[string]any{"Layout": s.frame(sess, "Suppliers", "suppliers"), "Suppliers": sps})
+	format, ok := s.exportFormat(w, r, sess)
+	if !ok {
+		return nil
+	}
+	if format != "" {
+		t := exportTable{Name: "suppliers", Header: []string{"id", "name", "legal_name", "country", "naics", "tax_id", "duns", "risk_score", "active"},
+			Numeric: []bool{7: true}}
+		return s.export(w, format, t, func(emit func([]string) error) error {
+			for _, sp := range sps {
+				risk := ""
+				if sp.RiskScore.Valid {
+					risk = sp.RiskScore.Decimal.String()
+				}
+				if err := emit([]string{sp.ID.String(), sp.Name, sp.LegalName, sp.Country, sp.NAICS, sp.TaxID, sp.DUNS, risk, strconv.FormatBool(sp.Active)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	s.render(w, http.StatusOK, "suppliers.html", map[string]any{"Layout": s.frame(sess, "Suppliers", "suppliers"), "Suppliers": sps,
+		"Export": exportsOf(r)})
 	return nil
 }

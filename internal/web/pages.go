@@ -3,7 +3,7 @@ package web
 import (
 	"bytes"
 	"cmp"
-	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +78,10 @@ func (s *Site) overview(w http.ResponseWriter, r *http.Request, sess *session) e
 	from, to, err := period(r)
 	if err != nil {
 		s.errorPage(w, r, sess, http.StatusBadRequest, err.Error())
+		return nil
+	}
+	format, ok := s.exportFormat(w, r, sess)
+	if !ok {
 		return nil
 	}
 	ctx := r.Context()
@@ -155,6 +159,9 @@ func (s *Site) overview(w http.ResponseWriter, r *http.Request, sess *session) e
 		sources = append(sources, sr)
 	}
 	slices.SortFunc(sources, func(a, b sourceRow) int { return b.CO2eKg.Cmp(a.CO2eKg) })
+	if format != "" {
+		return s.overviewExport(w, r, sess, format, months, sources)
+	}
 	if len(sources) > 10 {
 		sources = sources[:10]
 	}
@@ -169,8 +176,52 @@ func (s *Site) overview(w http.ResponseWriter, r *http.Request, sess *session) e
 		"Scope1": scope1, "Scope2": scope2, "Scope2Market": scope2m, "Scope3": scope3,
 		"Chart": chart, "Scope2Chart": scope2Chart, "SourcesChart": horizontalBars("Top sources, location-based", "t CO2e", bars),
 		"Months": months, "Sources": sources, "Intensity": intensities(sess.org, byMonth.LocationBased, from, to),
+		"MonthsExport": exportsOf(r).with("table", "months"), "SourcesExport": exportsOf(r).with("table", "sources"),
 	})
 	return nil
+}
+
+// overviewExport answers /?format=&table=months|sources: the overview's
+// tables in kilograms (exact), every source rather than the top ten.
+func (s *Site) overviewExport(w http.ResponseWriter, r *http.Request, sess *session, format string, months []*monthRow, sources []sourceRow) error {
+	opt := func(has bool, d decimal.Decimal) string {
+		if !has {
+			return ""
+		}
+		return d.String()
+	}
+	switch table := r.URL.Query().Get("table"); table {
+	case "months":
+		t := exportTable{Name: "emissions-by-month", Header: []string{"month", "scope1_kg_co2e", "scope2_location_kg_co2e", "scope2_market_kg_co2e",
+			"scope3_kg_co2e", "total_location_kg_co2e"}, Numeric: []bool{false, true, true, true, true, true}}
+		return s.export(w, format, t, func(emit func([]string) error) error {
+			for _, m := range months {
+				if err := emit([]string{m.Month, opt(m.HasScope1, m.Scope1), opt(m.HasScope2Loc, m.Scope2Loc), opt(m.HasScope2Mkt, m.Scope2Mkt),
+					opt(m.HasScope3, m.Scope3), m.TotalLoc.String()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "sources":
+		t := exportTable{Name: "emissions-by-source", Header: []string{"source", "scope", "category", "kg_co2e_location", "share_pct"},
+			Numeric: []bool{false, true, true, true, true}}
+		return s.export(w, format, t, func(emit func([]string) error) error {
+			for _, sr := range sources {
+				cat := ""
+				if sr.Category != 0 {
+					cat = strconv.Itoa(sr.Category)
+				}
+				if err := emit([]string{sr.Source, strconv.Itoa(sr.Scope), cat, sr.CO2eKg.String(), sr.Share.StringFixed(2)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	default:
+		s.errorPage(w, r, sess, http.StatusBadRequest, fmt.Sprintf("table %q: export months or sources.", table))
+		return nil
+	}
 }
 
 // period reads ?from= and ?to= (dates; to inclusive), or the twelve whole
@@ -294,8 +345,12 @@ func (s *Site) activity(w http.ResponseWriter, r *http.Request, sess *session) e
 		s.errorPage(w, r, sess, http.StatusBadRequest, strings.Join(problems, " "))
 		return nil
 	}
-	if q.Get("format") == "csv" {
-		return s.activityCSV(w, r, org, o, sites)
+	format, ok := s.exportFormat(w, r, sess)
+	if !ok {
+		return nil
+	}
+	if format != "" {
+		return s.activityExport(w, r, format, org, o, sites)
 	}
 	recs, err := s.st.ActivityRecords().List(ctx, org, o)
 	if err != nil {
@@ -315,47 +370,45 @@ func (s *Site) activity(w http.ResponseWriter, r *http.Request, sess *session) e
 			rows[i].Site = sites[*a.SiteID]
 		}
 	}
-	exp := r.URL.Query()
-	exp.Del("after")
-	exp.Set("format", "csv")
 	s.render(w, http.StatusOK, "activity.html", map[string]any{
 		"Layout": s.frame(sess, "Activity data", "activity"), "Rows": rows, "Next": next, "Sites": siteCodes,
 		"Type": q.Get("type"), "Site": q.Get("site"), "From": q.Get("from"), "To": q.Get("to"),
-		"Export": "/activity?" + exp.Encode(), "CanUpload": sess.may(store.ScopeInventoryWrite),
+		"Export": exportsOf(r, "after"), "CanUpload": sess.may(store.ScopeInventoryWrite),
 		"GWPSets": ghg.GWPSetIDs(), "MaxMiB": s.maxUpload >> 20,
 	})
 	return nil
 }
 
-// activityCSV writes every record of the filter, newest first.
-func (s *Site) activityCSV(w http.ResponseWriter, r *http.Request, org uuid.UUID, o store.ListOptions, sites map[uuid.UUID]string) error {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="activity.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "activity_type", "quantity", "unit", "period_start", "period_end", "site", "data_quality", "origin", "origin_ref"})
-	o.Limit, o.After = 1000, uuid.Nil
-	n := 0
-	for n < maxExportRows {
-		recs, err := s.st.ActivityRecords().List(r.Context(), org, o)
-		if err != nil {
-			return err
-		}
-		for _, a := range recs {
-			site := ""
-			if a.SiteID != nil {
-				site = sites[*a.SiteID]
+// activityExport writes every record of the filter, newest first (at
+// most maxExportRows).
+func (s *Site) activityExport(w http.ResponseWriter, r *http.Request, format string, org uuid.UUID, o store.ListOptions, sites map[uuid.UUID]string) error {
+	t := exportTable{Name: "activity", Header: []string{"id", "activity_type", "quantity", "unit", "period_start", "period_end", "site", "data_quality", "origin", "origin_ref"},
+		Numeric: []bool{2: true, 7: true}}
+	return s.export(w, format, t, func(emit func([]string) error) error {
+		o.Limit, o.After = 1000, uuid.Nil
+		for n := 0; n < maxExportRows; {
+			recs, err := s.st.ActivityRecords().List(r.Context(), org, o)
+			if err != nil {
+				return err
 			}
-			_ = cw.Write([]string{a.ID.String(), a.ActivityType, a.Quantity.String(), a.Unit, a.PeriodStart.Format(time.DateOnly),
-				a.PeriodEnd.Format(time.DateOnly), site, strconv.Itoa(a.DataQuality), a.Origin, a.OriginRef})
+			for _, a := range recs {
+				site := ""
+				if a.SiteID != nil {
+					site = sites[*a.SiteID]
+				}
+				if err := emit([]string{a.ID.String(), a.ActivityType, a.Quantity.String(), a.Unit, a.PeriodStart.Format(time.DateOnly),
+					a.PeriodEnd.Format(time.DateOnly), site, strconv.Itoa(a.DataQuality), a.Origin, a.OriginRef}); err != nil {
+					return err
+				}
+			}
+			n += len(recs)
+			if len(recs) < o.Limit {
+				return nil
+			}
+			o.After = recs[len(recs)-1].ID
 		}
-		n += len(recs)
-		if len(recs) < o.Limit {
-			break
-		}
-		o.After = recs[len(recs)-1].ID
-	}
-	cw.Flush()
-	return cw.Error()
+		return nil
+	})
 }
 
 // activityUpload answers POST /activity/upload: a CSV or XLSX activity
@@ -423,6 +476,13 @@ func (s *Site) activityUpload(w http.ResponseWriter, r *http.Request, sess *sess
 // hundred at a time, and the whole chain's verification.
 func (s *Site) auditLog(w http.ResponseWriter, r *http.Request, sess *session) error {
 	ctx := r.Context()
+	format, ok := s.exportFormat(w, r, sess)
+	if !ok {
+		return nil
+	}
+	if format != "" {
+		return s.auditExport(w, r, sess, format)
+	}
 	rep, err := s.st.VerifyAudit(ctx, sess.org.ID)
 	if err != nil {
 		return err
@@ -448,8 +508,35 @@ func (s *Site) auditLog(w http.ResponseWriter, r *http.Request, sess *session) e
 	}
 	s.render(w, http.StatusOK, "audit.html", map[string]any{
 		"Layout": s.frame(sess, "Audit log", "audit"), "Report": rep, "OK": rep.OK(), "Entries": es, "Older": older,
+		"Export": exportsOf(r, "before"),
 	})
 	return nil
+}
+
+// auditExport writes the whole trail, oldest first (at most
+// maxExportRows entries), with each entry's hash and the one it links to.
+func (s *Site) auditExport(w http.ResponseWriter, r *http.Request, sess *session, format string) error {
+	t := exportTable{Name: "audit-log", Header: []string{"seq", "occurred_at", "actor_type", "actor_id", "action", "entity_type", "entity_id",
+		"prev_hash", "hash"}, Numeric: []bool{true}}
+	return s.export(w, format, t, func(emit func([]string) error) error {
+		for after := int64(0); after < maxExportRows; {
+			es, err := s.st.AuditEntries(r.Context(), sess.org.ID, after, 1000)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				if err := emit([]string{strconv.FormatInt(e.Seq, 10), e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ActorType, e.ActorID,
+					e.Action, e.EntityType, e.EntityID, hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash)}); err != nil {
+					return err
+				}
+				after = e.Seq
+			}
+			if len(es) < 1000 {
+				return nil
+			}
+		}
+		return nil
+	})
 }
 
 // calcRowError is a refused row of an activity file.

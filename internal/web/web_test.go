@@ -29,6 +29,7 @@ import (
 	"github.com/greenlang/greenlang/internal/processor/processortest"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/web"
+	"github.com/greenlang/greenlang/internal/xlsx"
 )
 
 type env struct {
@@ -187,7 +188,34 @@ func TestDashboard(t *testing.T) {
 		if !strings.HasPrefix(csvPage.body, "id,activity_type") || strings.Count(csvPage.body, "\n") != 2 {
 			t.Fatalf("CSV export: %q", csvPage.body)
 		}
+		// The same as XLSX: a workbook with the quantity as a number.
+		xl := b.get("/activity?format=xlsx&type=natural_gas")
+		if xl.header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ||
+			!strings.Contains(xl.header.Get("Content-Disposition"), `filename="activity.xlsx"`) {
+			t.Fatalf("XLSX export: %d %v", xl.status, xl.header)
+		}
+		rows, err := xlsx.Rows(strings.NewReader(xl.body), "activity")
+		if err != nil || len(rows) != 2 || rows[0][2] != "quantity" || rows[1][2] != "1000" || rows[1][1] != "natural_gas" {
+			t.Fatalf("XLSX export rows: %q (%v)", rows, err)
+		}
+		if r := b.get("/activity?format=pdf"); r.status != http.StatusBadRequest {
+			t.Fatalf("export as pdf: %d", r.status)
+		}
+		months := b.get("/?from=2026-01-01&to=2026-03-31&format=csv&table=months")
+		if !strings.HasPrefix(months.body, "month,scope1_kg_co2e,") || !strings.Contains(months.body, "\n2026-01,5") || strings.Count(months.body, "\n") != 4 {
+			t.Fatalf("months export: %q", months.body)
+		}
+		srcs := b.get("/?from=2026-01-01&to=2026-03-31&format=xlsx&table=sources")
+		if rows, err := xlsx.Rows(strings.NewReader(srcs.body), "emissions-by-source"); err != nil || len(rows) != 2 || rows[1][1] != "1" || rows[1][4] != "100" {
+			t.Fatalf("sources export: %q (%v)", rows, err)
+		}
+		if r := b.get("/?format=csv&table=secrets"); r.status != http.StatusBadRequest {
+			t.Fatalf("export of an unknown table: %d", r.status)
+		}
 		ov = b.get("/?from=2026-01-01&to=2026-12-31")
+		if !strings.Contains(ov.body, `href="/?format=xlsx&amp;from=2026-01-01&amp;table=months&amp;to=2026-12-31"`) {
+			t.Fatalf("overview without its export links: %.4000s", ov.body)
+		}
 		// 1,000 mmBtu of natural gas is about 53 t CO2e: 0.04 t for each of 1,200 employees.
 		if !strings.Contains(ov.body, "<svg class=\"chart\"") || !strings.Contains(ov.body, "<th scope=\"row\">2026-01</th>") ||
 			!strings.Contains(ov.body, "<dt>per employee</dt><dd>0.04 t CO2e</dd>") {
@@ -249,6 +277,21 @@ func TestDashboard(t *testing.T) {
 		au := a.get("/audit")
 		if au.status != 200 || !strings.Contains(au.body, "Verified: all") || !strings.Contains(au.body, "calculation_run") {
 			t.Fatalf("auditor /audit: %d %.1500s", au.status, au.body)
+		}
+		// The whole trail with its hash links, as an auditor's workpaper.
+		trail := a.get("/audit?format=csv")
+		lines := strings.Split(strings.TrimSpace(trail.body), "\n")
+		if len(lines) < 3 || lines[0] != "seq,occurred_at,actor_type,actor_id,action,entity_type,entity_id,prev_hash,hash" || !strings.HasPrefix(lines[1], "1,") {
+			t.Fatalf("audit export: %q", trail.body)
+		}
+		prev := strings.Split(lines[1], ",")
+		next := strings.Split(lines[2], ",")
+		if next[7] != prev[8] || len(prev[8]) != 64 {
+			t.Fatalf("the export's hashes do not link: %q then %q", lines[1], lines[2])
+		}
+		sup := a.get("/suppliers?format=xlsx")
+		if rows, err := xlsx.Rows(strings.NewReader(sup.body), "suppliers"); err != nil || len(rows) != 1 || rows[0][1] != "name" {
+			t.Fatalf("suppliers export: %q (%v)", rows, err)
 		}
 	})
 }
