@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/factors/table"
@@ -271,6 +272,9 @@ type Services struct {
 	mu   sync.Mutex
 	size int
 	m    map[uuid.UUID]cachedService
+	// building makes concurrent misses for one organization and key wait
+	// for one build (a service loads the whole factor library).
+	building singleflight.Group
 }
 
 type cachedService struct {
@@ -304,17 +308,26 @@ func (c *Services) ForOrganization(ctx context.Context, st *store.Store, org uui
 	if ok && hit.key == key {
 		return hit.svc, hit.of, nil
 	}
-	svc, of, err := ForOrganization(ctx, st, org)
+	v, err, _ := c.building.Do(org.String()+"\x00"+key, func() (any, error) {
+		// Shared by every caller waiting: one leaving does not fail the rest.
+		svc, of, err := ForOrganization(context.WithoutCancel(ctx), st, org)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if len(c.m) >= c.size {
+			clear(c.m)
+		}
+		hit := cachedService{key: key, svc: svc, of: of}
+		c.m[org] = hit
+		c.mu.Unlock()
+		return hit, nil
+	})
 	if err != nil {
-		return nil, of, err
+		return nil, OrgFactors{}, err
 	}
-	c.mu.Lock()
-	if len(c.m) >= c.size {
-		clear(c.m)
-	}
-	c.m[org] = cachedService{key: key, svc: svc, of: of}
-	c.mu.Unlock()
-	return svc, of, nil
+	hit = v.(cachedService)
+	return hit.svc, hit.of, nil
 }
 
 // serviceKey fingerprints what org's service is built from. It is read

@@ -255,7 +255,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	}
 	// The first chunk is calculated before the store is written: a file
 	// that fits in one chunk and has no row to store stores nothing.
-	first := make([]Line, 0, ingestChunk)
+	first := make([]Line, 0, min(ingestChunk, len(rows))) // a small file allocates for its rows, not a chunk
 	for _, row := range rows[:min(ingestChunk, len(rows))] {
 		if l, ok := f.add(row); ok {
 			first = append(first, l)
@@ -280,11 +280,14 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	go func() {
 		defer close(chunks)
 		defer func() { rep = f.finish() }()
-		lines := make([]Line, 0, ingestChunk)
+		var lines []Line
 		for start := 0; start < len(rows); start += ingestChunk {
 			if start == 0 {
 				lines = first
 			} else {
+				if start == ingestChunk {
+					lines = make([]Line, 0, ingestChunk) // first is still being written
+				}
 				lines = lines[:0]
 				for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
 					if l, ok := f.add(row); ok {
@@ -305,6 +308,9 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	saved, err := st.SaveCalculationStream(ctx, org, store.CalculationStream{Run: w.run,
 		Next: func() (store.CalculationChunk, bool, error) {
 			c, ok := <-chunks
+			if !ok && ctx.Err() != nil {
+				return c, false, ctx.Err() // the caller left: the chunks stopped early, store nothing
+			}
 			return c, ok, nil
 		},
 		Complete: func(run *store.CalculationRun) {

@@ -99,7 +99,10 @@ type CalculationStream struct {
 // batch id, one audit entry with the digest of all its rows) however many
 // chunks carry it. The transaction cannot be retried (its chunks are gone):
 // on SQLite, a database locked by another process fails the save with
-// CodeUnavailable, and nothing is stored.
+// CodeUnavailable, and nothing is stored. Concurrent saves of org share a
+// transaction (group commit, each in its savepoint); once a save has
+// started, cancelling ctx does not stop it: Next must report an error to
+// abandon it (nothing of it is then stored).
 func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs CalculationStream) (SavedCalculation, error) {
 	const op = "store: saving a calculation"
 	var out SavedCalculation
@@ -111,7 +114,12 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 	}
 	c := s.c
 	attempts := 0
-	err := s.tenantTx(ctx, op, org, false, func(q driver.Querier) error {
+	// The save shares its transaction with concurrent saves of org (group
+	// commit): a cancelled caller must not interrupt the others' work, so
+	// once it runs the save finishes whatever the caller does.
+	caller := ctx
+	ctx = context.WithoutCancel(ctx)
+	err := s.groupTx(caller, op, org, func(q driver.Querier) error {
 		if attempts++; attempts > 1 {
 			return errorf(CodeUnavailable, op, "the database was busy while the run was written; nothing was saved: run it again")
 		}

@@ -85,6 +85,9 @@ type Store struct {
 	now  func() time.Time
 	m    *metrics
 	c    collections
+	// group commits concurrent calculation saves of an organization
+	// together (groupcommit.go).
+	group groupCommit
 }
 
 // New wraps an open driver.

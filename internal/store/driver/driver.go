@@ -21,6 +21,14 @@ type Rows interface {
 	Close()
 }
 
+// RollbackObserver is implemented by a Querier that caches what it did
+// earlier in its transaction (a staging table created, a setting made):
+// after a ROLLBACK TO SAVEPOINT the store calls RolledBack, and the
+// querier forgets what the rollback may have undone.
+type RollbackObserver interface {
+	RolledBack()
+}
+
 // Row is the result of QueryRow. Scan returns ErrNoRows from the driver when
 // the query matched nothing; the driver's IsNoRows recognises it.
 type Row interface {

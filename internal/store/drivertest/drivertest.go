@@ -66,6 +66,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ERPCredentialsSealed", testERPCredentials},
 		{"MonthlyEmissions", testMonthlyEmissions},
 		{"SaveCalculation", testSaveCalculation},
+		{"GroupCommit", testGroupCommit},
 		{"FactorOverrides", testFactorOverrides},
 		{"Outbox", testOutbox},
 		{"ProcessorState", testProcessorState},

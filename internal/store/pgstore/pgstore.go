@@ -226,7 +226,9 @@ func (d *Driver) BulkInsert(ctx context.Context, dq driver.Querier, t driver.Tab
 	tmp, ok := q.staged[t.Name]
 	if !ok {
 		tmp = "bulk_" + strings.ReplaceAll(t.Name, ".", "_")
-		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP", tmp, t.Name)); err != nil {
+		// IF NOT EXISTS: after a rollback to a savepoint (RolledBack) the
+		// table may or may not have survived.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP", tmp, t.Name)); err != nil {
 			return 0, err
 		}
 		q.staged[t.Name] = tmp
@@ -395,6 +397,11 @@ type querier struct {
 	// transaction; nil until the first bulk load.
 	staged map[string]string
 }
+
+// RolledBack implements driver.RollbackObserver: a rollback to a savepoint
+// may have dropped a staging table created after it, and undone the
+// transaction's plan_cache_mode; the next bulk load makes sure of both.
+func (q *querier) RolledBack() { q.staged = nil }
 
 func (q *querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	tag, err := q.tx.Exec(ctx, sql, args...)
