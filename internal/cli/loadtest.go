@@ -22,11 +22,13 @@ func (c *cli) loadtestCommand() *cobra.Command {
 		headers     []string
 	)
 	cmd := &cobra.Command{
-		Use:   "loadtest --url URL [--token T] [--conns 200] [--duration 30s] [--method POST --body-file F --content-type text/csv]",
+		Use:   "loadtest --url URL [--token T] [--conns 200] [--duration 30s] [--rate R] [--method POST --body-file F --content-type text/csv]",
 		Short: "Send requests to a running server over many connections and report throughput and latency percentiles",
 		Long: "loadtest sends requests to --url over --conns concurrent connections for --duration and prints the\n" +
 			"throughput, the p50/p95/p99 latency and every status. In a body, {{n}} is replaced by each request's\n" +
-			"number, so writes differ (an activity file uploaded twice is refused). It exits 1 when any request\n" +
+			"number, so writes differ (an activity file uploaded twice is refused). With --rate, requests go out on a\n" +
+			"fixed schedule of that many a second and each latency counts from its slot, waiting for a connection\n" +
+			"included; without it each connection sends again as soon as it is answered. It exits 1 when any request\n" +
 			"failed. Give the server http.rate_limit: -1 (GREENLANG_HTTP_RATE_LIMIT=-1) or every token's requests\n" +
 			"beyond its rate are answered 429.",
 		Args: cobra.NoArgs,
@@ -73,5 +75,6 @@ func (c *cli) loadtestCommand() *cobra.Command {
 	fl.StringVar(&ctype, "content-type", "application/json", "Content-Type of the body")
 	fl.IntVar(&cfg.Conns, "conns", 200, "concurrent connections")
 	fl.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to send")
+	fl.Float64Var(&cfg.Rate, "rate", 0, "requests a second on a fixed schedule, latency counted from each request's slot (open loop); 0: as fast as answers come (closed loop)")
 	return cmd
 }

@@ -29,6 +29,13 @@ type Config struct {
 	Duration    time.Duration
 	Timeout     time.Duration // per request; default 30 s
 	ExpectCodes []int         // statuses that count as success; default any 2xx
+	// Rate, when positive, sends requests on a fixed schedule of Rate a
+	// second (open loop) over at most Conns connections, and measures each
+	// request's latency from the moment the schedule said to send it, so
+	// time spent waiting for a free connection counts (no coordinated
+	// omission). Zero: each connection sends its next request as soon as
+	// the last is answered (closed loop), the most the server can take.
+	Rate float64
 }
 
 // Result is what a load test measured.
@@ -39,6 +46,7 @@ type Result struct {
 	FirstError string        // the first error, to say why
 	Elapsed    time.Duration // from the first request to the last answer
 	Throughput float64       // requests a second
+	Rate       float64       // the offered rate; 0 for a closed loop
 	P50        time.Duration // latency percentiles over every request
 	P95        time.Duration
 	P99        time.Duration
@@ -51,8 +59,12 @@ func (r Result) String() string {
 		codes = append(codes, fmt.Sprintf("%d×%d", n, c))
 	}
 	slices.Sort(codes)
-	s := fmt.Sprintf("%d requests in %s: %.1f req/s; latency p50 %s p95 %s p99 %s max %s; %d errors; statuses %s",
-		r.Requests, r.Elapsed.Round(time.Millisecond), r.Throughput, r.P50.Round(time.Microsecond*100), r.P95.Round(time.Microsecond*100),
+	offered := ""
+	if r.Rate > 0 {
+		offered = fmt.Sprintf(" (%.1f req/s offered)", r.Rate)
+	}
+	s := fmt.Sprintf("%d requests in %s: %.1f req/s%s; latency p50 %s p95 %s p99 %s max %s; %d errors; statuses %s",
+		r.Requests, r.Elapsed.Round(time.Millisecond), r.Throughput, offered, r.P50.Round(time.Microsecond*100), r.P95.Round(time.Microsecond*100),
 		r.P99.Round(time.Microsecond*100), r.Max.Round(time.Millisecond), r.Errors, strings.Join(codes, " "))
 	if r.FirstError != "" {
 		s += "; first error: " + r.FirstError
@@ -91,9 +103,36 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		firstErr string
 	)
 	templated := bytes.Contains(c.Body, []byte("{{n}}"))
+	if c.Rate < 0 {
+		return Result{}, fmt.Errorf("loadgen: rate must not be negative")
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Duration)
 	defer cancel()
 	start := time.Now()
+	// next is when a worker's next request is due: now (closed loop), or
+	// the schedule's next slot (open loop); false when the test is over.
+	next := func() (time.Time, bool) { return time.Now(), ctx.Err() == nil }
+	if c.Rate > 0 {
+		sched := make(chan time.Time, int(c.Rate*c.Duration.Seconds())+1)
+		go func() {
+			defer close(sched)
+			every := time.Duration(float64(time.Second) / c.Rate)
+			for i := 0; ; i++ {
+				due := start.Add(time.Duration(i) * every)
+				if !due.Before(start.Add(c.Duration)) {
+					return
+				}
+				if wait := time.Until(due); wait > 0 {
+					time.Sleep(wait)
+				}
+				sched <- due
+			}
+		}()
+		next = func() (time.Time, bool) {
+			t, ok := <-sched
+			return t, ok
+		}
+	}
 	var wg sync.WaitGroup
 	for range c.Conns {
 		wg.Add(1)
@@ -103,7 +142,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			codes := map[int]int64{}
 			var errs int64
 			var first string
-			for ctx.Err() == nil {
+			for {
+				t0, more := next()
+				if !more {
+					break
+				}
 				n := seq.Add(1)
 				body := c.Body
 				if templated {
@@ -118,7 +161,6 @@ func Run(ctx context.Context, c Config) (Result, error) {
 				for k, v := range c.Header {
 					req.Header[k] = v
 				}
-				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
@@ -165,5 +207,6 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
 	res.P50, res.P95, res.P99, res.Max = pct(0.50), pct(0.95), pct(0.99), lat[len(lat)-1]
 	res.Throughput = float64(res.Requests) / res.Elapsed.Seconds()
+	res.Rate = c.Rate
 	return res, nil
 }

@@ -46,3 +46,33 @@ func TestRun(t *testing.T) {
 		t.Fatalf("conflicts not counted: %s", res)
 	}
 }
+
+// TestRunAtRate: an open loop sends on schedule, and counts the wait for
+// a busy connection in the latency (no coordinated omission).
+func TestRunAtRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("sleep"))
+		time.Sleep(d)
+	}))
+	defer srv.Close()
+	// 40 a second, each answered in 2 ms: latency stays near the service time.
+	res, err := Run(context.Background(), Config{URL: srv.URL + "?sleep=2ms", Conns: 4, Rate: 40, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests < 38 || res.Requests > 41 || res.Errors != 0 || res.P50 > 50*time.Millisecond || res.Rate != 40 {
+		t.Fatalf("under capacity: %s", res)
+	}
+	// 100 a second on one connection answering in 20 ms (50 a second): the
+	// queue grows, and so does the latency counted from each slot.
+	res, err = Run(context.Background(), Config{URL: srv.URL + "?sleep=20ms", Conns: 1, Rate: 100, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests < 95 || res.P95 < 500*time.Millisecond {
+		t.Fatalf("over capacity, the wait must count: %s", res)
+	}
+	if _, err := Run(context.Background(), Config{URL: srv.URL, Rate: -1, Duration: time.Second}); err == nil {
+		t.Fatal("a negative rate was accepted")
+	}
+}
