@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,6 +268,100 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		}
 		if err := chromedp.Do(ctx, shot("switched")); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// AxeEnv names axe-core's axe.min.js, the accessibility checker
+// TestBrowserAccessibility runs in every page (.ci/run installs it with
+// npm ci in .ci/axe and sets it); without it the test skips.
+const AxeEnv = "GREENLANG_TEST_AXE"
+
+// axeViolation is one rule a page breaks, as axe-core reports it.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// TestBrowserAccessibility checks every dashboard page against WCAG 2.1
+// A and AA with axe-core in real Chromium, over the demo data as an admin
+// (every page): labels, names, contrast, landmarks, headings, tables, the
+// charts' text alternatives. Any violation fails the test with its rule,
+// impact and elements.
+func TestBrowserAccessibility(t *testing.T) {
+	bin, axePath := os.Getenv(ChromiumEnv), os.Getenv(AxeEnv)
+	if bin == "" || axePath == "" {
+		t.Skip(ChromiumEnv + " and " + AxeEnv + " are not both set (.ci/run installs chromium and axe-core and sets them)")
+	}
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	processortest.Engines(t, "webaxe", func(t *testing.T, open processortest.StoreOpener) {
+		if strings.HasSuffix(t.Name(), "/postgres") {
+			t.Skip("the pages' markup does not depend on the store engine; checked on SQLite")
+		}
+		e := newEnv(t, open)
+		const pw = "demo passphrase 1"
+		d, err := demo.Load(context.Background(), e.st, demo.Options{Password: pw, Hashing: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts, err := e.st.ActivityRecords().List(context.Background(), d.OrgID, store.ListOptions{Limit: 1})
+		if err != nil || len(acts) != 1 {
+			t.Fatalf("demo activity: %v", err)
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
+			chromedp.Flag("headless", "new"))
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		defer cancel()
+		ctx, cancel := chromedp.NewContext(actx)
+		defer cancel()
+		ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
+		defer cancel()
+		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		check := func(path string) {
+			t.Helper()
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.url+path), chromedp.WaitVisible(css(`main`))); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(axe)+";true")); err != nil {
+				t.Fatalf("%s: loading axe-core: %v", path, err)
+			}
+			out, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}).then(r => JSON.stringify(r.violations))`,
+				chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatalf("%s: running axe-core: %v", path, err)
+			}
+			var vs []axeViolation
+			if err := json.Unmarshal([]byte(out), &vs); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for _, v := range vs {
+				var where []string
+				for _, n := range v.Nodes {
+					where = append(where, fmt.Sprint(n.Target...))
+				}
+				t.Errorf("%s: %s (%s): %s, at %s", path, v.ID, v.Impact, v.Help, strings.Join(where, "; "))
+			}
+		}
+		check("/login")
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(css(`#email`), demo.AdminEmail),
+			chromedp.SendKeys(css(`#password`), pw),
+			chromedp.Submit(css(`#password`)),
+			chromedp.WaitVisible(css(`svg.chart`)),
+		); err != nil {
+			t.Fatalf("logging in: %v", err)
+		}
+		for _, path := range []string{"/", "/activity", "/activity/" + acts[0].ID.String() + "/explain", "/factors?q=natural_gas",
+			"/suppliers", "/erp", "/devices", "/audit"} {
+			check(path)
 		}
 	})
 }
