@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/store"
@@ -130,6 +132,9 @@ type TotalsCache struct {
 	mu   sync.Mutex
 	size int
 	m    map[string]cachedTotals
+	// computing makes concurrent misses of one query at one audit head
+	// wait for one computation (a large inventory takes seconds to sum).
+	computing singleflight.Group
 }
 
 type cachedTotals struct {
@@ -160,17 +165,24 @@ func (c *TotalsCache) EmissionTotals(ctx context.Context, st *store.Store, org u
 	if ok && hit.head == head {
 		return hit.t, nil
 	}
-	t, err := EmissionTotals(ctx, st, org, q)
+	v, err, _ := c.computing.Do(key+"|"+strconv.FormatInt(head, 10), func() (any, error) {
+		// Shared by every caller waiting: one leaving does not fail the rest.
+		t, err := EmissionTotals(context.WithoutCancel(ctx), st, org, q)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if len(c.m) >= c.size {
+			clear(c.m) // rare: as many distinct queries as the size since the last clear
+		}
+		if old, ok := c.m[key]; !ok || old.head <= head {
+			c.m[key] = cachedTotals{head: head, t: t}
+		}
+		c.mu.Unlock()
+		return t, nil
+	})
 	if err != nil {
-		return t, err
+		return Totals{}, err
 	}
-	c.mu.Lock()
-	if len(c.m) >= c.size {
-		clear(c.m) // rare: as many distinct queries as the size since the last clear
-	}
-	if old, ok := c.m[key]; !ok || old.head <= head {
-		c.m[key] = cachedTotals{head: head, t: t}
-	}
-	c.mu.Unlock()
-	return t, nil
+	return v.(Totals), nil
 }
