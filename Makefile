@@ -61,3 +61,5 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePage$$' -fuzztime 30s ./internal/erp/netsuite/
 	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime 30s ./internal/erp/oauth1/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/erp/oauth1/
+	$(GO) test -run '^$$' -fuzz '^FuzzRecordsCSV$$' -fuzztime 30s ./internal/httpapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePending$$' -fuzztime 30s ./internal/oidclogin/

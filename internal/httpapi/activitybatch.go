@@ -97,6 +97,9 @@ func recordsCSV(records []map[string]json.RawMessage) ([]byte, error) {
 			if strings.ContainsAny(v, "\r\n") {
 				return nil, badRequest(field, "%s: a value must not contain a line break", field)
 			}
+			if _, dup := values[i][col]; dup {
+				return nil, badRequest(field, "%s: %s is given twice (keys are case-insensitive)", field, col)
+			}
 			values[i][col] = v
 			used[col] = true
 		}

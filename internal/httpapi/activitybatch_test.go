@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -62,6 +63,11 @@ func TestActivityRecordsAndRecalculation(t *testing.T) {
 		e.do("POST", "/api/v1/activity-records", tok, one(withKey("quantity", true))).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "records[0].quantity")
 		e.do("POST", "/api/v1/activity-records", tok, one(withKey("unit", "l\nx"))).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "records[0].unit")
 		e.do("POST", "/api/v1/activity-records", tok, map[string]any{"records": []any{}}).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "records")
+		if r := e.do("POST", "/api/v1/activity-records", tok, one(withKey("Unit", "kg"))); r.status != 400 {
+			t.Fatalf("a key given twice: %d %s", r.status, r.body)
+		} else if p := r.problem(t); !strings.EqualFold(p.Field, "records[0].unit") || !strings.Contains(p.Detail, "given twice") {
+			t.Fatalf("a key given twice: %+v", p)
+		}
 		e.do("POST", "/api/v1/activity-records", tok, map[string]any{"records": []any{good()}, "gwp": "AR9"}).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "gwp")
 		e.do("POST", "/api/v1/activity-records", tok, map[string]any{"rows": []any{good()}}).wantProblem(t, 400, httpapi.ProblemInvalidRequest, "rows")
 		p := e.do("POST", "/api/v1/activity-records", tok, one(withKey("quantity", "ten"))).wantProblem(t, 422, httpapi.ProblemValidation, "")

@@ -228,9 +228,9 @@ type ListOptions struct {
 	// records with Since <= column < Until.
 	TimeColumn   string
 	Since, Until time.Time
-	// Sort orders the list by this column (one of SortColumns), then by id; "" is creation (id) order. With After,
-	// the page continues after that record's place in this order, so the
-	// cursor stays a record id. Records whose column is NULL come last
+	// Sort orders the list by this column (one of SortColumns), then by
+	// id; "" is creation (id) order. With After, the page continues after
+	// that record's place in this order, so the cursor stays a record id. Records whose column is NULL come last
 	// (first with Desc).
 	Sort string
 }
@@ -262,9 +262,9 @@ func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cu
 			// Keyset on (column IS NULL, column, id), the ORDER BY below.
 			args = append(args, o.After)
 			idArg := len(args)
-			cmp, nullsWin := ">", "IS NULL"
+			cmp := ">"
 			if o.Desc {
-				cmp, nullsWin = "<", "IS NOT NULL"
+				cmp = "<"
 			}
 			if cursor == nil {
 				if o.Desc {
@@ -275,8 +275,8 @@ func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cu
 			} else {
 				args = append(args, cursor)
 				fmt.Fprintf(&b, " AND (%[1]s %[2]s $%[3]d OR (%[1]s = $%[3]d AND id %[2]s $%[4]d)", o.Sort, cmp, len(args), idArg)
-				if !o.Desc {
-					fmt.Fprintf(&b, " OR %s %s", o.Sort, nullsWin)
+				if !o.Desc { // NULLs come after every value
+					fmt.Fprintf(&b, " OR %s IS NULL", o.Sort)
 				}
 				b.WriteString(")")
 			}

@@ -1,10 +1,12 @@
 // Package web is GreenLang's dashboard (docs/dashboard.md): server-rendered
 // HTML pages embedded in the binary, for people who log in with their
-// organization, e-mail and password. A login is an API token issued for
-// the user (named "web session", expiring after Options.SessionTTL) held
-// in an HttpOnly, SameSite=Strict cookie: pages are allowed exactly what
-// the user's role allows the API, sessions are listed and revoked with
-// the other tokens, and logging out revokes it. Every form carries a CSRF
+// e-mail and password (in every organization where they open an account)
+// or through the installation's OpenID Connect provider. A login is an
+// API token issued for the user in each organization (named "web
+// session", expiring after Options.SessionTTL) held in an HttpOnly,
+// SameSite=Strict cookie, the active organization's first: pages are
+// allowed exactly what the user's role allows the API, sessions are listed
+// and revoked with the other tokens, and logging out revokes them. Every form carries a CSRF
 // token derived from the session; a POST whose Origin is another site is
 // refused.
 package web
