@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"github.com/greenlang/greenlang/ghg"
 	"github.com/greenlang/greenlang/internal/activityfile"
 	"github.com/greenlang/greenlang/internal/calculation"
 	"github.com/greenlang/greenlang/internal/store"
@@ -43,13 +42,11 @@ func (a *api) activityRecordsCreate(w http.ResponseWriter, r *http.Request, tok 
 	if err := decodeBodyMax(w, r, &req, a.maxUpload); err != nil {
 		return err
 	}
-	opts := calculation.Options{GWPSet: ghg.AR6, Format: calculation.FormatCSV}
-	if req.GWP != "" {
-		if !slices.Contains(ghg.GWPSetIDs(), req.GWP) {
-			return badRequest("gwp", "gwp %q: want one of %s", req.GWP, strings.Join(ghg.GWPSetIDs(), ", "))
-		}
-		opts.GWPSet = req.GWP
+	gwp, err := gwpSet(req.GWP)
+	if err != nil {
+		return err
 	}
+	opts := calculation.Options{GWPSet: gwp, Format: calculation.FormatCSV}
 	body, err := recordsCSV(req.Records)
 	if err != nil {
 		return err
@@ -172,23 +169,19 @@ func (a *api) runCreate(w http.ResponseWriter, r *http.Request, tok *store.APITo
 	if strings.TrimSpace(req.Reason) == "" {
 		return invalid("reason", "reason is required: it is recorded with the run and the restatement")
 	}
-	o := calculation.RecalcOptions{Options: calculation.Options{GWPSet: ghg.AR6}, Reason: req.Reason, DryRun: req.DryRun}
-	if req.GWP != "" {
-		if !slices.Contains(ghg.GWPSetIDs(), req.GWP) {
-			return badRequest("gwp", "gwp %q: want one of %s", req.GWP, strings.Join(ghg.GWPSetIDs(), ", "))
-		}
-		o.GWPSet = req.GWP
+	gwp, err := gwpSet(req.GWP)
+	if err != nil {
+		return err
 	}
-	for _, p := range []struct {
-		field, s string
-		t        *time.Time
-	}{{"from", req.From, &o.Filter.From}, {"to", req.To, &o.Filter.To}} {
-		t, err := optInstant(p.field, p.s)
-		if err != nil {
+	o := calculation.RecalcOptions{Options: calculation.Options{GWPSet: gwp}, Reason: req.Reason, DryRun: req.DryRun}
+	if req.From != "" {
+		if o.Filter.From, err = parseInstant("from", req.From); err != nil {
 			return err
 		}
-		if t != nil {
-			*p.t = *t
+	}
+	if req.To != "" {
+		if o.Filter.To, err = parseInstant("to", req.To); err != nil {
+			return err
 		}
 	}
 	if !o.Filter.From.IsZero() && !o.Filter.To.IsZero() && !o.Filter.To.After(o.Filter.From) {

@@ -489,9 +489,9 @@ type activityRowError struct {
 	Reason string `json:"reason"`
 }
 
-// queryGWP reads ?gwp= (default AR6).
-func queryGWP(r *http.Request) (string, error) {
-	s := r.URL.Query().Get("gwp")
+// gwpSet reads a GWP set named by a query parameter or body field gwp:
+// AR6 when s is empty.
+func gwpSet(s string) (string, error) {
 	if s == "" {
 		return ghg.AR6, nil
 	}
@@ -509,7 +509,7 @@ func queryGWP(r *http.Request) (string, error) {
 // 422, with the rows' errors, and stores nothing; a file whose activities
 // are already stored (same input hash) is 409.
 func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *store.APIToken) error {
-	gwp, err := queryGWP(r)
+	gwp, err := gwpSet(r.URL.Query().Get("gwp"))
 	if err != nil {
 		return err
 	}
@@ -536,7 +536,7 @@ func (a *api) activityFileUpload(w http.ResponseWriter, r *http.Request, tok *st
 	if len(body) == 0 {
 		return badRequest("", "the body is empty: send the activity file")
 	}
-	return a.ingest(w, r, tok, body, opts, "file", func(e activityRowError) activityRowError { return e })
+	return a.ingest(w, r, tok, body, opts, "row of the file", func(e activityRowError) activityRowError { return e })
 }
 
 // ingest calculates and stores an activity file for the token's
@@ -559,7 +559,7 @@ func (a *api) ingest(w http.ResponseWriter, r *http.Request, tok *store.APIToken
 			detail: "these activities are already stored (input hash " + rep.InputHash + ")"}
 	case errors.Is(err, calculation.ErrNothingToStore):
 		writeProblemOf(w, Problem{Type: ProblemValidation, Status: http.StatusUnprocessableEntity,
-			Detail: "no " + what + " row can be calculated; nothing was stored", Errors: out.Errors})
+			Detail: "no " + what + " can be calculated; nothing was stored", Errors: out.Errors})
 		return nil
 	case err != nil:
 		return err

@@ -249,7 +249,6 @@ func (c *Collection[T, P]) known(col string) bool {
 // With o.Sort and o.After, cursor is the After record's value of the sort
 // column (nil when NULL).
 func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cursor any) (string, []any, error) {
-	known := c.known
 	var b strings.Builder
 	args := []any{org}
 	b.WriteString(c.selectSQL + " WHERE org_id = $1")
@@ -295,7 +294,7 @@ func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cu
 	}
 	slices.Sort(cols) // one SQL text per set of columns
 	for _, col := range cols {
-		if !known(col) {
+		if !c.known(col) {
 			return "", nil, fmt.Errorf("%s has no column %q to filter on", c.kind, col)
 		}
 		if v := o.Where[col]; v == nil {
@@ -306,7 +305,7 @@ func (c *Collection[T, P]) listQuery(org uuid.UUID, o ListOptions, limit int, cu
 		}
 	}
 	if o.TimeColumn != "" {
-		if !known(o.TimeColumn) {
+		if !c.known(o.TimeColumn) {
 			return "", nil, fmt.Errorf("%s has no column %q to filter on", c.kind, o.TimeColumn)
 		}
 		if !o.Since.IsZero() {

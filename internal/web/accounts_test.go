@@ -3,14 +3,12 @@ package web_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
-	"github.com/greenlang/greenlang/internal/httpapi"
 	"github.com/greenlang/greenlang/internal/oidclogin"
 	"github.com/greenlang/greenlang/internal/oidclogin/oidctest"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
@@ -130,24 +128,12 @@ type ssoEnv struct {
 
 func newSSOEnv(t *testing.T, open processortest.StoreOpener) *ssoEnv {
 	t.Helper()
-	st := open(t)
 	idp := oidctest.New(t, "greenlang", "client secret")
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	site, err := web.New(web.Options{Store: st, Version: "test", OIDC: &web.OIDCOptions{
-		Config: oidclogin.Config{Issuer: idp.URL, ClientID: "greenlang", ClientSecret: "client secret",
-			RedirectURL: srv.URL + "/auth/oidc/callback"},
-		ButtonLabel: "Sign in with Acme SSO"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = httpapi.NewHandler(httpapi.HandlerOptions{Store: st, Pages: site.Mount})
-	org := &store.Organization{ID: uuid.New(), Name: "Acme Industrie", Slug: "acme"}
-	if err := st.OrganizationCreate(context.Background(), org); err != nil {
-		t.Fatal(err)
-	}
-	return &ssoEnv{env: &env{t: t, st: st, url: srv.URL, org: org}, idp: idp}
+	e := newEnvWith(t, open, func(o *web.Options, url string) {
+		o.OIDC = &web.OIDCOptions{ButtonLabel: "Sign in with Acme SSO", Config: oidclogin.Config{Issuer: idp.URL, ClientID: "greenlang",
+			ClientSecret: "client secret", RedirectURL: url + "/auth/oidc/callback"}}
+	})
+	return &ssoEnv{env: e, idp: idp}
 }
 
 // orgWith is env.orgWith, remembering the organization as other.
@@ -162,7 +148,6 @@ func TestSingleSignOn(t *testing.T) {
 		e, idp, org := se.env, se.idp, se.org
 		e.user("ada@example.com", store.RoleAnalyst, "password of ada 1")
 		beta := e.orgWith("Beta Werke", "beta", "ada@example.com", store.RoleAuditor, "another passphrase 1")
-		srv := struct{ URL string }{e.url}
 
 		b := e.browser()
 		if p := b.get("/login"); !strings.Contains(p.body, `href="/auth/oidc/login?next=%2f">Sign in with Acme SSO</a>`) {
@@ -184,10 +169,10 @@ func TestSingleSignOn(t *testing.T) {
 			}
 			res.Body.Close()
 			back := res.Header.Get("Location")
-			if !strings.HasPrefix(back, srv.URL+"/auth/oidc/callback?") {
+			if !strings.HasPrefix(back, e.url+"/auth/oidc/callback?") {
 				t.Fatalf("the provider sent the browser to %q", back)
 			}
-			return b.get(strings.TrimPrefix(back, srv.URL))
+			return b.get(strings.TrimPrefix(back, e.url))
 		}
 		idp.SetUser(oidctest.User{Subject: "u-1", Email: "Ada@Example.com", Name: "Ada", EmailVerified: true})
 		done := sso(b, "/activity")

@@ -28,14 +28,22 @@ const ChromiumEnv = "GREENLANG_TEST_CHROMIUM"
 // test's artefacts); default the test's temporary directory.
 const ScreenshotsEnv = "GREENLANG_TEST_SCREENSHOTS"
 
-// TestBrowser drives real headless Chromium through the dashboard over
-// the demo data: log in, see the overview's charts, upload an activity
-// file and see the totals change, read the audit log as an auditor.
-func TestBrowser(t *testing.T) {
+// chromium is the browser binary the tests drive; the test skips without it.
+func chromium(t *testing.T) string {
+	t.Helper()
 	bin := os.Getenv(ChromiumEnv)
 	if bin == "" {
 		t.Skip(ChromiumEnv + " is not set: no browser to drive (.ci/run installs chromium and sets it)")
 	}
+	return bin
+}
+
+// startBrowser starts headless Chromium (bin) with a 1280×height window
+// for at most timeout, closed when t ends, and returns its context and an
+// action saving a screenshot named after the store engine of t (the
+// subtest) into GREENLANG_TEST_SCREENSHOTS, or t's temporary directory.
+func startBrowser(t *testing.T, bin string, height int, timeout time.Duration) (context.Context, func(name string) chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	shots := os.Getenv(ScreenshotsEnv)
 	if shots == "" {
 		shots = t.TempDir()
@@ -43,6 +51,33 @@ func TestBrowser(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("screenshots in %s", shots)
+	engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, height),
+		chromedp.Flag("headless", "new"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			return chromedp.Void{}, os.WriteFile(filepath.Join(shots, engine+"-"+name+".png"), png, 0o644)
+		}
+	}
+	return ctx, shot
+}
+
+func css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// TestBrowser drives real headless Chromium through the dashboard over
+// the demo data: log in, see the overview's charts, upload an activity
+// file and see the totals change, read the audit log as an auditor.
+func TestBrowser(t *testing.T) {
+	bin := chromium(t)
 	processortest.Engines(t, "webe2e", func(t *testing.T, open processortest.StoreOpener) {
 		e := newEnv(t, open)
 		const pw = "demo passphrase 1"
@@ -50,26 +85,7 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 1000),
-			chromedp.Flag("headless", "new"))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		ctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-
-		shot := func(name string) chromedp.Action[chromedp.Void] {
-			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return chromedp.Void{}, err
-				}
-				return chromedp.Void{}, os.WriteFile(filepath.Join(shots, engine+"-"+name+".png"), png, 0o644)
-			}
-		}
-		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		ctx, shot := startBrowser(t, bin, 1000, 90*time.Second)
 		login := func(email string) chromedp.Action[chromedp.Void] {
 			return chromedp.Steps(
 				chromedp.Navigate(e.url+"/login"),
@@ -200,7 +216,6 @@ func TestBrowser(t *testing.T) {
 		if !strings.HasPrefix(audit, "Verified: all") {
 			t.Fatalf("audit verification: %q", audit)
 		}
-		t.Logf("screenshots in %s", shots)
 	})
 }
 
@@ -208,37 +223,12 @@ func TestBrowser(t *testing.T) {
 // (against the in-process test identity provider), lands on the page
 // asked for, and switches organization with the header's switcher.
 func TestBrowserSingleSignOn(t *testing.T) {
-	bin := os.Getenv(ChromiumEnv)
-	if bin == "" {
-		t.Skip(ChromiumEnv + " is not set: no browser to drive (.ci/run installs chromium and sets it)")
-	}
-	shots := os.Getenv(ScreenshotsEnv)
-	if shots == "" {
-		shots = t.TempDir()
-	}
+	bin := chromium(t)
 	processortest.Engines(t, "webe2esso", func(t *testing.T, open processortest.StoreOpener) {
 		e := newSSOEnv(t, open)
 		e.user("ada@example.com", store.RoleAnalyst, "password of ada 1")
 		e.orgWith("Beta Werke", "beta", "ada@example.com", store.RoleAuditor, "another passphrase 1")
-		engine := filepath.Base(filepath.Dir(t.Name() + "/x"))
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-			chromedp.Flag("headless", "new"))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		ctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		shot := func(name string) chromedp.Action[chromedp.Void] {
-			return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return chromedp.Void{}, err
-				}
-				return chromedp.Void{}, os.WriteFile(filepath.Join(shots, engine+"-"+name+".png"), png, 0o644)
-			}
-		}
-		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		ctx, shot := startBrowser(t, bin, 900, 60*time.Second)
 		if err := chromedp.Do(ctx,
 			chromedp.Navigate(e.url+"/suppliers"), // not logged in: to the login page, then back here
 			chromedp.WaitVisible(css(`.sso a`)),
@@ -293,9 +283,9 @@ type axeViolation struct {
 // charts' text alternatives. Any violation fails the test with its rule,
 // impact and elements.
 func TestBrowserAccessibility(t *testing.T) {
-	bin, axePath := os.Getenv(ChromiumEnv), os.Getenv(AxeEnv)
-	if bin == "" || axePath == "" {
-		t.Skip(ChromiumEnv + " and " + AxeEnv + " are not both set (.ci/run installs chromium and axe-core and sets them)")
+	bin, axePath := chromium(t), os.Getenv(AxeEnv)
+	if axePath == "" {
+		t.Skip(AxeEnv + " is not set: no axe-core to run (.ci/run installs it and sets it)")
 	}
 	axe, err := os.ReadFile(axePath)
 	if err != nil {
@@ -315,15 +305,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		if err != nil || len(acts) != 1 {
 			t.Fatalf("demo activity: %v", err)
 		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-			chromedp.Flag("headless", "new"))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		ctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
-		defer cancel()
-		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		ctx, _ := startBrowser(t, bin, 900, 120*time.Second)
 		check := func(path string) {
 			t.Helper()
 			if err := chromedp.Do(ctx, chromedp.Navigate(e.url+path), chromedp.WaitVisible(css(`main`))); err != nil {

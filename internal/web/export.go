@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/greenlang/greenlang/internal/xlsx"
 )
@@ -57,8 +57,7 @@ func (s *Site) export(w http.ResponseWriter, format string, t exportTable, rows 
 			return err
 		}
 		if err := rows(xw.Write); err != nil {
-			var discard bytes.Buffer
-			_ = xw.Close(&discard)
+			_ = xw.Close(io.Discard) // frees the workbook
 			return err
 		}
 		var buf bytes.Buffer
@@ -76,26 +75,21 @@ func (s *Site) export(w http.ResponseWriter, format string, t exportTable, rows 
 // exportLinks are a page's export URLs: its own query with format set.
 type exportLinks struct{ CSV, XLSX string }
 
-func exportsOf(r *http.Request, drop ...string) exportLinks {
+// exportsOf is the request page's export links, its query changed by
+// edits: key, value pairs, an empty value removing the key (a page's
+// cursor, say).
+func exportsOf(r *http.Request, edits ...string) exportLinks {
 	q := r.URL.Query()
-	for _, k := range drop {
-		q.Del(k)
+	for i := 0; i+1 < len(edits); i += 2 {
+		if edits[i+1] == "" {
+			q.Del(edits[i])
+		} else {
+			q.Set(edits[i], edits[i+1])
+		}
 	}
 	link := func(f string) string {
 		q.Set("format", f)
 		return r.URL.Path + "?" + q.Encode()
 	}
 	return exportLinks{CSV: link("csv"), XLSX: link("xlsx")}
-}
-
-// exportQuery adds key=value to a page's export links.
-func (e exportLinks) with(key, value string) exportLinks {
-	add := func(u string) string {
-		p, _ := url.Parse(u)
-		q := p.Query()
-		q.Set(key, value)
-		p.RawQuery = q.Encode()
-		return p.String()
-	}
-	return exportLinks{CSV: add(e.CSV), XLSX: add(e.XLSX)}
 }

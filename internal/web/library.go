@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,12 +50,8 @@ func (s *Site) factor(w http.ResponseWriter, r *http.Request, sess *session) err
 		s.errorPage(w, r, sess, http.StatusNotFound, "There is no factor "+r.PathValue("id")+" in the library.")
 		return nil
 	}
-	gases := make([]string, 0, len(f.KgPerUnit))
-	for g := range f.KgPerUnit {
-		gases = append(gases, g)
-	}
-	slices.Sort(gases)
-	s.render(w, http.StatusOK, "factor.html", map[string]any{"Layout": s.frame(sess, f.ID, "factors"), "F": f, "Gases": gases})
+	s.render(w, http.StatusOK, "factor.html", map[string]any{"Layout": s.frame(sess, f.ID, "factors"), "F": f,
+		"Gases": slices.Sorted(maps.Keys(f.KgPerUnit))})
 	return nil
 }
 
@@ -97,12 +94,7 @@ func (s *Site) explain(w http.ResponseWriter, r *http.Request, sess *session) er
 		if err != nil {
 			return err
 		}
-		gases := make([]string, 0, len(x.FactorValues))
-		for g := range x.FactorValues {
-			gases = append(gases, g)
-		}
-		slices.Sort(gases)
-		out = append(out, explained{E: e, X: x, Gases: gases, Selection: sel})
+		out = append(out, explained{E: e, X: x, Gases: slices.Sorted(maps.Keys(x.FactorValues)), Selection: sel})
 	}
 	s.render(w, http.StatusOK, "explain.html", map[string]any{"Layout": s.frame(sess, "Explanation", "activity"), "A": act, "Results": out})
 	return nil
@@ -111,19 +103,10 @@ func (s *Site) explain(w http.ResponseWriter, r *http.Request, sess *session) er
 // suppliers answers GET /suppliers: the organization's suppliers, a
 // thousand at most, by name.
 func (s *Site) suppliers(w http.ResponseWriter, r *http.Request, sess *session) error {
-	sps, err := s.st.Suppliers().List(r.Context(), sess.org.ID, store.ListOptions{Limit: 1000})
+	sps, err := s.st.Suppliers().List(r.Context(), sess.org.ID, store.ListOptions{Limit: 1000, Sort: "name"})
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(sps, func(a, b *store.Supplier) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
 	format, ok := s.exportFormat(w, r, sess)
 	if !ok {
 		return nil

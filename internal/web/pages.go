@@ -176,7 +176,7 @@ func (s *Site) overview(w http.ResponseWriter, r *http.Request, sess *session) e
 		"Scope1": scope1, "Scope2": scope2, "Scope2Market": scope2m, "Scope3": scope3,
 		"Chart": chart, "Scope2Chart": scope2Chart, "SourcesChart": horizontalBars("Top sources, location-based", "t CO2e", bars),
 		"Months": months, "Sources": sources, "Intensity": intensities(sess.org, byMonth.LocationBased, from, to),
-		"MonthsExport": exportsOf(r).with("table", "months"), "SourcesExport": exportsOf(r).with("table", "sources"),
+		"MonthsExport": exportsOf(r, "table", "months"), "SourcesExport": exportsOf(r, "table", "sources"),
 	})
 	return nil
 }
@@ -373,7 +373,7 @@ func (s *Site) activity(w http.ResponseWriter, r *http.Request, sess *session) e
 	s.render(w, http.StatusOK, "activity.html", map[string]any{
 		"Layout": s.frame(sess, "Activity data", "activity"), "Rows": rows, "Next": next, "Sites": siteCodes,
 		"Type": q.Get("type"), "Site": q.Get("site"), "From": q.Get("from"), "To": q.Get("to"),
-		"Export": exportsOf(r, "after"), "CanUpload": sess.may(store.ScopeInventoryWrite),
+		"Export": exportsOf(r, "after", ""), "CanUpload": sess.may(store.ScopeInventoryWrite),
 		"GWPSets": ghg.GWPSetIDs(), "MaxMiB": s.maxUpload >> 20,
 	})
 	return nil
@@ -508,7 +508,7 @@ func (s *Site) auditLog(w http.ResponseWriter, r *http.Request, sess *session) e
 	}
 	s.render(w, http.StatusOK, "audit.html", map[string]any{
 		"Layout": s.frame(sess, "Audit log", "audit"), "Report": rep, "OK": rep.OK(), "Entries": es, "Older": older,
-		"Export": exportsOf(r, "before"),
+		"Export": exportsOf(r, "before", ""),
 	})
 	return nil
 }

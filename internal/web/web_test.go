@@ -39,7 +39,11 @@ type env struct {
 	org *store.Organization
 }
 
-func newEnv(t *testing.T, open processortest.StoreOpener) *env {
+func newEnv(t *testing.T, open processortest.StoreOpener) *env { return newEnvWith(t, open, nil) }
+
+// newEnvWith is newEnv with the dashboard's options changed by edit, which
+// is given the options (their Store set) and the server's URL.
+func newEnvWith(t *testing.T, open processortest.StoreOpener, edit func(o *web.Options, url string)) *env {
 	t.Helper()
 	st := open(t)
 	org := &store.Organization{ID: uuid.New(), Name: "Acme Industrie", Slug: "acme", ReportingCurrency: "EUR",
@@ -47,12 +51,18 @@ func newEnv(t *testing.T, open processortest.StoreOpener) *env {
 	if err := st.OrganizationCreate(context.Background(), org); err != nil {
 		t.Fatal(err)
 	}
-	site, err := web.New(web.Options{Store: st, Version: "test"})
+	var h http.Handler // set below: the options may need the server's URL
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	o := web.Options{Store: st, Version: "test"}
+	if edit != nil {
+		edit(&o, srv.URL)
+	}
+	site, err := web.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: st, Pages: site.Mount}))
-	t.Cleanup(srv.Close)
+	h = httpapi.NewHandler(httpapi.HandlerOptions{Store: st, Pages: site.Mount})
 	return &env{t: t, st: st, url: srv.URL, org: org}
 }
 
@@ -106,6 +116,25 @@ func (b *browser) get(path string) page {
 func (b *browser) post(path string, form url.Values) page {
 	req, _ := http.NewRequest("POST", b.e.url+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.e.url)
+	return b.do(req)
+}
+
+// upload sends an activity file through the dashboard's upload form, with
+// the form's other fields as name, value pairs.
+func (b *browser) upload(csrf, name, content string, fields ...string) page {
+	b.e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", csrf)
+	for i := 0; i+1 < len(fields); i += 2 {
+		_ = mw.WriteField(fields[i], fields[i+1])
+	}
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = io.WriteString(fw, content)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", b.e.url+"/activity/upload", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Origin", b.e.url)
 	return b.do(req)
 }
@@ -166,17 +195,7 @@ func TestDashboard(t *testing.T) {
 		csrf := csrfOf(t, ov)
 
 		// Upload an activity file through the form.
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("csrf", csrf)
-		_ = mw.WriteField("gwp", "AR6")
-		fw, _ := mw.CreateFormFile("file", "q1.csv")
-		_, _ = io.WriteString(fw, "activity_type,quantity,unit,period_start,region,scope\nnatural_gas,1000,mmBtu,2026-01-01,US,1\nnatural_gas,5,ton,2026-01-01,US,1\n")
-		_ = mw.Close()
-		req, _ := http.NewRequest("POST", e.url+"/activity/upload", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Origin", e.url)
-		up := b.do(req)
+		up := b.upload(csrf, "q1.csv", "activity_type,quantity,unit,period_start,region,scope\nnatural_gas,1000,mmBtu,2026-01-01,US,1\nnatural_gas,5,ton,2026-01-01,US,1\n", "gwp", "AR6")
 		if up.status != http.StatusCreated || !strings.Contains(up.body, "Stored as calculation run") || !strings.Contains(up.body, "<td>3</td>") {
 			t.Fatalf("upload: %d %.2000s", up.status, up.body)
 		}
@@ -248,7 +267,7 @@ func TestDashboard(t *testing.T) {
 		if r := b.post("/logout", url.Values{}); r.status != http.StatusForbidden {
 			t.Fatalf("logout without CSRF: %d", r.status)
 		}
-		req, _ = http.NewRequest("POST", e.url+"/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req, _ := http.NewRequest("POST", e.url+"/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", "https://evil.example")
 		if r := b.do(req); r.status != http.StatusForbidden {
@@ -314,27 +333,11 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 
 func TestUploadTooLarge(t *testing.T) {
 	processortest.Engines(t, "webbig", func(t *testing.T, open processortest.StoreOpener) {
-		e := newEnv(t, open)
-		site, err := web.New(web.Options{Store: e.st, MaxUploadBytes: 1 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
-		t.Cleanup(srv.Close)
-		e.url = srv.URL
+		e := newEnvWith(t, open, func(o *web.Options, _ string) { o.MaxUploadBytes = 1 << 20 })
 		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
 		b := e.browser()
 		csrf := csrfOf(t, b.login("acme", "ana@example.com", "correct horse battery"))
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("csrf", csrf)
-		fw, _ := mw.CreateFormFile("file", "big.csv")
-		_, _ = io.WriteString(fw, "activity_type,quantity,unit,period_start,region,scope\n"+strings.Repeat("natural_gas,1,mmBtu,2026-01-01,US,1\n", 80000))
-		_ = mw.Close()
-		req, _ := http.NewRequest("POST", e.url+"/activity/upload", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Origin", e.url)
-		if r := b.do(req); r.status != http.StatusRequestEntityTooLarge {
+		if r := b.upload(csrf, "big.csv", "activity_type,quantity,unit,period_start,region,scope\n"+strings.Repeat("natural_gas,1,mmBtu,2026-01-01,US,1\n", 80000)); r.status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("a 2.8 MB upload with a 1 MiB limit: %d %.300s", r.status, r.body)
 		}
 		if r := b.get("/activity"); !strings.Contains(r.body, "No activity records match.") {
@@ -345,14 +348,7 @@ func TestUploadTooLarge(t *testing.T) {
 
 func TestDevicesLive(t *testing.T) {
 	processortest.Engines(t, "weblive", func(t *testing.T, open processortest.StoreOpener) {
-		e := newEnv(t, open)
-		site, err := web.New(web.Options{Store: e.st, LiveInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
-		t.Cleanup(srv.Close)
-		e.url = srv.URL
+		e := newEnvWith(t, open, func(o *web.Options, _ string) { o.LiveInterval = 50 * time.Millisecond })
 		e.user("vic@example.com", store.RoleViewer, "viewer passphrase 1")
 		ctx := context.Background()
 		dev := &store.Device{DeviceType: "energy_meter", Serial: "EM-1", Name: "Main meter", Status: "active"}
@@ -412,8 +408,15 @@ func TestDevicesLive(t *testing.T) {
 
 func TestERPPages(t *testing.T) {
 	processortest.Engines(t, "weberp", func(t *testing.T, open processortest.StoreOpener) {
-		e := newEnv(t, open)
 		ctx := context.Background()
+		e := newEnvWith(t, open, func(o *web.Options, _ string) {
+			calc, err := calculation.NewBuiltin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.ERP = erp.NewSyncer(o.Store, erp.NewRegistry(spreadsheet.Factory()), erp.NewPoster(o.Store, calc, nil), nil)
+			o.Background = ctx
+		})
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "suppliers.csv"), []byte("Id,Name,Country\nV1,Acme Steel,DE\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -424,18 +427,6 @@ func TestERPPages(t *testing.T) {
 			Settings: settings, Active: true}); err != nil {
 			t.Fatal(err)
 		}
-		calc, err := calculation.NewBuiltin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		syncer := erp.NewSyncer(e.st, erp.NewRegistry(spreadsheet.Factory()), erp.NewPoster(e.st, calc, nil), nil)
-		site, err := web.New(web.Options{Store: e.st, ERP: syncer, Background: ctx})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(httpapi.NewHandler(httpapi.HandlerOptions{Store: e.st, Pages: site.Mount}))
-		t.Cleanup(srv.Close)
-		e.url = srv.URL
 		e.user("ds@example.com", store.RoleDataSteward, "steward passphrase 1")
 		e.user("ana@example.com", store.RoleAnalyst, "correct horse battery")
 
