@@ -88,6 +88,8 @@ type Store struct {
 	// group commits concurrent calculation saves of an organization
 	// together (groupcommit.go).
 	group groupCommit
+	// locks are TryLock's locks on an engine without driver.Locker.
+	locks memLocks
 }
 
 // New wraps an open driver.

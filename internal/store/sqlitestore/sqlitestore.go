@@ -190,9 +190,9 @@ func isLocked(err error) bool {
 }
 
 var (
-	schemaRE      = regexp.MustCompile(`\b(core|emissions|supply_chain|csrd|audit|integration|iot|analytics|master_data|reporting)\.([a-z_]+)`)
+	schemaRE      = regexp.MustCompile(`\b(core|emissions|supply_chain|csrd|audit|integration|iot|analytics|master_data|reporting|pipeline|quality)\.([a-z_]+)`)
 	placeholderRE = regexp.MustCompile(`\$(\d+)`)
-	rowLockRE     = regexp.MustCompile(` FOR (NO KEY )?UPDATE\b`)
+	rowLockRE     = regexp.MustCompile(` FOR (NO KEY )?UPDATE( SKIP LOCKED)?\b`)
 )
 
 // rewrite turns store-dialect SQL into SQLite SQL: schema-qualified names
