@@ -24,10 +24,12 @@ import (
 	"github.com/greenlang/greenlang/internal/config"
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/httpapi"
+	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/mqtt"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/oidclogin"
 	"github.com/greenlang/greenlang/internal/outbox"
+	"github.com/greenlang/greenlang/internal/pipeline"
 	"github.com/greenlang/greenlang/internal/store"
 	"github.com/greenlang/greenlang/internal/store/pgstore"
 	"github.com/greenlang/greenlang/internal/store/sqlitestore"
@@ -93,6 +95,8 @@ type App struct {
 	erpCtx      context.Context // ends at Stop: syncs started through the API
 	stopERP     context.CancelFunc
 	erpDone     chan struct{} // closed when the ERP scheduler returns
+	rollup      *iot.Rollup   // the IoT roll-up, when MQTT runs
+	pipelines   *pipeline.Engine
 }
 
 // New checks cfg and returns an App that has not touched the disk or the
@@ -159,6 +163,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := a.startERP(ctx); err != nil {
+		return err
+	}
+	if err := a.startPipelines(ctx); err != nil {
 		return err
 	}
 	return a.startHTTP()
@@ -333,7 +340,7 @@ func (a *App) startHTTP() error {
 	// an organization's totals and calculation service once.
 	totals, services := calculation.NewTotalsCache(0), calculation.NewServices(0)
 	wo := web.Options{Store: a.st, Logger: a.log, MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20, Version: a.opts.Version,
-		ERP: a.erp, Background: a.erpCtx, Totals: totals, Services: services}
+		ERP: a.erp, Background: a.erpCtx, Totals: totals, Services: services, Pipelines: a.pipelines}
 	if o := a.cfg.Web.OIDC; o.Issuer != "" {
 		wo.OIDC = &web.OIDCOptions{ButtonLabel: o.ButtonLabel, Config: oidclogin.Config{Issuer: o.Issuer, ClientID: o.ClientID,
 			ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes}}
@@ -344,15 +351,16 @@ func (a *App) startHTTP() error {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	handler := httpapi.NewHandler(httpapi.HandlerOptions{
-		Pages:    site.Mount,
-		Totals:   totals,
-		Services: services,
-		Logger:   a.log,
-		Registry: a.reg,
-		Version:  a.opts.Version,
-		Checks:   []httpapi.Check{{Name: "store", Probe: a.st.Ping}},
-		Store:    a.st,
-		ERP:      a.erp,
+		Pages:     site.Mount,
+		Totals:    totals,
+		Services:  services,
+		Logger:    a.log,
+		Registry:  a.reg,
+		Version:   a.opts.Version,
+		Checks:    []httpapi.Check{{Name: "store", Probe: a.st.Ping}},
+		Store:     a.st,
+		ERP:       a.erp,
+		Pipelines: a.pipelines,
 		// Syncs started through the API end with the ERP scheduler.
 		Background:     a.erpCtx,
 		MaxUploadBytes: int64(a.cfg.HTTP.MaxUploadMiB) << 20,
@@ -460,6 +468,7 @@ func (a *App) stopLocked(ctx context.Context) error {
 		<-a.served
 	}
 
+	a.stopPipelines(ctx)
 	a.stopERPScheduler()
 
 	// Devices stop being read before the stream closes: the ingest

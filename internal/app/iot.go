@@ -91,6 +91,7 @@ func (a *App) startIoT(ctx context.Context) error {
 		return err
 	}
 	rollup := iot.NewRollup(a.st, svc, cat, a.log)
+	a.rollup = rollup
 	a.cmdDone = make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = cmdr.Run(hctx) })

@@ -110,6 +110,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.recalcCommand(),
 		c.totalsCommand(),
 		c.factorsCommand(),
+		c.pipelineCommand(),
 		c.qualityCommand(),
 		c.demoCommand(),
 		c.loadtestCommand(),

@@ -53,6 +53,8 @@ type Config struct {
 	PreviousSecretKeys []string `yaml:"previous_secret_keys"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
+	// Pipeline configures the batch scheduler (docs/pipelines.md).
+	Pipeline PipelineConfig `yaml:"pipeline"`
 	// MaintenanceInterval is how often the store creates partitions ahead
 	// of need and refreshes aggregates. Default 1h.
 	MaintenanceInterval time.Duration `yaml:"maintenance_interval"`
@@ -171,6 +173,27 @@ type MQTTConfig struct {
 	EdgeRulesFile string `yaml:"edge_rules_file"`
 	// Writers is how many batches of readings are stored at once. Default 2.
 	Writers int `yaml:"writers"`
+}
+
+// PipelineConfig configures the pipeline scheduler and its workers.
+type PipelineConfig struct {
+	// Disabled keeps serve from scheduling or running pipelines (another
+	// process does). Default false.
+	Disabled bool `yaml:"disabled"`
+	// Timezone is the zone of cron schedules that name none (IANA name).
+	// Default UTC.
+	Timezone string `yaml:"timezone"`
+	// Workers is how many task attempts this process runs at once.
+	// Default 4.
+	Workers int `yaml:"workers"`
+	// BackupDir is where disaster_recovery_backup writes. Default
+	// <data_dir>/backups.
+	BackupDir string `yaml:"backup_dir"`
+	// BackupKeep is how many backups it keeps. Default 7.
+	BackupKeep int `yaml:"backup_keep"`
+	// QualityDir, when set, holds expectation suites (*.yaml) that replace
+	// the built-in suites of the same dataset. Default none.
+	QualityDir string `yaml:"quality_dir"`
 }
 
 // AnomalyConfig tunes the iot-anomaly-detector stream processor: its
@@ -305,6 +328,18 @@ func (c Config) WithDefaults() Config {
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
 	}
+	if c.Pipeline.Timezone == "" {
+		c.Pipeline.Timezone = "UTC"
+	}
+	if c.Pipeline.Workers == 0 {
+		c.Pipeline.Workers = 4
+	}
+	if c.Pipeline.BackupDir == "" {
+		c.Pipeline.BackupDir = filepath.Join(c.DataDir, "backups")
+	}
+	if c.Pipeline.BackupKeep == 0 {
+		c.Pipeline.BackupKeep = 7
+	}
 	if c.MaintenanceInterval == 0 {
 		c.MaintenanceInterval = DefaultMaintenanceInterval
 	}
@@ -369,6 +404,12 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		add("http.shutdown_timeout must be positive, got %s", c.HTTP.ShutdownTimeout)
+	}
+	if _, err := time.LoadLocation(c.Pipeline.Timezone); err != nil {
+		add("pipeline.timezone %q is not a time zone: %v", c.Pipeline.Timezone, err)
+	}
+	if c.Pipeline.Workers < 1 || c.Pipeline.BackupKeep < 1 {
+		add("pipeline.workers %d and pipeline.backup_keep %d must be at least 1", c.Pipeline.Workers, c.Pipeline.BackupKeep)
 	}
 	if c.MaintenanceInterval <= 0 {
 		add("maintenance_interval must be positive, got %s", c.MaintenanceInterval)

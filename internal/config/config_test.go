@@ -45,6 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 			QueueDepth: 10000, Writers: 2},
 		Anomaly:             config.AnomalyConfig{Statistic: "robust", Window: 30, WarmUp: 10},
 		Log:                 config.LogConfig{Level: "info", Format: "json"},
+		Pipeline:            config.PipelineConfig{Timezone: "UTC", Workers: 4, BackupDir: "greenlang-data/backups", BackupKeep: 7},
 		MaintenanceInterval: time.Hour,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -86,6 +87,7 @@ anomaly:
 						QueueDepth: 10000, Writers: 2},
 					Anomaly:             config.AnomalyConfig{Statistic: "zscore", Window: 60, WarmUp: 10, ZThreshold: "4"},
 					Log:                 config.LogConfig{Level: "debug", Format: "text"},
+					Pipeline:            config.PipelineConfig{Timezone: "UTC", Workers: 4, BackupDir: "/from/file/backups", BackupKeep: 7},
 					MaintenanceInterval: 10 * time.Minute,
 				}
 				if !reflect.DeepEqual(c, want) {

@@ -116,6 +116,19 @@ func Settings() []Setting {
 		{Key: "mqtt.queue_depth", set: integer(func(c *Config) *int { return &c.MQTT.QueueDepth })},
 		{Key: "mqtt.writers", set: integer(func(c *Config) *int { return &c.MQTT.Writers })},
 		{Key: "mqtt.edge_rules_file", set: str(func(c *Config) *string { return &c.MQTT.EdgeRulesFile })},
+		{Key: "pipeline.disabled", set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q (want true or false)", v)
+			}
+			c.Pipeline.Disabled = b
+			return nil
+		}},
+		{Key: "pipeline.timezone", set: str(func(c *Config) *string { return &c.Pipeline.Timezone })},
+		{Key: "pipeline.workers", set: integer(func(c *Config) *int { return &c.Pipeline.Workers })},
+		{Key: "pipeline.backup_dir", set: str(func(c *Config) *string { return &c.Pipeline.BackupDir })},
+		{Key: "pipeline.backup_keep", set: integer(func(c *Config) *int { return &c.Pipeline.BackupKeep })},
+		{Key: "pipeline.quality_dir", set: str(func(c *Config) *string { return &c.Pipeline.QualityDir })},
 		{Key: "anomaly.statistic", set: str(func(c *Config) *string { return &c.Anomaly.Statistic })},
 		{Key: "anomaly.window", set: integer(func(c *Config) *int { return &c.Anomaly.Window })},
 		{Key: "anomaly.warm_up", set: integer(func(c *Config) *int { return &c.Anomaly.WarmUp })},

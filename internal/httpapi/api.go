@@ -19,6 +19,7 @@ import (
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/iot"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/pipeline"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -57,6 +58,8 @@ type api struct {
 	// tokenLimit buckets requests per API token (nil: unlimited);
 	// failLimit failed authentications per client address.
 	tokenLimit, failLimit *ratelimit.Limiters
+	// pipelines runs the pipeline routes; nil makes them answer 503.
+	pipelines *pipeline.Engine
 }
 
 // route is one /api/v1 route: its ServeMux pattern, the scope it needs
@@ -135,6 +138,7 @@ func (a *api) routes() []route {
 		dr, dw = store.ScopeDevicesRead, store.ScopeDevicesWrite
 		ar, aw = store.ScopeAlertsRead, store.ScopeAlertsWrite
 		er, ew = store.ScopeERPRead, store.ScopeERPWrite
+		pr, pw = store.ScopePipelinesRead, store.ScopePipelinesWrite
 		ir, iw = store.ScopeInventoryRead, store.ScopeInventoryWrite
 		fr, sr = store.ScopeFactorsRead, store.ScopeSuppliersRead
 		ur, uw = store.ScopeUsersRead, store.ScopeUsersWrite
@@ -228,6 +232,14 @@ func (a *api) routes() []route {
 			"status", "open (default), acknowledged, resolved or all", "device", "a device's id", "limit", "page size")},
 		{"GET /api/v1/alerts/{id}", ar, a.alertShow, doc("One alert", store.AlertDetail{})},
 		{"POST /api/v1/alerts/{id}/acknowledge", aw, a.alertAcknowledge, doc("Acknowledge an alert", store.AlertDetail{})},
+		{"GET /api/v1/pipelines", pr, a.pipelinesList, doc("The pipelines, their schedules and tasks", listResponse[pipeline.Info]{})},
+		{"GET /api/v1/pipelines/{name}/runs", pr, a.pipelineRuns, doc("The organization's runs of a pipeline, newest logical date first", listResponse[store.PipelineRun]{},
+			"limit", "page size (default 50)", "before", "runs with an earlier logical date (paging)")},
+		{"POST /api/v1/pipelines/{name}/runs", pw, a.pipelineTrigger, doc("Trigger a run for the organization (409 when its logical date has one)", store.PipelineRun{}).with(pipelineRunRequest{}, created)},
+		{"POST /api/v1/pipelines/{name}/backfill", pw, a.pipelineBackfill, doc("Create a run for every scheduled logical date in [from, to) that has none", pipelineBackfilled{}).with(pipelineBackfillRequest{}, created)},
+		{"GET /api/v1/pipeline-runs/{id}", pr, a.pipelineRunShow, doc("One run and its task instances", pipelineRunDetail{})},
+		{"GET /api/v1/pipeline-runs/{id}/tasks/{task}", pr, a.pipelineTaskShow, doc("One task instance with its log and output", store.TaskInstance{})},
+		{"POST /api/v1/pipeline-runs/{id}/clear", pw, a.pipelineRunClear, doc("Run a run's failed tasks again, or one task and what follows it", pipelineCleared{}).with(pipelineClearRequest{}, ok)},
 		{"GET /api/v1/erp/connections", er, a.erpConnectionsList, doc("ERP connections (never their credentials)", listResponse[*store.ERPConnection]{})},
 		{"POST /api/v1/erp/connections", ew, a.erpConnectionCreate, doc("Create an ERP connection", erpConnection{}).with(erp.ConnectionSpec{}, created)},
 		{"GET /api/v1/erp/connections/{name}", er, a.erpConnectionShow, doc("One ERP connection, its watermarks and record counts", erpConnection{})},

@@ -68,6 +68,14 @@ var authzMatrix = map[string][]string{
 	"GET /api/v1/purchase-orders":          {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"GET /api/v1/purchase-orders/{id}":     {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 
+	"GET /api/v1/pipelines":                       {rAdmin, rAnalyst, rAuditor, rSteward},
+	"GET /api/v1/pipelines/{name}/runs":           {rAdmin, rAnalyst, rAuditor, rSteward},
+	"POST /api/v1/pipelines/{name}/runs":          {rAdmin, rSteward},
+	"POST /api/v1/pipelines/{name}/backfill":      {rAdmin, rSteward},
+	"GET /api/v1/pipeline-runs/{id}":              {rAdmin, rAnalyst, rAuditor, rSteward},
+	"GET /api/v1/pipeline-runs/{id}/tasks/{task}": {rAdmin, rAnalyst, rAuditor, rSteward},
+	"POST /api/v1/pipeline-runs/{id}/clear":       {rAdmin, rSteward},
+
 	"GET /api/v1/devices":                                 {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},
 	"POST /api/v1/devices":                                {rAdmin, rSteward},
 	"GET /api/v1/devices/{id}":                            {rAdmin, rAnalyst, rAuditor, rSteward, rViewer},

@@ -19,6 +19,7 @@ import (
 	"github.com/greenlang/greenlang/internal/erp"
 	"github.com/greenlang/greenlang/internal/observe"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/pipeline"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -38,6 +39,8 @@ type HandlerOptions struct {
 	Store *store.Store
 	// ERP runs the ERP test and sync routes; nil makes them answer 503.
 	ERP *erp.Syncer
+	// Pipelines runs the pipeline routes; nil makes them answer 503.
+	Pipelines *pipeline.Engine
 	// Background bounds work a request starts and does not wait for (an
 	// ERP sync); nil means none outlives its server's process.
 	Background context.Context
@@ -90,7 +93,7 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		EnableOpenMetrics: true,
 	}))
 	if opts.Store != nil {
-		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background,
+		a := &api{st: opts.Store, log: logger, erp: opts.ERP, bg: opts.Background, pipelines: opts.Pipelines,
 			maxUpload: opts.MaxUploadBytes, hashing: opts.PasswordHashing, totals: opts.Totals, services: opts.Services}
 		if a.totals == nil {
 			a.totals = calculation.NewTotalsCache(0)

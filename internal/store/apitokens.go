@@ -48,11 +48,17 @@ const (
 	// ScopeOrganizationsWrite: create organizations; the token's user
 	// becomes the new organization's first admin.
 	ScopeOrganizationsWrite = "organizations:write"
-	ScopeAll                = "*" // every scope, present and future
+	// ScopePipelinesRead: pipelines, the organization's runs, task logs
+	// and quality results; ScopePipelinesWrite: trigger, backfill and
+	// clear runs.
+	ScopePipelinesRead  = "pipelines:read"
+	ScopePipelinesWrite = "pipelines:write"
+	ScopeAll            = "*" // every scope, present and future
 )
 
 var apiScopes = []string{ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite,
-	ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead, ScopeAuditRead, ScopeUsersRead, ScopeUsersWrite, ScopeOrganizationsWrite, ScopeAll}
+	ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead, ScopeAuditRead, ScopeUsersRead, ScopeUsersWrite, ScopeOrganizationsWrite,
+	ScopePipelinesRead, ScopePipelinesWrite, ScopeAll}
 
 // APIScopes lists the scopes a token may be given.
 func APIScopes() []string { return slices.Clone(apiScopes) }

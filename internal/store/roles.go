@@ -13,17 +13,18 @@ var roleScopes = map[string][]string{
 	// inventory is made of and acknowledge alerts; they read ERP
 	// connections but do not change them.
 	RoleAnalyst: {ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead,
-		ScopeDevicesRead, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead},
+		ScopeDevicesRead, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopePipelinesRead},
 	// Data stewards run the data's way in: activity, ERP connections and
-	// the mapping, devices, alerts.
+	// the mapping, devices, alerts, pipeline runs.
 	RoleDataSteward: {ScopeInventoryRead, ScopeInventoryWrite, ScopeFactorsRead, ScopeSuppliersRead,
-		ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite},
+		ScopeDevicesRead, ScopeDevicesWrite, ScopeAlertsRead, ScopeAlertsWrite, ScopeERPRead, ScopeERPWrite,
+		ScopePipelinesRead, ScopePipelinesWrite},
 	// Auditors read everything, the audit trail and users included, and
 	// change nothing.
 	RoleAuditor: {ScopeInventoryRead, ScopeFactorsRead, ScopeSuppliersRead, ScopeDevicesRead, ScopeAlertsRead,
-		ScopeERPRead, ScopeAuditRead, ScopeUsersRead},
+		ScopeERPRead, ScopeAuditRead, ScopeUsersRead, ScopePipelinesRead},
 	// Viewers read the inventory and its inputs, not the audit trail,
-	// users or ERP connections.
+	// users, ERP connections or pipeline runs.
 	RoleViewer: {ScopeInventoryRead, ScopeFactorsRead, ScopeSuppliersRead, ScopeDevicesRead, ScopeAlertsRead},
 	// Devices publish over MQTT with their own credentials; through the
 	// API a device identity can only read its token.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,11 @@ import (
 
 	"github.com/greenlang/greenlang/internal/demo"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/pipeline"
 	"github.com/greenlang/greenlang/internal/processor/processortest"
+	"github.com/greenlang/greenlang/internal/quality"
 	"github.com/greenlang/greenlang/internal/store"
+	"github.com/greenlang/greenlang/internal/web"
 )
 
 // ChromiumEnv names the Chromium binary the browser tests drive. .ci/run
@@ -295,7 +299,21 @@ func TestBrowserAccessibility(t *testing.T) {
 		if strings.HasSuffix(t.Name(), "/postgres") {
 			t.Skip("the pages' markup does not depend on the store engine; checked on SQLite")
 		}
-		e := newEnv(t, open)
+		var eng *pipeline.Engine
+		e := newEnvWith(t, open, func(o *web.Options, _ string) {
+			var err error
+			eng, err = pipeline.New(o.Store, []pipeline.Pipeline{{Name: "nightly", Schedule: "@daily", Description: "Nightly load.", Tasks: []pipeline.Task{
+				{ID: "extract", Group: "extract", Run: func(context.Context, *pipeline.TaskContext) (any, error) { return map[string]int{"records": 42}, nil }},
+				{ID: "gate", Group: "validate", Deps: []string{"extract"}, Run: func(context.Context, *pipeline.TaskContext) (any, error) {
+					return nil, errors.New("2 rows with a negative quantity")
+				}},
+				{ID: "load", Group: "load", Deps: []string{"gate"}, Run: func(context.Context, *pipeline.TaskContext) (any, error) { return nil, nil }},
+			}}}, pipeline.Options{Poll: 20 * time.Millisecond, NoScheduler: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Pipelines = eng
+		})
 		const pw = "demo passphrase 1"
 		d, err := demo.Load(context.Background(), e.st, demo.Options{Password: pw, Hashing: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}})
 		if err != nil {
@@ -305,7 +323,31 @@ func TestBrowserAccessibility(t *testing.T) {
 		if err != nil || len(acts) != 1 {
 			t.Fatalf("demo activity: %v", err)
 		}
-		ctx, _ := startBrowser(t, bin, 900, 120*time.Second)
+		// A failed pipeline run and a quality run, for the pipelines page.
+		if err := eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = eng.Stop(context.Background()) })
+		run, err := eng.Trigger(context.Background(), "nightly", d.OrgID, time.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			r, err := e.st.PipelineRunByID(context.Background(), run.ID)
+			if err != nil || r.State == store.RunFailed || time.Now().After(deadline) {
+				break
+			}
+		}
+		suites, err := quality.Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range suites {
+			if _, err := quality.Run(context.Background(), e.st, d.OrgID, s, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, shot := startBrowser(t, bin, 900, 120*time.Second)
 		check := func(path string) {
 			t.Helper()
 			if err := chromedp.Do(ctx, chromedp.Navigate(e.url+path), chromedp.WaitVisible(css(`main`))); err != nil {
@@ -342,8 +384,13 @@ func TestBrowserAccessibility(t *testing.T) {
 			t.Fatalf("logging in: %v", err)
 		}
 		for _, path := range []string{"/", "/activity", "/activity/" + acts[0].ID.String() + "/explain", "/factors?q=natural_gas",
-			"/suppliers", "/erp", "/devices", "/audit"} {
+			"/suppliers", "/erp", "/devices", "/audit", "/pipelines", "/pipelines/runs/" + run.ID.String() + "/tasks/gate"} {
 			check(path)
+			if path == "/pipelines" {
+				if _, err := chromedp.Run(ctx, shot("pipelines")); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	})
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/greenlang/greenlang/internal/iot/telemetry"
 	"github.com/greenlang/greenlang/internal/oidclogin"
 	"github.com/greenlang/greenlang/internal/password"
+	"github.com/greenlang/greenlang/internal/pipeline"
 	"github.com/greenlang/greenlang/internal/ratelimit"
 	"github.com/greenlang/greenlang/internal/store"
 )
@@ -80,6 +81,8 @@ type Options struct {
 	Background context.Context
 	// OIDC turns on single sign-on; nil: password logins only.
 	OIDC *OIDCOptions
+	// Pipelines runs the pipeline buttons; nil: runs are shown, not started.
+	Pipelines *pipeline.Engine
 }
 
 // OIDCOptions configure single sign-on with an OpenID Connect identity
@@ -106,6 +109,7 @@ type Site struct {
 	// services caches the organizations' calculation services for uploads.
 	services *calculation.Services
 	erp      *erp.Syncer
+	pipes    *pipeline.Engine
 	bg       context.Context
 	// catalogue knows each device type's metrics.
 	catalogue *telemetry.Catalogue
@@ -138,7 +142,7 @@ func New(o Options) (*Site, error) {
 	if s.maxUpload <= 0 {
 		s.maxUpload = 32 << 20
 	}
-	s.erp, s.bg = o.ERP, o.Background
+	s.erp, s.bg, s.pipes = o.ERP, o.Background, o.Pipelines
 	if o.OIDC != nil {
 		s.idp = &identityProvider{opts: *o.OIDC, log: s.log}
 	}
@@ -188,6 +192,10 @@ func (s *Site) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /erp/{name}/test", s.page(store.ScopeERPWrite, s.erpTest))
 	mux.Handle("POST /erp/{name}/sync", s.page(store.ScopeERPWrite, s.erpSync))
 	mux.Handle("GET /audit", s.page(store.ScopeAuditRead, s.auditLog))
+	mux.Handle("GET /pipelines", s.page(store.ScopePipelinesRead, s.pipelines))
+	mux.Handle("GET /pipelines/runs/{id}/tasks/{task}", s.page(store.ScopePipelinesRead, s.pipelineTask))
+	mux.Handle("POST /pipelines/{name}/run", s.page(store.ScopePipelinesWrite, s.pipelineTrigger))
+	mux.Handle("POST /pipelines/runs/{id}/clear", s.page(store.ScopePipelinesWrite, s.pipelineClear))
 }
 
 // staticHandler serves the embedded CSS and script, cached for an hour.
@@ -397,6 +405,9 @@ func (s *Site) frame(sess *session, title, active string) layout {
 	}
 	if sess.may(store.ScopeDevicesRead) {
 		l.Nav = append(l.Nav, navItem{"/devices", "IoT devices", "devices"})
+	}
+	if sess.may(store.ScopePipelinesRead) {
+		l.Nav = append(l.Nav, navItem{"/pipelines", "Pipelines", "pipelines"})
 	}
 	if sess.may(store.ScopeAuditRead) {
 		l.Nav = append(l.Nav, navItem{"/audit", "Audit log", "audit"})
