@@ -63,3 +63,5 @@ fuzz: ## fuzz each parser of outside input for 30 s
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/erp/oauth1/
 	$(GO) test -run '^$$' -fuzz '^FuzzRecordsCSV$$' -fuzztime 30s ./internal/httpapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePending$$' -fuzztime 30s ./internal/oidclogin/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSuite$$' -fuzztime 30s ./internal/quality/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadBackup$$' -fuzztime 30s ./internal/backup/

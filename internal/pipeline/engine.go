@@ -63,15 +63,25 @@ type Engine struct {
 
 	wake chan struct{}
 
-	mu       sync.Mutex
-	started  bool
-	cancel   context.CancelFunc
-	done     sync.WaitGroup
-	running  int
-	leader   bool
-	killed   bool
-	lock     store.Lock
-	taskDone sync.WaitGroup
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	// tasksCtx is running attempts' parent: cancelled when Stop's grace
+	// runs out (or at kill), not when claiming stops.
+	tasksCtx    context.Context
+	tasksCancel context.CancelFunc
+	beat        sync.WaitGroup // the lease renewals
+	done        sync.WaitGroup
+	running     int
+	leader      bool
+	killed      bool
+	lock        store.Lock
+	// The leader's schedule cache (leaderLoop's goroutine only): when to
+	// look again at each pipeline and organization, and the organizations.
+	nextCheck map[string]time.Time
+	orgs      []uuid.UUID
+	orgsAt    time.Time
+	taskDone  sync.WaitGroup
 }
 
 // New validates every pipeline (a cycle, an unknown dependency, a bad
@@ -366,11 +376,16 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errors.New("pipeline: engine already started")
 	}
 	e.started = true
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.cancel = cancel
-	e.done.Add(2)
+	base := context.WithoutCancel(ctx)
+	// Claiming and scheduling end at Stop; running attempts (and the
+	// renewal of their leases) only when Stop's grace runs out.
+	rctx, cancel := context.WithCancel(base)
+	tctx, tcancel := context.WithCancel(base)
+	e.cancel, e.tasksCancel, e.tasksCtx = cancel, tcancel, tctx
+	e.done.Add(1)
 	go e.workLoop(rctx)
-	go e.heartbeat(rctx)
+	e.beat.Add(1)
+	go e.heartbeat(tctx)
 	if !e.opts.NoScheduler {
 		e.done.Add(1)
 		go e.leaderLoop(rctx)
@@ -378,29 +393,37 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops claiming tasks, waits (until ctx ends) for running attempts
-// to record their outcome, and gives up leadership. Attempts still running
-// when ctx ends are left to their lease: another process (or this one,
-// restarted) takes them over when it expires.
+// Stop stops claiming tasks and scheduling, gives up leadership, and waits
+// until ctx ends for running attempts to finish and record their outcome.
+// Attempts still running then are cancelled and queued again at once
+// (their outcome is "interrupted", not a failure of the task).
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	if !e.started || e.cancel == nil {
 		e.mu.Unlock()
 		return nil
 	}
-	cancel := e.cancel
+	cancel, tcancel := e.cancel, e.tasksCancel
 	e.cancel = nil
 	e.mu.Unlock()
 	cancel()
 	e.done.Wait()
 	finished := make(chan struct{})
 	go func() { e.taskDone.Wait(); close(finished) }()
+	var err error
 	select {
 	case <-finished:
 	case <-ctx.Done():
-		return fmt.Errorf("pipeline: stopped with task attempts still running: %w", ctx.Err())
+		err = fmt.Errorf("pipeline: task attempts still running at shutdown were interrupted and queued again: %w", ctx.Err())
+		tcancel()
+		select {
+		case <-finished:
+		case <-time.After(5 * time.Second):
+		}
 	}
-	return nil
+	tcancel()
+	e.beat.Wait()
+	return err
 }
 
 // kill stops the engine the way a crash would: nothing more is written,
@@ -408,14 +431,16 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) kill() {
 	e.mu.Lock()
 	e.killed = true
-	cancel := e.cancel
+	cancel, tcancel := e.cancel, e.tasksCancel
 	e.cancel = nil
 	lock := e.lock
 	e.mu.Unlock()
 	if cancel != nil {
 		cancel()
+		tcancel()
 	}
 	e.done.Wait()
+	e.beat.Wait()
 	if lock != nil {
 		_ = lock.Release(context.Background())
 	}
@@ -444,6 +469,7 @@ func (e *Engine) isKilled() bool {
 // workLoop claims queued tasks while it has free workers.
 func (e *Engine) workLoop(ctx context.Context) {
 	defer e.done.Done()
+	runs, known := map[uuid.UUID]store.PipelineRun{}, map[uuid.UUID]bool{}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -452,16 +478,27 @@ func (e *Engine) workLoop(ctx context.Context) {
 		e.mu.Unlock()
 		claimed := 0
 		if free > 0 && ctx.Err() == nil {
-			tasks, err := e.st.ClaimPipelineTasks(ctx, e.opts.Holder, e.names, free, e.opts.Lease)
+			tasks, err := e.st.ClaimPipelineTasks(ctx, e.opts.Holder, e.names, free, e.opts.Lease, known)
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("pipeline: claiming tasks", slog.Any("err", err))
 			}
-			for _, c := range tasks {
+			for i, c := range tasks {
+				// What a run is does not change while it runs: each
+				// run is read once per process (the cache is bounded).
+				if r, ok := runs[c.Run.ID]; ok {
+					tasks[i].Run, c.Run = r, r
+				} else {
+					if len(runs) >= 1000 {
+						clear(runs)
+						clear(known)
+					}
+					runs[c.Run.ID], known[c.Run.ID] = c.Run, true
+				}
 				e.mu.Lock()
 				e.running++
 				e.mu.Unlock()
 				e.taskDone.Add(1)
-				go e.execute(ctx, c)
+				go e.execute(e.tasksCtx, c)
 			}
 			claimed = len(tasks)
 		}
@@ -486,7 +523,7 @@ func (e *Engine) workLoop(ctx context.Context) {
 }
 
 func (e *Engine) heartbeat(ctx context.Context) {
-	defer e.done.Done()
+	defer e.beat.Done()
 	t := time.NewTicker(e.opts.Lease / 3)
 	defer t.Stop()
 	for {
@@ -583,6 +620,12 @@ func (e *Engine) execute(ctx context.Context, c store.ClaimedTask) {
 			}
 		}
 		fmt.Fprintf(buf, "--- success in %s ---\n", end.Sub(start).Round(time.Millisecond))
+	} else if ctx.Err() != nil {
+		// The process is stopping: the attempt goes back to the queue at
+		// once, for this process restarted or another one.
+		f.Error = "interrupted: the process stopped during the attempt"
+		f.Retry, f.RetryAt = true, end
+		fmt.Fprintf(buf, "--- interrupted by shutdown; queued again ---\n")
 	} else {
 		f.Error = err.Error()
 		if task != nil && c.Attempt <= task.Retries {
@@ -689,6 +732,7 @@ func (e *Engine) leaderLoop(ctx context.Context) {
 			}
 			if l != nil {
 				lock = l
+				e.nextCheck, e.orgs = nil, nil
 				e.setLeader(true, l)
 				e.log.Info("pipeline: this process is the scheduler now", slog.String("holder", e.opts.Holder))
 			}
@@ -721,9 +765,26 @@ func (e *Engine) setLeader(on bool, l store.Lock) {
 	e.leader, e.lock = on, l
 }
 
-// schedule creates the runs whose interval has ended.
+// schedule creates the runs whose interval has ended. It asks the store
+// about a pipeline and organization only when a run may have come due
+// since it last looked (nextCheck), and re-reads the organizations every
+// 30 seconds, so an idle tick costs no query.
 func (e *Engine) schedule(ctx context.Context, now time.Time) {
-	var orgs []uuid.UUID
+	if e.nextCheck == nil {
+		e.nextCheck = map[string]time.Time{}
+	}
+	anyPerOrg := false
+	for _, name := range e.names {
+		anyPerOrg = anyPerOrg || e.dags[name].sched != nil && e.dags[name].Scope == PerOrganization
+	}
+	if anyPerOrg && (e.orgs == nil || now.Sub(e.orgsAt) >= 30*time.Second || now.Before(e.orgsAt)) {
+		orgs, err := e.st.OrganizationIDs(ctx)
+		if err != nil {
+			e.log.Warn("pipeline: listing organizations to schedule", slog.Any("err", err))
+			return
+		}
+		e.orgs, e.orgsAt = orgs, now
+	}
 	for _, name := range e.names {
 		d := e.dags[name]
 		if d.sched == nil {
@@ -731,33 +792,42 @@ func (e *Engine) schedule(ctx context.Context, now time.Time) {
 		}
 		targets := []uuid.UUID{uuid.Nil}
 		if d.Scope == PerOrganization {
-			if orgs == nil {
-				var err error
-				if orgs, err = e.st.OrganizationIDs(ctx); err != nil {
-					e.log.Warn("pipeline: listing organizations to schedule", slog.Any("err", err))
-					return
-				}
-			}
-			targets = orgs
+			targets = e.orgs
 		}
 		for _, org := range targets {
+			key := name + "/" + org.String()
+			if next, ok := e.nextCheck[key]; ok && now.Before(next) {
+				continue
+			}
 			last, ok, err := e.st.LastScheduledRun(ctx, name, org)
 			if err != nil {
 				e.log.Warn("pipeline: reading the last scheduled run", slog.String("pipeline", name), slog.Any("err", err))
 				continue
 			}
+			failed := false
 			for _, start := range due(d, last, ok, now) {
 				_, end := d.interval(start)
 				r, created, err := e.create(ctx, d, org, start, end, store.TriggerSchedule, nil)
 				if err != nil {
 					e.log.Warn("pipeline: creating a scheduled run", slog.String("pipeline", name), slog.Any("err", err))
+					failed = true
 					break
 				}
+				last, ok = start, true
 				if created {
 					e.log.Info("pipeline: scheduled run", slog.String("pipeline", name), slog.String("run", r.ID.String()),
 						slog.Time("logical_date", r.LogicalDate))
 					e.poke()
 				}
+			}
+			switch {
+			case failed:
+				delete(e.nextCheck, key)
+			case ok:
+				// The run after the latest comes due when its interval ends.
+				e.nextCheck[key] = d.sched.Next(d.sched.Next(last))
+			default:
+				e.nextCheck[key] = d.sched.Next(now)
 			}
 		}
 	}

@@ -353,9 +353,11 @@ func (s *Store) PipelineTask(ctx context.Context, run uuid.UUID, task string) (T
 
 // ClaimPipelineTasks claims up to n queued task instances of pipelines
 // whose time has come for holder, under a lease until now+lease, and
-// returns them with their runs. On PostgreSQL concurrent claimers skip each other's rows
+// returns them with their runs. A run in known (one the caller holds the
+// details of, already running) is not read again: its ClaimedTask.Run
+// has only its ID. On PostgreSQL concurrent claimers skip each other's rows
 // (FOR UPDATE SKIP LOCKED); SQLite serializes writers.
-func (s *Store) ClaimPipelineTasks(ctx context.Context, holder string, pipelines []string, n int, lease time.Duration) ([]ClaimedTask, error) {
+func (s *Store) ClaimPipelineTasks(ctx context.Context, holder string, pipelines []string, n int, lease time.Duration, known map[uuid.UUID]bool) ([]ClaimedTask, error) {
 	const op = "store: claiming pipeline tasks"
 	if holder == "" || n <= 0 || len(pipelines) == 0 {
 		return nil, errorf(CodeInvalidArgument, op, "a holder, pipelines and a positive count are required")
@@ -387,6 +389,10 @@ func (s *Store) ClaimPipelineTasks(ctx context.Context, holder string, pipelines
 			return err
 		}
 		for id := range runs {
+			if known[id] {
+				runs[id] = &PipelineRun{ID: id}
+				continue
+			}
 			r, err := scanPipelineRun(q.QueryRow(ctx, "SELECT "+pipelineRunCols+" FROM pipeline.runs WHERE id = $1", id))
 			if err != nil {
 				return err
