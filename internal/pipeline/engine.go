@@ -71,11 +71,14 @@ type Engine struct {
 	tasksCtx    context.Context
 	tasksCancel context.CancelFunc
 	beat        sync.WaitGroup // the lease renewals
-	done        sync.WaitGroup
-	running     int
-	leader      bool
-	killed      bool
-	lock        store.Lock
+	// live are the running attempts, whose logs the heartbeat writes
+	// to the store as they grow.
+	live    map[*liveAttempt]bool
+	done    sync.WaitGroup
+	running int
+	leader  bool
+	killed  bool
+	lock    store.Lock
 	// The leader's schedule cache (leaderLoop's goroutine only): when to
 	// look again at each pipeline and organization, and the organizations.
 	nextCheck map[string]time.Time
@@ -524,7 +527,7 @@ func (e *Engine) workLoop(ctx context.Context) {
 
 func (e *Engine) heartbeat(ctx context.Context) {
 	defer e.beat.Done()
-	t := time.NewTicker(e.opts.Lease / 3)
+	t := time.NewTicker(min(e.opts.Lease/3, 5*time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -541,6 +544,51 @@ func (e *Engine) heartbeat(ctx context.Context) {
 		if _, err := e.st.RenewPipelineLeases(ctx, e.opts.Holder, e.opts.Now().Add(e.opts.Lease)); err != nil && ctx.Err() == nil {
 			e.log.Warn("pipeline: renewing task leases", slog.Any("err", err))
 		}
+		e.flushLogs(ctx)
+	}
+}
+
+// liveAttempt is a running attempt and how much of its log is stored.
+type liveAttempt struct {
+	run     uuid.UUID
+	task    string
+	attempt int
+	buf     *lockedBuffer
+	mu      sync.Mutex // held while a part of the log is written
+	flushed int
+	done    bool
+}
+
+// unflushed returns the log written since the last flush and marks it
+// flushed; the caller holds a.mu.
+func (a *liveAttempt) unflushed() string {
+	text, end := a.buf.since(a.flushed)
+	a.flushed = end
+	return text
+}
+
+// flushLogs writes the new part of every running attempt's log.
+func (e *Engine) flushLogs(ctx context.Context) {
+	e.mu.Lock()
+	var as []*liveAttempt
+	for a := range e.live {
+		as = append(as, a)
+	}
+	e.mu.Unlock()
+	for _, a := range as {
+		a.mu.Lock()
+		if !a.done {
+			from := a.flushed
+			if text := a.unflushed(); text != "" {
+				if _, err := e.st.AppendPipelineTaskLog(ctx, a.run, a.task, e.opts.Holder, a.attempt, text); err != nil {
+					a.flushed = from // written with the outcome instead
+					if ctx.Err() == nil {
+						e.log.Warn("pipeline: writing a task's log", slog.Any("err", err))
+					}
+				}
+			}
+		}
+		a.mu.Unlock()
 	}
 }
 
@@ -559,6 +607,17 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// since returns what was written after offset from, and the end offset.
+func (l *lockedBuffer) since(from int) (string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b.Bytes()
+	if from > len(b) {
+		from = len(b)
+	}
+	return string(b[from:]), len(b)
+}
+
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -575,6 +634,18 @@ func (e *Engine) execute(ctx context.Context, c store.ClaimedTask) {
 		e.poke()
 	}()
 	buf := &lockedBuffer{}
+	live := &liveAttempt{run: c.Run.ID, task: c.TaskID, attempt: c.Attempt, buf: buf}
+	e.mu.Lock()
+	if e.live == nil {
+		e.live = map[*liveAttempt]bool{}
+	}
+	e.live[live] = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.live, live)
+		e.mu.Unlock()
+	}()
 	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	start := e.opts.Now()
 	fmt.Fprintf(buf, "--- attempt %d on %s at %s ---\n", c.Attempt, e.opts.Holder, start.UTC().Format(time.RFC3339Nano))
@@ -639,7 +710,11 @@ func (e *Engine) execute(ctx context.Context, c store.ClaimedTask) {
 			fmt.Fprintf(buf, "--- failed: %v ---\n", err)
 		}
 	}
-	f.Log = buf.String()
+	// The outcome carries the part of the log not written yet.
+	live.mu.Lock()
+	live.done = true
+	f.Log = live.unflushed()
+	live.mu.Unlock()
 	// The outcome is recorded even when the engine is stopping.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

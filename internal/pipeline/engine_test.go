@@ -385,3 +385,51 @@ func TestScheduleAndBackfill(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveLog: a running attempt's log reaches the store while it runs,
+// and the whole log (written once, not twice) is there when it ends.
+func TestLiveLog(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		release := make(chan struct{})
+		p := Pipeline{Name: "long", Scope: Platform, Tasks: []Task{{ID: "wait", Run: func(ctx context.Context, tc *TaskContext) (any, error) {
+			tc.Log.Info("waiting for upstream", "pending", 3)
+			<-release
+			tc.Log.Info("done waiting")
+			return nil, nil
+		}}}}
+		e := startEngine(t, st, []Pipeline{p}, fastOptions())
+		defer func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		}()
+		run, err := e.Trigger(ctx, "long", uuid.Nil, time.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			ti, err := st.PipelineTask(ctx, run.ID, "wait")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ti.State == store.TaskRunning && strings.Contains(ti.Log, `msg="waiting for upstream" pending=3`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no live log: %+v", ti)
+			}
+		}
+		close(release)
+		waitRun(t, st, run.ID, 10*time.Second)
+		ti, err := st.PipelineTask(ctx, run.ID, "wait")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(ti.Log, "waiting for upstream") != 1 || strings.Count(ti.Log, "--- attempt 1 on") != 1 || !strings.Contains(ti.Log, "done waiting") || !strings.Contains(ti.Log, "--- success in") {
+			t.Fatalf("final log:\n%s", ti.Log)
+		}
+	})
+}

@@ -426,6 +426,21 @@ func (s *Store) RenewPipelineLeases(ctx context.Context, holder string, until ti
 	return n, err
 }
 
+// AppendPipelineTaskLog adds text to the log of a running attempt, while
+// holder still holds it: the live log of a long task. It reports whether
+// the attempt still held the instance.
+func (s *Store) AppendPipelineTaskLog(ctx context.Context, run uuid.UUID, task, holder string, attempt int, text string) (bool, error) {
+	const op = "store: appending to a pipeline task's log"
+	var n int64
+	err := s.systemTx(ctx, op, false, func(q driver.Querier) error {
+		var err error
+		n, err = q.Exec(ctx, "UPDATE pipeline.task_instances SET log = log || $5 WHERE run_id = $1 AND task_id = $2 AND holder = $3 AND attempts = $4 AND state = 'running'",
+			run, task, holder, int64(attempt), text)
+		return err
+	})
+	return n == 1, err
+}
+
 // ExpiredPipelineTasks lists running task instances whose lease ended
 // before now: their worker died or lost the store.
 func (s *Store) ExpiredPipelineTasks(ctx context.Context, now time.Time, limit int) ([]TaskInstance, error) {

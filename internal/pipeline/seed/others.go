@@ -332,11 +332,17 @@ var upstream = []string{Emissions, SupplyChain, QualityMonitoring}
 func master(d Deps) pipeline.Pipeline {
 	return pipeline.Pipeline{
 		Name:        MasterOrchestation,
-		Description: "Daily: wait (up to 6 hours) for the same logical date's runs of emissions_data_pipeline and supply_chain_integration, and the day's data_quality_monitoring runs, for every organization; then publish the day's status.",
+		Description: "Daily: wait (up to 6 hours) for the same logical date's runs of emissions_data_pipeline and supply_chain_integration, and the day's data_quality_monitoring runs, of every organization that ran them before; then publish the day's status.",
 		Schedule:    "30 0 * * *",
 		Scope:       pipeline.Platform,
+		// poll is how often the wait looks at the upstream runs.
+		Params: map[string]string{"poll": "30s"},
 		Tasks: []pipeline.Task{
 			{ID: "wait_upstream", Group: "wait", Timeout: 6 * time.Hour, Run: func(ctx context.Context, tc *pipeline.TaskContext) (any, error) {
+				poll, err := time.ParseDuration(tc.Param("poll"))
+				if err != nil || poll <= 0 {
+					return nil, fmt.Errorf("parameter poll %q: want a positive duration such as 30s", tc.Param("poll"))
+				}
 				day := tc.LogicalDate.UTC().Truncate(24 * time.Hour)
 				for {
 					st, pending, err := dayStatus(ctx, d, day)
@@ -350,7 +356,7 @@ func master(d Deps) pipeline.Pipeline {
 					select {
 					case <-ctx.Done():
 						return st, fmt.Errorf("upstream runs still pending: %w", ctx.Err())
-					case <-time.After(30 * time.Second):
+					case <-time.After(poll):
 					}
 				}
 			}},
@@ -371,15 +377,21 @@ func master(d Deps) pipeline.Pipeline {
 
 // DayStatus is a day's pipeline outcome.
 type DayStatus struct {
-	Date      string   `json:"date"`
-	Succeeded int      `json:"succeeded"`
-	Failed    int      `json:"failed"`
-	Missing   int      `json:"missing"`
-	Failures  []string `json:"failures,omitempty"`
+	Date      string `json:"date"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	Missing   int    `json:"missing"`
+	// NotScheduled counts pipelines an organization had never run before
+	// the day (a new organization or installation): not waited for.
+	NotScheduled int      `json:"not_scheduled"`
+	Failures     []string `json:"failures,omitempty"`
 }
 
 // dayStatus counts the upstream runs of day, per organization: pending is
-// how many are neither successful nor failed yet.
+// how many are neither successful nor failed yet. A run is expected only
+// from an organization that had an earlier run of that pipeline: a new
+// organization, or a pipeline new to the installation, is not waited for
+// (NotScheduled).
 func dayStatus(ctx context.Context, d Deps, day time.Time) (DayStatus, int, error) {
 	st := DayStatus{Date: day.Format(time.DateOnly)}
 	orgs, err := d.Store.OrganizationIDs(ctx)
@@ -388,20 +400,27 @@ func dayStatus(ctx context.Context, d Deps, day time.Time) (DayStatus, int, erro
 	}
 	pending := 0
 	for _, name := range upstream {
-		runs, err := d.Store.PipelineRuns(ctx, store.PipelineRunFilter{Pipeline: name, Before: day.Add(24 * time.Hour), Limit: 1000})
-		if err != nil {
-			return st, 0, err
-		}
 		for _, org := range orgs {
+			runs, err := d.Store.PipelineRuns(ctx, store.PipelineRunFilter{Pipeline: name, OrgID: org, Before: day.Add(24 * time.Hour), Limit: 100})
+			if err != nil {
+				return st, 0, err
+			}
 			var mine []store.PipelineRun
+			earlier := false
 			for _, r := range runs {
-				if r.OrgID == org && !r.LogicalDate.Before(day) {
+				if r.LogicalDate.Before(day) {
+					earlier = true
+				} else {
 					mine = append(mine, r)
 				}
 			}
 			if len(mine) == 0 {
-				st.Missing++
-				pending++
+				if earlier {
+					st.Missing++
+					pending++
+				} else {
+					st.NotScheduled++
+				}
 				continue
 			}
 			for _, r := range mine {

@@ -448,6 +448,38 @@ func TestPlatformPipelines(t *testing.T) {
 		if st.Date != "2026-11-10" || st.Succeeded != 3 || st.Failed != 0 || st.Missing != 0 {
 			t.Fatalf("day status: %s", tis["publish_status"].Output)
 		}
+		// The next day: the organization ran every upstream pipeline
+		// before, so a day without its runs is waited for (and, when the
+		// wait runs out, fails); a new organization is not waited for.
+		other := &store.Organization{Name: "Newcomer", Slug: "newcomer"}
+		if err := v.st.OrganizationCreate(v.ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		next := day.AddDate(0, 0, 1)
+		for _, p := range []struct {
+			name string
+			at   time.Time
+		}{{seed.Emissions, next}, {seed.SupplyChain, next}} {
+			r, tis := v.run(p.name, v.org, p.at)
+			mustSucceed(t, r, tis)
+		}
+		mr, err := v.e.Trigger(v.ctx, seed.MasterOrchestation, uuid.Nil, next.Add(30*time.Minute), map[string]string{"poll": "100ms"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// It waits for the quality monitoring run of the 11th.
+		time.Sleep(time.Second)
+		if ti, err := v.st.PipelineTask(v.ctx, mr.ID, "wait_upstream"); err != nil || ti.State != store.TaskRunning {
+			t.Fatalf("master is not waiting for the missing run: %+v %v", ti, err)
+		}
+		r, tis = v.run(seed.QualityMonitoring, v.org, next.Add(5*time.Hour))
+		mustSucceed(t, r, tis)
+		r, tis = v.wait(mr.ID)
+		mustSucceed(t, r, tis)
+		_ = json.Unmarshal(tis["publish_status"].Output, &st)
+		if st.Date != "2026-11-11" || st.Succeeded != 3 || st.Missing != 0 || st.NotScheduled != 3 {
+			t.Fatalf("next day's status: %s", tis["publish_status"].Output)
+		}
 	})
 }
 
