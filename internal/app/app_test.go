@@ -32,12 +32,17 @@ import (
 
 // testConfig is a valid configuration on a fresh data directory and a free
 // port.
+// testConfig is serve's configuration for a test, without the pipeline
+// scheduler: the tests here check one path each (devices, alerts, the
+// stream), and the scheduled pipelines' runs of every organization would
+// add their own alerts and load. TestServePipelines runs serve with them.
 func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	return config.Config{
-		DataDir: filepath.Join(t.TempDir(), "data"),
-		HTTP:    config.HTTPConfig{Addr: "127.0.0.1:0"},
-		MQTT:    config.MQTTConfig{URL: "mqtt+embedded://127.0.0.1:0"},
+		DataDir:  filepath.Join(t.TempDir(), "data"),
+		HTTP:     config.HTTPConfig{Addr: "127.0.0.1:0"},
+		MQTT:     config.MQTTConfig{URL: "mqtt+embedded://127.0.0.1:0"},
+		Pipeline: config.PipelineConfig{Disabled: true},
 	}.WithDefaults()
 }
 

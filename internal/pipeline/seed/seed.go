@@ -85,7 +85,7 @@ func Pipelines(d Deps) []pipeline.Pipeline {
 // an alert naming the suite and the expectations.
 func gate(d Deps, dataset string) func(ctx context.Context, tc *pipeline.TaskContext) (any, error) {
 	return func(ctx context.Context, tc *pipeline.TaskContext) (any, error) {
-		res, err := checkSuites(ctx, d, tc, dataset, false)
+		res, err := checkSuites(ctx, d, tc, dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -102,12 +102,13 @@ func gate(d Deps, dataset string) func(ctx context.Context, tc *pipeline.TaskCon
 	}
 }
 
-// monitor runs dataset's suites for monitoring: every breach, warnings
-// included, raises an alert; the task itself succeeds (there is nothing
-// downstream to stop).
+// monitor runs dataset's suites for monitoring: a breach (a failed
+// expectation of severity fail) raises an alert; warnings are in the
+// stored results and their KPIs. The task itself succeeds (there is
+// nothing downstream to stop).
 func monitor(d Deps, dataset string) func(ctx context.Context, tc *pipeline.TaskContext) (any, error) {
 	return func(ctx context.Context, tc *pipeline.TaskContext) (any, error) {
-		res, err := checkSuites(ctx, d, tc, dataset, true)
+		res, err := checkSuites(ctx, d, tc, dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -116,8 +117,8 @@ func monitor(d Deps, dataset string) func(ctx context.Context, tc *pipeline.Task
 }
 
 // checkSuites runs dataset's suites and raises an alert for each suite
-// that failed (and, with warnings, each that only warned).
-func checkSuites(ctx context.Context, d Deps, tc *pipeline.TaskContext, dataset string, warnings bool) ([]GateResult, error) {
+// that failed.
+func checkSuites(ctx context.Context, d Deps, tc *pipeline.TaskContext, dataset string) ([]GateResult, error) {
 	if d.Quality == nil {
 		return nil, errors.New("no quality suites are configured in this process")
 	}
@@ -132,13 +133,10 @@ func checkSuites(ctx context.Context, d Deps, tc *pipeline.TaskContext, dataset 
 		for _, f := range r.Failures {
 			tc.Log.Error("quality failure", "suite", r.Suite, "expectation", f)
 		}
-		switch {
-		case !r.Passed:
-			err = raiseQualityAlert(ctx, d, tc, r, "warning", r.Failures)
-		case warnings && len(r.Warnings) > 0:
-			err = raiseQualityAlert(ctx, d, tc, r, "info", r.Warnings)
+		if r.Passed {
+			continue
 		}
-		if err != nil {
+		if err := raiseQualityAlert(ctx, d, tc, r, r.Failures); err != nil {
 			return nil, fmt.Errorf("raising the quality alert of suite %s: %w", r.Suite, err)
 		}
 	}
@@ -147,14 +145,14 @@ func checkSuites(ctx context.Context, d Deps, tc *pipeline.TaskContext, dataset 
 
 // raiseQualityAlert opens (or adds an occurrence to) the organization's
 // alert for a suite's breaches.
-func raiseQualityAlert(ctx context.Context, d Deps, tc *pipeline.TaskContext, r GateResult, severity string, what []string) error {
+func raiseQualityAlert(ctx context.Context, d Deps, tc *pipeline.TaskContext, r GateResult, what []string) error {
 	if tc.OrgID == uuid.Nil {
 		return nil
 	}
 	key := "quality:" + r.Suite
 	_, err := d.Store.AlertRaise(ctx, &store.AlertRaiseParams{
 		OrgID: tc.OrgID, ID: uuid.NewSHA1(tc.RunID, []byte(key)), EventID: tc.RunID.String() + ":" + key, DedupKey: key,
-		Severity: severity, Kind: "data_quality", Rule: r.Suite, Metric: r.Dataset,
+		Severity: "warning", Kind: "data_quality", Rule: r.Suite, Metric: r.Dataset,
 		Message:  fmt.Sprintf("quality suite %s on %s (pipeline %s, logical date %s): %s", r.Suite, r.Dataset, tc.Pipeline, tc.LogicalDate.Format(time.DateOnly), strings.Join(what, "; ")),
 		Value:    decimal.NewFromInt(int64(len(what))),
 		RaisedAt: d.Now().UTC(),
