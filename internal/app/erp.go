@@ -34,9 +34,10 @@ func ERPRegistry() *erp.Registry {
 const erpTick = 30 * time.Second
 
 // startERP starts the in-process scheduler that syncs each connection on
-// its cron schedule (docs/erp.md, "Scheduling"). It is the simple cron the
-// pipeline scheduler will replace; with several processes on one store
-// each runs it, and the store's sync lease lets one sync a connection.
+// its cron schedule (docs/erp.md, "Scheduling"), beside the pipelines that
+// also sync every connection daily (docs/design.md, "Pipelines and data
+// quality"); with several processes on one store each runs it, and the
+// store's sync lease lets one sync a connection.
 func (a *App) startERP(ctx context.Context) error {
 	svc, err := a.calculation(ctx)
 	if err != nil {

@@ -24,7 +24,7 @@ func (a *App) startPipelines(ctx context.Context) error {
 		a.log.Info("pipelines: disabled in this process (pipeline.disabled)")
 		return nil
 	}
-	e, err := a.PipelineEngine(ctx, pipeline.Options{Workers: a.cfg.Pipeline.Workers})
+	e, err := a.pipelineEngine(ctx, pipeline.Options{Workers: a.cfg.Pipeline.Workers})
 	if err != nil {
 		return err
 	}
@@ -36,9 +36,9 @@ func (a *App) startPipelines(ctx context.Context) error {
 	return nil
 }
 
-// PipelineEngine builds the engine with the seed's pipelines over the
+// pipelineEngine builds the engine with the seed's pipelines over the
 // app's store and services.
-func (a *App) PipelineEngine(ctx context.Context, opts pipeline.Options) (*pipeline.Engine, error) {
+func (a *App) pipelineEngine(ctx context.Context, opts pipeline.Options) (*pipeline.Engine, error) {
 	calc, err := a.calculation(ctx)
 	if err != nil {
 		return nil, err
