@@ -59,6 +59,20 @@ func (c *cli) openPipelines(cmd *cobra.Command) (*pipelineEnv, error) {
 	return &pipelineEnv{ctx: cmd.Context(), st: st, e: e}, nil
 }
 
+// openPipelinesFor is openPipelines with --org resolved.
+func (c *cli) openPipelinesFor(cmd *cobra.Command, org string) (*pipelineEnv, uuid.UUID, error) {
+	p, err := c.openPipelines(cmd)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	id, err := p.resolveOrg(org)
+	if err != nil {
+		p.st.Close()
+		return nil, uuid.Nil, err
+	}
+	return p, id, nil
+}
+
 // resolveOrg reads --org: an organization id or slug; empty is none.
 func (p *pipelineEnv) resolveOrg(org string) (uuid.UUID, error) {
 	if org == "" {
@@ -153,15 +167,11 @@ func (c *cli) pipelineRun() *cobra.Command {
 				return err
 			}
 			c.parsed = true
-			p, err := c.openPipelines(cmd)
+			p, orgID, err := c.openPipelinesFor(cmd, org)
 			if err != nil {
 				return err
 			}
 			defer p.st.Close()
-			orgID, err := p.resolveOrg(org)
-			if err != nil {
-				return err
-			}
 			run, err := p.e.Trigger(p.ctx, args[0], orgID, at, kv)
 			if err != nil {
 				return err
@@ -207,15 +217,11 @@ func (c *cli) pipelineBackfill() *cobra.Command {
 				return err
 			}
 			c.parsed = true
-			p, err := c.openPipelines(cmd)
+			p, orgID, err := c.openPipelinesFor(cmd, org)
 			if err != nil {
 				return err
 			}
 			defer p.st.Close()
-			orgID, err := p.resolveOrg(org)
-			if err != nil {
-				return err
-			}
 			runs, skipped, err := p.e.Backfill(p.ctx, args[0], orgID, f, t, kv)
 			if err != nil {
 				return err

@@ -235,12 +235,9 @@ func (s *Store) PipelineRuns(ctx context.Context, f PipelineRunFilter) ([]Pipeli
 		add("logical_date < $%d", f.Before.UTC())
 	}
 	if len(f.States) > 0 {
-		var ph []string
-		for _, st := range f.States {
-			args = append(args, st)
-			ph = append(ph, fmt.Sprintf("$%d", len(args)))
-		}
-		where = append(where, "state IN ("+strings.Join(ph, ", ")+")")
+		ph, states := inList(len(args), f.States)
+		args = append(args, states...)
+		where = append(where, "state IN ("+ph+")")
 	}
 	sql := "SELECT " + pipelineRunCols + " FROM pipeline.runs"
 	if len(where) > 0 {
@@ -310,28 +307,12 @@ func (s *Store) PipelineTasks(ctx context.Context, runs ...uuid.UUID) ([]TaskIns
 	if len(runs) == 0 {
 		return nil, nil
 	}
-	ph := make([]string, len(runs))
-	args := make([]any, len(runs))
-	for i, r := range runs {
-		ph[i] = fmt.Sprintf("$%d", i+1)
-		args[i] = r
-	}
+	ph, args := inList(0, runs)
 	var out []TaskInstance
 	err := s.systemTx(ctx, op, true, func(q driver.Querier) error {
-		out = out[:0]
-		rows, err := q.Query(ctx, "SELECT "+taskInstanceCols+" FROM pipeline.task_instances WHERE run_id IN ("+strings.Join(ph, ", ")+") ORDER BY run_id, task_id", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTaskInstance(rows, false)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryTaskInstances(ctx, q, "SELECT "+taskInstanceCols+" FROM pipeline.task_instances WHERE run_id IN ("+ph+") ORDER BY run_id, task_id", args...)
+		return err
 	})
 	return out, err
 }
@@ -447,20 +428,9 @@ func (s *Store) ExpiredPipelineTasks(ctx context.Context, now time.Time, limit i
 	const op = "store: listing expired pipeline task leases"
 	var out []TaskInstance
 	err := s.systemTx(ctx, op, true, func(q driver.Querier) error {
-		out = out[:0]
-		rows, err := q.Query(ctx, "SELECT "+taskInstanceCols+" FROM pipeline.task_instances WHERE state = 'running' AND lease_until < $1 ORDER BY lease_until LIMIT "+fmt.Sprint(max(limit, 1)), now.UTC())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTaskInstance(rows, false)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryTaskInstances(ctx, q, "SELECT "+taskInstanceCols+" FROM pipeline.task_instances WHERE state = 'running' AND lease_until < $1 ORDER BY lease_until LIMIT "+fmt.Sprint(max(limit, 1)), now.UTC())
+		return err
 	})
 	return out, err
 }
@@ -542,8 +512,8 @@ func (s *Store) FinishPipelineTask(ctx context.Context, f TaskFinish) (bool, err
 	return ok, err
 }
 
-// inList returns "$from, $from+1, …" for values and the values as args.
-func inList(from int, values []string) (string, []any) {
+// inList returns "$from+1, $from+2, …" for values and the values as args.
+func inList[T any](from int, values []T) (string, []any) {
 	ph := make([]string, len(values))
 	args := make([]any, len(values))
 	for i, v := range values {
@@ -551,6 +521,24 @@ func inList(from int, values []string) (string, []any) {
 		args[i] = v
 	}
 	return strings.Join(ph, ", "), args
+}
+
+// queryTaskInstances runs a query of taskInstanceCols (without logs).
+func queryTaskInstances(ctx context.Context, q driver.Querier, sql string, args ...any) ([]TaskInstance, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TaskInstance
+	for rows.Next() {
+		t, err := scanTaskInstance(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 func allSucceeded(ctx context.Context, q driver.Querier, run uuid.UUID, deps []string) (bool, error) {

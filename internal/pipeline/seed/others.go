@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -70,13 +71,7 @@ func DataPoints(t ScopeTotals, org *store.Organization, run uuid.UUID) []store.D
 		dp("E1-6_52a", "Total GHG emissions (location-based)", t.TotalLocation),
 		dp("E1-6_52b", "Total GHG emissions (market-based)", t.TotalMarket),
 	}
-	cats := slices.Sorted(func(yield func(string) bool) {
-		for c := range t.Scope3ByCat {
-			if !yield(c) {
-				return
-			}
-		}
-	})
+	cats := slices.Sorted(maps.Keys(t.Scope3ByCat))
 	for _, c := range cats {
 		out = append(out, dp("E1-6_51_cat"+c, "Gross Scope 3 GHG emissions, category "+c, t.Scope3ByCat[c]))
 	}

@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -229,21 +230,14 @@ func mergeSuppliers(ctx context.Context, d Deps, tc *pipeline.TaskContext) (any,
 		}
 		keep := g.stored[0]
 		s := *keep
-		fill := func(dst *string, v string) {
-			if *dst == "" && v != "" {
-				*dst = v
-			}
-		}
+		// Empty fields are completed from the other stored suppliers of
+		// the group, then from its records.
 		for _, other := range g.stored[1:] {
-			m.LegalName, m.TaxID, m.DUNS = cmpOr(m.LegalName, other.LegalName), cmpOr(m.TaxID, other.TaxID), cmpOr(m.DUNS, other.DUNS)
-			m.Country, m.NAICS, m.Website = cmpOr(m.Country, other.Country), cmpOr(m.NAICS, other.NAICS), cmpOr(m.Website, other.Website)
+			m.LegalName, m.TaxID, m.DUNS = cmp.Or(m.LegalName, other.LegalName), cmp.Or(m.TaxID, other.TaxID), cmp.Or(m.DUNS, other.DUNS)
+			m.Country, m.NAICS, m.Website = cmp.Or(m.Country, other.Country), cmp.Or(m.NAICS, other.NAICS), cmp.Or(m.Website, other.Website)
 		}
-		fill(&s.LegalName, m.LegalName)
-		fill(&s.TaxID, m.TaxID)
-		fill(&s.DUNS, m.DUNS)
-		fill(&s.Country, m.Country)
-		fill(&s.NAICS, m.NAICS)
-		fill(&s.Website, m.Website)
+		s.LegalName, s.TaxID, s.DUNS = cmp.Or(s.LegalName, m.LegalName), cmp.Or(s.TaxID, m.TaxID), cmp.Or(s.DUNS, m.DUNS)
+		s.Country, s.NAICS, s.Website = cmp.Or(s.Country, m.Country), cmp.Or(s.NAICS, m.NAICS), cmp.Or(s.Website, m.Website)
 		set := map[string]any{"duplicate_of": nil}
 		if len(g.recs) > 0 {
 			set["sources"], set["blocked"] = sources, m.Blocked
@@ -276,28 +270,14 @@ func mergeSuppliers(ctx context.Context, d Deps, tc *pipeline.TaskContext) (any,
 	return map[string]int{"erp_records": len(recs), "suppliers": len(roots), "duplicates": duplicates, "created": created, "updated": updated, "unchanged": unchanged}, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // merged is one supplier from a group of records: the first non-empty
 // value of each field, records with more fields first.
 func merged(g []sourcedSupplier) erp.Supplier {
 	slices.SortStableFunc(g, func(a, b sourcedSupplier) int { return filled(b.Supplier) - filled(a.Supplier) })
 	var m erp.Supplier
 	for _, r := range g {
-		for _, p := range []struct {
-			dst *string
-			v   string
-		}{{&m.Name, r.Name}, {&m.LegalName, r.LegalName}, {&m.TaxID, r.TaxID}, {&m.DUNS, r.DUNS},
-			{&m.Country, r.Country}, {&m.NAICS, r.NAICS}, {&m.Website, r.Website}} {
-			if *p.dst == "" {
-				*p.dst = p.v
-			}
-		}
+		m.Name, m.LegalName, m.TaxID, m.DUNS = cmp.Or(m.Name, r.Name), cmp.Or(m.LegalName, r.LegalName), cmp.Or(m.TaxID, r.TaxID), cmp.Or(m.DUNS, r.DUNS)
+		m.Country, m.NAICS, m.Website = cmp.Or(m.Country, r.Country), cmp.Or(m.NAICS, r.NAICS), cmp.Or(m.Website, r.Website)
 		m.Blocked = m.Blocked || r.Blocked
 	}
 	return m
