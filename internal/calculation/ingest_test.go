@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,20 @@ func testIngest(t *testing.T, st *store.Store) {
 	// A file that cannot be read is an error before anything is stored.
 	if _, _, err := svc.Ingest(ctx, st, org.ID, bytes.NewReader([]byte("not,an,activity,file\n")), Options{}, now); err == nil {
 		t.Error("a file without the activity columns was ingested")
+	}
+	// A file of several chunks none of whose rows can be calculated
+	// stores nothing, not even an empty run.
+	var bad strings.Builder
+	bad.WriteString("id,activity_type,quantity,unit,period_start,region,scope,method\n")
+	for i := range firstChunk + ingestChunk + 3 {
+		fmt.Fprintf(&bad, "u-%d,unobtainium,%d,kg,2025-01-01,US,1,stationary_combustion\n", i, i+1)
+	}
+	rep, _, err = svc.Ingest(ctx, st, org.ID, strings.NewReader(bad.String()), Options{GWPSet: "AR6"}, now)
+	if !errors.Is(err, ErrNothingToStore) || len(rep.Errors) != firstChunk+ingestChunk+3 {
+		t.Errorf("a file of %d rows that cannot be calculated: %v, %d errors", firstChunk+ingestChunk+3, err, len(rep.Errors))
+	}
+	if runs, err := st.CalculationRuns().List(ctx, org.ID, store.ListOptions{}); err != nil || len(runs) != 1 {
+		t.Errorf("%d runs after a file with nothing to store %v", len(runs), err)
 	}
 }
 

@@ -83,11 +83,12 @@ type runParams struct {
 type templates struct {
 	refs  map[string]string
 	byRef map[string]template
-	key   []byte // keyOf's buffer, reused: looking a key up copies nothing
+	key   []byte            // keyOf's buffer, reused: looking a key up copies nothing
+	heads map[string][]byte // lineageJSON's encoded reference and factor id by reference
 }
 
 func newTemplates() *templates {
-	return &templates{refs: map[string]string{}, byRef: map[string]template{}}
+	return &templates{refs: map[string]string{}, byRef: map[string]template{}, heads: map[string][]byte{}}
 }
 
 // lineage returns a result's lineage, adding its template when new.
@@ -102,6 +103,31 @@ func (t *templates) lineage(e ghg.Explanation, selection []string) lineage {
 		t.byRef[ref] = template{Explanation: shared, Selection: selection}
 	}
 	return lineage{Ref: ref, FactorID: e.FactorID, Quantity: e.Quantity, Amount: e.Amount}
+}
+
+// lineageJSON is the JSON of lineage(e, selection), as encoding/json
+// writes it, built from the template's part (reference and factor id,
+// encoded once per template) and the result's quantity and amount: one
+// allocation per result instead of a reflective encoding.
+func (t *templates) lineageJSON(e ghg.Explanation, selection []string) []byte {
+	l := t.lineage(e, selection)
+	head, ok := t.heads[l.Ref]
+	if !ok {
+		b, _ := json.Marshal(struct {
+			Ref      string `json:"explanation_ref,omitempty"`
+			FactorID string `json:"factor_id"`
+		}{l.Ref, l.FactorID})
+		head = b[:len(b)-1] // without its closing brace
+		t.heads[l.Ref] = head
+	}
+	q, a := l.Quantity.String(), l.Amount.String()
+	out := make([]byte, 0, len(head)+len(q)+len(a)+30)
+	out = append(out, head...)
+	out = append(out, `,"quantity":"`...)
+	out = append(out, q...)
+	out = append(out, `","amount":"`...)
+	out = append(out, a...)
+	return append(out, `"}`...)
 }
 
 // keyOf encodes every part of an explanation but its quantity and amount,
@@ -227,8 +253,13 @@ func IngestForOrganization(ctx context.Context, st *store.Store, svcs *Services,
 	return svc.Ingest(ctx, st, org, r, o, now)
 }
 
-// ingestChunk is how many rows Ingest calculates ahead of the store.
-const ingestChunk = 2500
+// ingestChunk is how many rows Ingest calculates ahead of the store;
+// firstChunk is the size of the first: small, so that the store starts
+// writing soon after the file is read.
+const (
+	ingestChunk = 2500
+	firstChunk  = 500
+)
 
 // Ingest reads and calculates an activity file and stores it for org as one
 // run, as CalculateFile and Persist do together, but in chunks: the next
@@ -253,15 +284,23 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	if err != nil {
 		return Report{}, Stored{}, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
-	// The first chunk is calculated before the store is written: a file
-	// that fits in one chunk and has no row to store stores nothing.
-	first := make([]Line, 0, min(ingestChunk, len(rows))) // a small file allocates for its rows, not a chunk
-	for _, row := range rows[:min(ingestChunk, len(rows))] {
-		if l, ok := f.add(row); ok {
-			first = append(first, l)
+	// The first chunk is calculated before the store is written, and runs
+	// on until it has a row to store: a file with none stores nothing.
+	var first []Line
+	next := 0 // the first row not calculated yet
+	for len(first) == 0 && next < len(rows) {
+		end := min(next+firstChunk, len(rows))
+		if first == nil {
+			first = make([]Line, 0, end-next) // a small file allocates for its rows, not a chunk
 		}
+		for _, row := range rows[next:end] {
+			if l, ok := f.add(row); ok {
+				first = append(first, l)
+			}
+		}
+		next = end
 	}
-	if len(first) == 0 && len(rows) <= ingestChunk {
+	if len(first) == 0 {
 		rep := f.finish()
 		if rep.Lines == nil {
 			rep.Lines = []Line{}
@@ -274,33 +313,41 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	chunks := make(chan store.CalculationChunk, 2)
 	var failed atomic.Bool // the store refused the run: calculate on for the report, build no more records
 	// rep is the finished report. The goroutine totals it after sending the
-	// last chunk, while the store writes that chunk, and closes chunks
-	// after: whoever sees chunks closed may read it.
+	// last chunk, while the store writes that chunk, and closes finished
+	// (and chunks) after: whoever sees either closed may read it.
 	var rep Report
+	finished := make(chan struct{}) // closed once rep is set
 	go func() {
 		defer close(chunks)
-		defer func() { rep = f.finish() }()
-		var lines []Line
-		for start := 0; start < len(rows); start += ingestChunk {
-			if start == 0 {
-				lines = first
-			} else {
-				if start == ingestChunk {
-					lines = make([]Line, 0, ingestChunk) // first is still being written
-				}
-				lines = lines[:0]
-				for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
-					if l, ok := f.add(row); ok {
-						lines = append(lines, l)
-					}
-				}
-			}
+		defer func() { rep = f.finish(); close(finished) }()
+		send := func(lines []Line, last bool) bool {
 			if failed.Load() {
-				continue
+				return true
 			}
+			c := w.chunk(lines)
+			c.Last = last
 			select {
-			case chunks <- w.chunk(lines):
+			case chunks <- c:
+				return true
 			case <-ctx.Done():
+				return false
+			}
+		}
+		if !send(first, next >= len(rows)) {
+			return
+		}
+		var lines []Line // not first's array: first may still be being written
+		for start := next; start < len(rows); start += ingestChunk {
+			if lines == nil {
+				lines = make([]Line, 0, min(ingestChunk, len(rows)-start))
+			}
+			lines = lines[:0]
+			for _, row := range rows[start:min(start+ingestChunk, len(rows))] {
+				if l, ok := f.add(row); ok {
+					lines = append(lines, l)
+				}
+			}
+			if !send(lines, start+ingestChunk >= len(rows)) {
 				return
 			}
 		}
@@ -314,6 +361,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 			return c, ok, nil
 		},
 		Complete: func(run *store.CalculationRun) {
+			<-finished // the store does not ask for more after the last chunk
 			w.complete(run, rep, now.Add(time.Since(began)))
 		}})
 	if err != nil {
@@ -466,7 +514,7 @@ func emissionRow(a ghg.Activity, r ghg.Result, selection []string, activity, sou
 	if len(others) > 0 {
 		otherJSON, _ = json.Marshal(others)
 	}
-	lin, _ := json.Marshal(tpl.lineage(r.Explanation, selection))
+	lin := tpl.lineageJSON(r.Explanation, selection)
 	e := store.CalculatedEmission{ActivityID: activity, ActivityPeriodStart: a.PeriodStart, SourceID: source,
 		Scope: r.Scope, Method: r.Explanation.Method, GWPSet: r.Explanation.GWPSet,
 		CO2Kg: r.KgByGas["CO2"], CH4Kg: r.KgByGas["CH4"], N2OKg: r.KgByGas["N2O"], OtherGases: otherJSON,

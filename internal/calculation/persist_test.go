@@ -1,6 +1,7 @@
 package calculation
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -342,5 +343,24 @@ func TestExplanationTemplatesShareOnlyEqualParts(t *testing.T) {
 	}
 	if len(tpl.byRef) != 2+len(changes) {
 		t.Errorf("%d templates, want %d", len(tpl.byRef), 2+len(changes))
+	}
+}
+
+// TestLineageJSONMatchesEncodingJSON: the lineage a result stores is the
+// bytes encoding/json writes for it, whatever its factor id holds.
+func TestLineageJSONMatchesEncodingJSON(t *testing.T) {
+	tpl := newTemplates()
+	for i, c := range []struct{ factor, q, a string }{
+		{"epa-hub-2025/table-1/natural_gas", "50000.123", "2.7"},
+		{`odd "factor" <&> \ naïve ` + "\u2028", "-0.0001", "0"},
+		{"", "1E+3", "123456789012345678901234567890.000001"},
+		{"f1", "50000.123", "999"}, // the first template again
+	} {
+		e := ghg.Explanation{FactorID: c.factor, Quantity: decimal.RequireFromString(c.q), Amount: decimal.RequireFromString(c.a)}
+		got := tpl.lineageJSON(e, nil)
+		want, err := json.Marshal(tpl.lineage(e, nil))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("case %d: got %s want %s (%v)", i, got, want, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,7 +58,7 @@ func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b Calculatio
 				return CalculationChunk{}, false, nil
 			}
 			sent = true
-			return CalculationChunk{Sources: b.Sources, Activities: b.Activities, Emissions: b.Emissions}, true, nil
+			return CalculationChunk{Sources: b.Sources, Activities: b.Activities, Emissions: b.Emissions, Last: true}, true, nil
 		}})
 }
 
@@ -68,6 +69,9 @@ type CalculationChunk struct {
 	Activities []ActivityRecord
 	// Emissions may refer to activities of this chunk or an earlier one.
 	Emissions []CalculatedEmission
+	// Last, when set, says no chunk follows: the store does not ask for
+	// another (nor start reading ahead for one).
+	Last bool
 }
 
 // CalculationStream is a run whose records come in chunks, so that the
@@ -80,7 +84,11 @@ type CalculationStream struct {
 	// still be current, or nothing is saved.
 	Supersede []uuid.UUID
 	// Next returns the next chunk, or false when there are no more; an
-	// error abandons the run. It must not use the store.
+	// error abandons the run. It must not use the store. The store asks
+	// for the first chunk before it takes the transaction and for the
+	// others on a goroutine of its own, one call at a time, reading ahead
+	// of the writes (the chunk after next is asked for while one is
+	// written), never after SaveCalculationStream has returned.
 	Next func() (CalculationChunk, bool, error)
 	// Complete, when set, is called after the last chunk: the run as it
 	// leaves it (status, parameters, counts) replaces the one written first,
@@ -113,21 +121,70 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 		cs.Run.ID = newID()
 	}
 	c := s.c
+	acts, ems := c.activityRecords.newBulk(org), c.calculatedEmissions.newBulk(org)
+	defer acts.stop()
+	defer ems.stop()
+	// The chunks are read and made ready to load (ids, rows, the engine's
+	// encoding) ahead of the transaction: the first here, before the
+	// transaction is taken (a group's transaction is not held while it is
+	// encoded), and the rest, unless the first is the last, on a goroutine
+	// of their own, so that the engine loads one chunk while the next is
+	// prepared.
+	var first preparedChunk
+	chunk, ok, err := cs.Next()
+	if err == nil && ok {
+		first, err = prepareChunk(ctx, acts, ems, cs.Run.ID, chunk)
+	}
+	if err != nil {
+		return out, err
+	}
+	var prepared chan preparedChunk
+	if ok && !chunk.Last {
+		pctx := ctx // ctx is replaced below
+		prepared = make(chan preparedChunk, 1)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(prepared)
+			for {
+				chunk, ok, err := cs.Next()
+				if err == nil && !ok {
+					return
+				}
+				var pc preparedChunk
+				if err == nil {
+					pc, err = prepareChunk(pctx, acts, ems, cs.Run.ID, chunk)
+				}
+				pc.err = err
+				select {
+				case prepared <- pc:
+				case <-stop:
+					return
+				}
+				if err != nil || chunk.Last {
+					return
+				}
+			}
+		}()
+		defer func() {
+			close(stop)
+			wg.Wait() // Next is not called once the save has returned
+		}()
+	}
 	attempts := 0
 	// The save shares its transaction with concurrent saves of org (group
 	// commit): a cancelled caller must not interrupt the others' work, so
 	// once it runs the save finishes whatever the caller does.
 	caller := ctx
 	ctx = context.WithoutCancel(ctx)
-	err := s.groupTx(caller, op, org, func(q driver.Querier) error {
+	err = s.groupTx(caller, op, org, func(q driver.Querier) error {
 		if attempts++; attempts > 1 {
 			return errorf(CodeUnavailable, op, "the database was busy while the run was written; nothing was saved: run it again")
 		}
 		out = SavedCalculation{RunID: cs.Run.ID}
-		acts, ems := c.activityRecords.newBulk(org), c.calculatedEmissions.newBulk(org)
 		totals := map[string]decimal.Decimal{}
-		defer acts.stop()
-		defer ems.stop()
 		if err := c.calculationRuns.createIn(ctx, q, org, cs.Run); err != nil {
 			return err
 		}
@@ -138,30 +195,34 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 			}
 			out.Superseded = n
 		}
-		for {
-			chunk, ok, err := cs.Next()
-			if err != nil {
-				return err
+		load := func(pc preparedChunk) error {
+			if pc.err != nil {
+				return pc.err
 			}
-			if !ok {
-				break
-			}
-			for _, src := range chunk.Sources {
+			for _, src := range pc.sources {
 				if err := c.emissionSources.createIn(ctx, q, org, src); err != nil {
 					return err
 				}
 				out.Sources++
 			}
-			if err := acts.add(ctx, q, chunk.Activities); err != nil {
+			if err := acts.load(ctx, q, pc.acts); err != nil {
 				return err
 			}
-			for i := range chunk.Emissions {
-				e := &chunk.Emissions[i]
-				e.RunID = cs.Run.ID
-				totals[scopeKey(e)] = totals[scopeKey(e)].Add(e.CO2eKg)
+			for k, v := range pc.totals {
+				totals[k] = totals[k].Add(v)
 			}
-			if err := ems.add(ctx, q, chunk.Emissions); err != nil {
+			return ems.load(ctx, q, pc.ems)
+		}
+		if ok {
+			if err := load(first); err != nil {
 				return err
+			}
+		}
+		if prepared != nil { // nil when the first chunk was the only one
+			for pc := range prepared {
+				if err := load(pc); err != nil {
+					return err
+				}
 			}
 		}
 		if err := acts.finish(ctx, q); err != nil {
@@ -184,6 +245,32 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 		return s.appendOutbox(ctx, q, org, append([]OutboxEvent{summary}, cs.Events...))
 	})
 	return out, err
+}
+
+// preparedChunk is a chunk of a run made ready to load, with its results'
+// CO2e by scope key.
+type preparedChunk struct {
+	sources []*EmissionSource
+	acts    bulkPart[ActivityRecord]
+	ems     bulkPart[CalculatedEmission]
+	totals  map[string]decimal.Decimal
+	err     error
+}
+
+func prepareChunk(ctx context.Context, acts *bulk[ActivityRecord, *ActivityRecord], ems *bulk[CalculatedEmission, *CalculatedEmission],
+	run uuid.UUID, chunk CalculationChunk) (preparedChunk, error) {
+	pc := preparedChunk{sources: chunk.Sources, totals: map[string]decimal.Decimal{}}
+	var err error
+	if pc.acts, err = acts.prepare(ctx, chunk.Activities); err != nil {
+		return pc, err
+	}
+	for i := range chunk.Emissions {
+		e := &chunk.Emissions[i]
+		e.RunID = run
+		pc.totals[scopeKey(e)] = pc.totals[scopeKey(e)].Add(e.CO2eKg)
+	}
+	pc.ems, err = ems.prepare(ctx, chunk.Emissions)
+	return pc, err
 }
 
 // supersede marks ids as replaced by run, refusing (and so rolling back the

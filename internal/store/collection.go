@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -524,6 +523,8 @@ type bulk[T any, P interface {
 	sum   string
 	err   error
 	added bool
+	// prepared counts the rows prepared so far, to name a bad row.
+	prepared int64
 }
 
 func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
@@ -531,7 +532,7 @@ func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
 	go func() {
 		defer close(b.done)
 		h := sha256.New()
-		enc := json.NewEncoder(h)
+		var line []byte
 		n := 0
 		for part := range b.parts {
 			for i := range part {
@@ -539,9 +540,11 @@ func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
 				if b.err != nil {
 					continue
 				}
-				if err := enc.Encode(P(&part[i])); err != nil {
+				var err error
+				if line, err = digestLine(line[:0], P(&part[i])); err != nil {
 					b.err = errorf(CodeInvalidArgument, fmtOp("bulk inserting", c.kind), "row %d: %v", n, err)
 				}
+				h.Write(line)
 			}
 		}
 		b.sum = hex.EncodeToString(h.Sum(nil))
@@ -553,9 +556,29 @@ func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
 // to one attempt of a transaction: one that runs again (SQLite retries one
 // the database was locked for) needs a new bulk.
 func (b *bulk[T, P]) add(ctx context.Context, q driver.Querier, vs []T) error {
+	part, err := b.prepare(ctx, vs)
+	if err != nil {
+		return err
+	}
+	return b.load(ctx, q, part)
+}
+
+// bulkPart is part of a bulk made ready to load: its records with ids,
+// organization, timestamps and batch set, and their rows (prepared by the
+// driver when it is a BulkPreparer).
+type bulkPart[T any] struct {
+	vs       []T
+	rows     [][]any
+	prepared driver.PreparedBulk
+}
+
+// prepare readies vs for load. It needs no transaction, and parts may be
+// prepared ahead of the loads (on another goroutine than load's, one part
+// at a time, in load order).
+func (b *bulk[T, P]) prepare(ctx context.Context, vs []T) (bulkPart[T], error) {
 	c := b.c
 	if len(vs) == 0 {
-		return nil
+		return bulkPart[T]{}, nil
 	}
 	now := c.s.nowUTC()
 	rows := make([][]any, len(vs))
@@ -573,14 +596,41 @@ func (b *bulk[T, P]) add(ctx context.Context, q driver.Querier, vs []T) error {
 		if err := c.prepareFields(v, fs); err != nil {
 			var se *Error
 			if errors.As(err, &se) {
-				se.Msg = fmt.Sprintf("row %d: %s", b.res.Inserted+int64(i)+1, se.Msg)
+				se.Msg = fmt.Sprintf("row %d: %s", b.prepared+int64(i)+1, se.Msg)
 			}
-			return err
+			return bulkPart[T]{}, err
 		}
 		rows[i] = valuesOf(m, fs)
 	}
-	table := driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}
-	n, err := c.s.d.BulkInsert(ctx, q, table, rows)
+	b.prepared += int64(len(vs))
+	part := bulkPart[T]{vs: vs, rows: rows}
+	if p, ok := c.s.d.(driver.BulkPreparer); ok {
+		pb, err := p.PrepareBulk(ctx, b.table(), rows)
+		if err != nil {
+			return bulkPart[T]{}, err
+		}
+		part.prepared, part.rows = pb, nil
+	}
+	return part, nil
+}
+
+func (b *bulk[T, P]) table() driver.Table {
+	return driver.Table{Name: b.c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, b.c.cols...)}
+}
+
+// load writes a prepared part inside q's transaction.
+func (b *bulk[T, P]) load(ctx context.Context, q driver.Querier, part bulkPart[T]) error {
+	vs := part.vs
+	if len(vs) == 0 {
+		return nil
+	}
+	var n int64
+	var err error
+	if part.prepared != nil {
+		n, err = b.c.s.d.(driver.BulkPreparer).LoadPrepared(ctx, q, part.prepared)
+	} else {
+		n, err = b.c.s.d.BulkInsert(ctx, q, b.table(), part.rows)
+	}
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,26 @@ type Table struct {
 	IgnoreConflicts bool
 }
 
+// BulkPreparer is a Driver whose bulk loads can do their CPU work ahead of
+// the transaction: PrepareBulk turns rows into what the engine reads
+// (PostgreSQL: the binary COPY stream), outside any transaction and on any
+// goroutine, and LoadPrepared loads that inside q's transaction as
+// BulkInsert would have loaded the rows. A caller that has the next rows
+// before the transaction needs them (a calculation run written in chunks)
+// prepares them beside the load of the last ones, so the engine does not
+// wait for the encoding.
+type BulkPreparer interface {
+	PrepareBulk(ctx context.Context, table Table, rows [][]any) (PreparedBulk, error)
+	LoadPrepared(ctx context.Context, q Querier, p PreparedBulk) (int64, error)
+}
+
+// PreparedBulk is rows prepared by a BulkPreparer, for its LoadPrepared
+// only.
+type PreparedBulk interface {
+	// Rows is how many rows it holds.
+	Rows() int
+}
+
 // MigrationStatus is one embedded migration and whether it is applied.
 type MigrationStatus struct {
 	Version   int64

@@ -60,6 +60,11 @@ type Driver struct {
 	setRole bool
 
 	closeOnce sync.Once
+
+	// columnTypes holds each bulk-loaded table's column type OIDs by
+	// column name; typeMaps pools the type maps bulk loads encode with.
+	columnTypes sync.Map
+	typeMaps    sync.Pool
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -75,6 +80,7 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	d := &Driver{pool: pool, adminURL: opts.AdminURL, log: opts.Logger}
+	d.typeMaps.New = func() any { return newTypeMap() }
 	if d.adminURL == "" {
 		d.adminURL = u.String()
 	}
@@ -107,7 +113,7 @@ func poolConfig(u *url.URL) (*pgxpool.Config, error) {
 		return nil, fmt.Errorf("postgres: invalid URL %s: %w", u.Redacted(), cleanErr(err))
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
-		pgxdecimal.Register(c.TypeMap())
+		pgxdecimal.Register(c.TypeMap()) // newTypeMap registers the same
 		pgxuuid.Register(c.TypeMap())
 		return nil
 	}
@@ -197,59 +203,6 @@ func (d *Driver) tx(ctx context.Context, opts driver.TxOptions, fn func(pgx.Tx) 
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
-}
-
-// BulkInsert implements driver.Driver. PostgreSQL refuses COPY into a table
-// with row-level security, so rows are copied into a temporary table and
-// moved with one INSERT … SELECT, which the policies check. A transaction
-// loading a table in several parts creates its staging table once and
-// empties it after each part. Staging tables are named after their table
-// (temporary tables are the session's own), so a connection reuses its
-// prepared statements from one load to the next.
-//
-// The first bulk load of a transaction also sets plan_cache_mode to
-// force_generic_plan for the rest of it. Each row's foreign-key check is a
-// cached query; against a partitioned table (a result's activity record)
-// PostgreSQL's cost model prefers a custom plan, planned again for every
-// row over every partition, because it does not count the partitions that
-// run-time pruning skips. The generic plan prunes to one partition at
-// execution and checks the same keys at a fraction of the cost.
-func (d *Driver) BulkInsert(ctx context.Context, dq driver.Querier, t driver.Table, rows [][]any) (int64, error) {
-	q := dq.(*querier)
-	tx := q.tx
-	if q.staged == nil {
-		if _, err := tx.Exec(ctx, "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"); err != nil {
-			return 0, err
-		}
-		q.staged = map[string]string{}
-	}
-	tmp, ok := q.staged[t.Name]
-	if !ok {
-		tmp = "bulk_" + strings.ReplaceAll(t.Name, ".", "_")
-		// IF NOT EXISTS: after a rollback to a savepoint (RolledBack) the
-		// table may or may not have survived.
-		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP", tmp, t.Name)); err != nil {
-			return 0, err
-		}
-		q.staged[t.Name] = tmp
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, t.Columns, pgx.CopyFromRows(rows)); err != nil {
-		return 0, err
-	}
-	cols := strings.Join(t.Columns, ", ")
-	conflict := ""
-	if t.IgnoreConflicts {
-		conflict = " ON CONFLICT DO NOTHING"
-	}
-	tag, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s", t.Name, cols, cols, tmp, conflict))
-	if err != nil {
-		return 0, err
-	}
-	// Created in this transaction, the table is emptied in place.
-	if _, err := tx.Exec(ctx, "TRUNCATE "+tmp); err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
 }
 
 // migrator opens the admin connection; the caller closes the *sql.DB.
