@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"regexp"
 	"sort"
@@ -260,14 +261,17 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 	}
 	for i, m := range msgs {
 		t := topics[i]
-		h := make(map[string]string, len(m.Headers)+1)
-		for k, v := range m.Headers {
-			h[k] = v
-		}
 		if m.EventID == "" {
 			m.EventID, ids = ids[0], ids[1:]
 		}
-		h[HeaderEventID] = m.EventID
+		// The driver sends EventID as the event-id header: the caller's
+		// headers go as they are (drivers only read them), copied only
+		// when they carry an event-id header of their own to replace.
+		h := m.Headers
+		if v, ok := h[HeaderEventID]; ok && v != m.EventID {
+			h = maps.Clone(h)
+			h[HeaderEventID] = m.EventID
+		}
 		var p int32
 		if m.Key == "" {
 			p = int32(s.rr.Add(1) % uint32(t.Partitions))

@@ -33,15 +33,18 @@ type Change struct {
 }
 
 // Message is one event. On publish the port fills Topic, Partition, Key,
-// Value, Headers (the event id is in them) and EventID; on receive the driver
+// Value, Headers and EventID; on receive the driver
 // also fills Offset, Time and Deliveries.
 type Message struct {
 	Topic     string
 	Partition int32
 	Key       []byte
 	Value     []byte
-	Headers   map[string]string
-	// EventID is also in Headers; engines with de-duplication use it
+	// Headers are the message's headers. To publish, they may leave out
+	// the event-id header (stream.HeaderEventID): the driver sends EventID
+	// as it; drivers never change them. Received, they include it.
+	Headers map[string]string
+	// EventID is the message's event id; engines with de-duplication use it
 	// (JetStream: Nats-Msg-Id).
 	EventID string
 

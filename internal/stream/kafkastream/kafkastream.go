@@ -232,21 +232,51 @@ func (d *Driver) awaitTopics(ctx context.Context, names []string) error {
 	}
 }
 
-func toRecord(m *driver.Message) *kgo.Record {
-	r := &kgo.Record{Topic: m.Topic, Partition: m.Partition, Key: m.Key, Value: m.Value}
+// recordBatch makes the records of a batch with few allocations: the
+// header lists and values of all its records share two arrays (a value
+// appended past an array's capacity moves to a new one; slices taken
+// before stay valid).
+type recordBatch struct {
+	headers []kgo.RecordHeader
+	values  []byte
+}
+
+// record fills r from m, adding the event-id header from m.EventID when
+// m's headers do not carry it.
+func (rb *recordBatch) record(m *driver.Message, r *kgo.Record) *kgo.Record {
+	*r = kgo.Record{Topic: m.Topic, Partition: m.Partition, Key: m.Key, Value: m.Value}
 	if len(m.Key) == 0 {
 		r.Key = nil
 	}
-	// One buffer for the header values instead of one allocation each (a
-	// value appended past its capacity moves to a new array; the slices
-	// taken before stay valid).
-	buf := make([]byte, 0, 64)
-	r.Headers = make([]kgo.RecordHeader, 0, len(m.Headers))
+	start := len(rb.headers)
 	for k, v := range m.Headers {
-		buf = append(buf, v...)
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: buf[len(buf)-len(v) : len(buf) : len(buf)]})
+		rb.header(k, v)
 	}
+	if _, ok := m.Headers[stream.HeaderEventID]; !ok && m.EventID != "" {
+		rb.header(stream.HeaderEventID, m.EventID)
+	}
+	r.Headers = rb.headers[start:len(rb.headers):len(rb.headers)]
 	return r
+}
+
+func (rb *recordBatch) header(k, v string) {
+	rb.values = append(rb.values, v...)
+	rb.headers = append(rb.headers, kgo.RecordHeader{Key: k, Value: rb.values[len(rb.values)-len(v) : len(rb.values) : len(rb.values)]})
+}
+
+// records converts a batch to publish.
+func records(msgs []*driver.Message) []*kgo.Record {
+	rs := make([]*kgo.Record, len(msgs))
+	backing := make([]kgo.Record, len(msgs))
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Headers) + 1
+	}
+	rb := recordBatch{headers: make([]kgo.RecordHeader, 0, n), values: make([]byte, 0, n*36)}
+	for i, m := range msgs {
+		rs[i] = rb.record(m, &backing[i])
+	}
+	return rs
 }
 
 func fromRecord(r *kgo.Record) *driver.Message {
@@ -273,10 +303,7 @@ func (d *Driver) Publish(ctx context.Context, msgs []*driver.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	rs := make([]*kgo.Record, len(msgs))
-	for i, m := range msgs {
-		rs[i] = toRecord(m)
-	}
+	rs := records(msgs)
 	// Produce with promises rather than ProduceSync: franz-go does not
 	// fail an idempotent producer's records once a request is in flight,
 	// so ProduceSync would wait out a broker outage whatever ctx says. The

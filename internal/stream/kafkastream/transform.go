@@ -138,10 +138,7 @@ func (s *txSession) Produce(ctx context.Context, msgs []*driver.Message) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
-	rs := make([]*kgo.Record, len(msgs))
-	for i, m := range msgs {
-		rs[i] = toRecord(m)
-	}
+	rs := records(msgs)
 	if err := s.gs.ProduceSync(ctx, rs...).FirstErr(); err != nil {
 		return fmt.Errorf("kafka: producing in a transaction: %w", err)
 	}
