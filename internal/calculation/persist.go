@@ -324,6 +324,11 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 			if failed.Load() {
 				return true
 			}
+			if ctx.Err() != nil {
+				// The caller left: send nothing more. The store, which asks
+				// no more after a last chunk, must not get one now.
+				return false
+			}
 			c := w.chunk(lines)
 			c.Last = last
 			select {
@@ -355,7 +360,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	saved, err := st.SaveCalculationStream(ctx, org, store.CalculationStream{Run: w.run,
 		Next: func() (store.CalculationChunk, bool, error) {
 			c, ok := <-chunks
-			if !ok && ctx.Err() != nil {
+			if (!ok || c.Last) && ctx.Err() != nil {
 				return c, false, ctx.Err() // the caller left: the chunks stopped early, store nothing
 			}
 			return c, ok, nil
