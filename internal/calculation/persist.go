@@ -313,32 +313,24 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	chunks := make(chan store.CalculationChunk, 2)
 	var failed atomic.Bool // the store refused the run: calculate on for the report, build no more records
 	// rep is the finished report. The goroutine totals it after sending the
-	// last chunk, while the store writes that chunk, and closes finished
-	// (and chunks) after: whoever sees either closed may read it.
+	// last chunk, while the store writes that chunk, and closes chunks
+	// after: whoever sees chunks closed may read it.
 	var rep Report
-	finished := make(chan struct{}) // closed once rep is set
 	go func() {
 		defer close(chunks)
-		defer func() { rep = f.finish(); close(finished) }()
-		send := func(lines []Line, last bool) bool {
+		defer func() { rep = f.finish() }()
+		send := func(lines []Line) bool {
 			if failed.Load() {
 				return true
 			}
-			if ctx.Err() != nil {
-				// The caller left: send nothing more. The store, which asks
-				// no more after a last chunk, must not get one now.
-				return false
-			}
-			c := w.chunk(lines)
-			c.Last = last
 			select {
-			case chunks <- c:
+			case chunks <- w.chunk(lines):
 				return true
 			case <-ctx.Done():
 				return false
 			}
 		}
-		if !send(first, next >= len(rows)) {
+		if !send(first) {
 			return
 		}
 		var lines []Line // not first's array: first may still be being written
@@ -352,7 +344,7 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 					lines = append(lines, l)
 				}
 			}
-			if !send(lines, start+ingestChunk >= len(rows)) {
+			if !send(lines) {
 				return
 			}
 		}
@@ -360,13 +352,12 @@ func (s *Service) Ingest(ctx context.Context, st *store.Store, org uuid.UUID, r 
 	saved, err := st.SaveCalculationStream(ctx, org, store.CalculationStream{Run: w.run,
 		Next: func() (store.CalculationChunk, bool, error) {
 			c, ok := <-chunks
-			if (!ok || c.Last) && ctx.Err() != nil {
+			if !ok && ctx.Err() != nil {
 				return c, false, ctx.Err() // the caller left: the chunks stopped early, store nothing
 			}
 			return c, ok, nil
 		},
 		Complete: func(run *store.CalculationRun) {
-			<-finished // the store does not ask for more after the last chunk
 			w.complete(run, rep, now.Add(time.Since(began)))
 		}})
 	if err != nil {

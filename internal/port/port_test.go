@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/greenlang/greenlang/internal/port"
 )
 
@@ -43,4 +45,13 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	r.Register("sqlite", "again")
+}
+
+func TestAppendUUID(t *testing.T) {
+	for range 100 {
+		u := uuid.New()
+		if got := string(port.AppendUUID([]byte("x"), u)); got != "x"+u.String() {
+			t.Fatalf("got %s, want x%s", got, u)
+		}
+	}
 }

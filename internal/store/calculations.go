@@ -58,7 +58,7 @@ func (s *Store) SaveCalculation(ctx context.Context, org uuid.UUID, b Calculatio
 				return CalculationChunk{}, false, nil
 			}
 			sent = true
-			return CalculationChunk{Sources: b.Sources, Activities: b.Activities, Emissions: b.Emissions, Last: true}, true, nil
+			return CalculationChunk{Sources: b.Sources, Activities: b.Activities, Emissions: b.Emissions}, true, nil
 		}})
 }
 
@@ -69,9 +69,6 @@ type CalculationChunk struct {
 	Activities []ActivityRecord
 	// Emissions may refer to activities of this chunk or an earlier one.
 	Emissions []CalculatedEmission
-	// Last, when set, says no chunk follows: the store does not ask for
-	// another (nor start reading ahead for one).
-	Last bool
 }
 
 // CalculationStream is a run whose records come in chunks, so that the
@@ -127,9 +124,8 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 	// The chunks are read and made ready to load (ids, rows, the engine's
 	// encoding) ahead of the transaction: the first here, before the
 	// transaction is taken (a group's transaction is not held while it is
-	// encoded), and the rest, unless the first is the last, on a goroutine
-	// of their own, so that the engine loads one chunk while the next is
-	// prepared.
+	// encoded), and the rest on a goroutine of their own, so that the
+	// engine loads one chunk while the next is prepared.
 	var first preparedChunk
 	chunk, ok, err := cs.Next()
 	if err == nil && ok {
@@ -139,7 +135,7 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 		return out, err
 	}
 	var prepared chan preparedChunk
-	if ok && !chunk.Last {
+	if ok {
 		pctx := ctx // ctx is replaced below
 		prepared = make(chan preparedChunk, 1)
 		stop := make(chan struct{})
@@ -163,7 +159,7 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 				case <-stop:
 					return
 				}
-				if err != nil || chunk.Last {
+				if err != nil {
 					return
 				}
 			}
@@ -218,7 +214,7 @@ func (s *Store) SaveCalculationStream(ctx context.Context, org uuid.UUID, cs Cal
 				return err
 			}
 		}
-		if prepared != nil { // nil when the first chunk was the only one
+		if prepared != nil { // nil without a first chunk
 			for pc := range prepared {
 				if err := load(pc); err != nil {
 					return err

@@ -525,10 +525,12 @@ type bulk[T any, P interface {
 	added bool
 	// prepared counts the rows prepared so far, to name a bad row.
 	prepared int64
+	table    driver.Table // the collection's table and columns, as the driver loads them
 }
 
 func (c *Collection[T, P]) newBulk(org uuid.UUID) *bulk[T, P] {
-	b := &bulk[T, P]{c: c, org: org, res: BulkResult{BatchID: newID()}, parts: make(chan []T, 64), done: make(chan struct{})}
+	b := &bulk[T, P]{c: c, org: org, res: BulkResult{BatchID: newID()}, parts: make(chan []T, 64), done: make(chan struct{}),
+		table: driver.Table{Name: c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, c.cols...)}}
 	go func() {
 		defer close(b.done)
 		h := sha256.New()
@@ -605,17 +607,13 @@ func (b *bulk[T, P]) prepare(ctx context.Context, vs []T) (bulkPart[T], error) {
 	b.prepared += int64(len(vs))
 	part := bulkPart[T]{vs: vs, rows: rows}
 	if p, ok := c.s.d.(driver.BulkPreparer); ok {
-		pb, err := p.PrepareBulk(ctx, b.table(), rows)
+		pb, err := p.PrepareBulk(ctx, b.table, rows)
 		if err != nil {
 			return bulkPart[T]{}, err
 		}
 		part.prepared, part.rows = pb, nil
 	}
 	return part, nil
-}
-
-func (b *bulk[T, P]) table() driver.Table {
-	return driver.Table{Name: b.c.table, Columns: append([]string{"id", "org_id", "created_at", "updated_at"}, b.c.cols...)}
 }
 
 // load writes a prepared part inside q's transaction.
@@ -629,7 +627,7 @@ func (b *bulk[T, P]) load(ctx context.Context, q driver.Querier, part bulkPart[T
 	if part.prepared != nil {
 		n, err = b.c.s.d.(driver.BulkPreparer).LoadPrepared(ctx, q, part.prepared)
 	} else {
-		n, err = b.c.s.d.BulkInsert(ctx, q, b.table(), part.rows)
+		n, err = b.c.s.d.BulkInsert(ctx, q, b.table, part.rows)
 	}
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+
+	"github.com/greenlang/greenlang/internal/port"
 )
 
 // A bulk's digest is SHA-256 over each row as encoding/json's Encoder
@@ -57,18 +58,7 @@ func (w *digestWriter) str(k, s string) {
 
 func (w *digestWriter) uuid(k string, u uuid.UUID) {
 	w.key(k)
-	var s [38]byte
-	s[0], s[37] = '"', '"'
-	hex.Encode(s[1:9], u[0:4])
-	s[9] = '-'
-	hex.Encode(s[10:14], u[4:6])
-	s[14] = '-'
-	hex.Encode(s[15:19], u[6:8])
-	s[19] = '-'
-	hex.Encode(s[20:24], u[8:10])
-	s[24] = '-'
-	hex.Encode(s[25:37], u[10:])
-	w.b = append(w.b, s[:]...)
+	w.b = append(port.AppendUUID(append(w.b, '"'), u), '"')
 }
 
 func (w *digestWriter) uuidPtr(k string, u *uuid.UUID) { // omitempty

@@ -14,7 +14,6 @@ package stream
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,14 +263,7 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 		if m.EventID == "" {
 			m.EventID, ids = ids[0], ids[1:]
 		}
-		// The driver sends EventID as the event-id header: the caller's
-		// headers go as they are (drivers only read them), copied only
-		// when they carry an event-id header of their own to replace.
-		h := m.Headers
-		if v, ok := h[HeaderEventID]; ok && v != m.EventID {
-			h = maps.Clone(h)
-			h[HeaderEventID] = m.EventID
-		}
+		h := driverHeaders(m)
 		var p int32
 		if m.Key == "" {
 			p = int32(s.rr.Add(1) % uint32(t.Partitions))
@@ -285,6 +277,19 @@ func (s *Stream) PublishBatch(ctx context.Context, msgs []*Message) error {
 		return wrap(CodeUnavailable, op, err)
 	}
 	return nil
+}
+
+// driverHeaders are m's headers as the driver gets them. The driver sends
+// EventID as the event-id header: the caller's headers go as they are
+// (drivers only read them), copied only when they carry an event-id
+// header of their own to replace.
+func driverHeaders(m *Message) map[string]string {
+	h := m.Headers
+	if v, ok := h[HeaderEventID]; ok && v != m.EventID {
+		h = maps.Clone(h)
+		h[HeaderEventID] = m.EventID
+	}
+	return h
 }
 
 // checkMessage validates message i of a batch before anything is sent:
@@ -326,23 +331,14 @@ func newEventIDs(n int) ([]string, error) {
 	// Every id is formatted into one buffer, converted to one string and
 	// sliced: one allocation for the batch's ids.
 	const idLen = 36
-	buf := make([]byte, idLen*n)
+	buf := make([]byte, 0, idLen*n)
 	var u uuid.UUID
 	for i := 0; i < n; i++ {
 		u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 		copy(u[6:], rnd[10*i:10*i+10])
 		u[6] = u[6]&0x0f | 0x70 // version 7
 		u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
-		b := buf[idLen*i : idLen*(i+1)]
-		hex.Encode(b[0:8], u[0:4])
-		b[8] = '-'
-		hex.Encode(b[9:13], u[4:6])
-		b[13] = '-'
-		hex.Encode(b[14:18], u[6:8])
-		b[18] = '-'
-		hex.Encode(b[19:23], u[8:10])
-		b[23] = '-'
-		hex.Encode(b[24:], u[10:])
+		buf = port.AppendUUID(buf, u)
 	}
 	all := string(buf)
 	ids := make([]string, n)

@@ -76,10 +76,7 @@ type BulkPreparer interface {
 
 // PreparedBulk is rows prepared by a BulkPreparer, for its LoadPrepared
 // only.
-type PreparedBulk interface {
-	// Rows is how many rows it holds.
-	Rows() int
-}
+type PreparedBulk any
 
 // MigrationStatus is one embedded migration and whether it is applied.
 type MigrationStatus struct {

@@ -34,8 +34,6 @@ type preparedCopy struct {
 	rows  int
 }
 
-func (p *preparedCopy) Rows() int { return p.rows }
-
 var _ driver.BulkPreparer = (*Driver)(nil)
 
 // newTypeMap is a type map with the codecs every connection registers
@@ -85,18 +83,14 @@ func encodeCopy(m *pgtype.Map, oids []uint32, t driver.Table, rows [][]any) ([]b
 			at := len(buf)
 			buf = binary.BigEndian.AppendUint32(buf, 0xFFFFFFFF) // NULL unless the codec writes a value
 			out, err := m.Encode(oids[i], pgtype.BinaryFormatCode, v, buf)
-			if err != nil {
-				s, ok := v.(string)
-				if !ok {
-					return nil, fmt.Errorf("postgres: bulk load of %s: row %d, column %s: %w", t.Name, r+1, t.Columns[i], err)
-				}
+			if s, ok := v.(string); err != nil && ok {
 				var parsed any
-				if serr := m.Scan(oids[i], pgtype.TextFormatCode, []byte(s), &parsed); serr != nil {
-					return nil, fmt.Errorf("postgres: bulk load of %s: row %d, column %s: %w", t.Name, r+1, t.Columns[i], err)
+				if m.Scan(oids[i], pgtype.TextFormatCode, []byte(s), &parsed) == nil {
+					out, err = m.Encode(oids[i], pgtype.BinaryFormatCode, parsed, buf)
 				}
-				if out, err = m.Encode(oids[i], pgtype.BinaryFormatCode, parsed, buf); err != nil {
-					return nil, fmt.Errorf("postgres: bulk load of %s: row %d, column %s: %w", t.Name, r+1, t.Columns[i], err)
-				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("postgres: bulk load of %s: row %d, column %s: %w", t.Name, r+1, t.Columns[i], err)
 			}
 			if out != nil {
 				buf = out

@@ -46,15 +46,8 @@ func TestForeignKeyChecksUseTheKeyIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			t.Fatal(err)
 		}
 		if all := strings.Join(plan, "\n"); !strings.Contains(all, "Index Scan using "+c.index) || strings.Contains(all, "Filter") {
