@@ -96,17 +96,23 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 	// busy_timeout comes before journal_mode so switching to WAL waits too.
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busy)
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
-	writer, err := sql.Open("sqlite", dsn+pragmas+"&_txlock=immediate")
+	// The writer keeps temporary files in memory: a save inside a group's
+	// transaction runs under a savepoint, whose statement journal (the
+	// pages it changes, as they were) otherwise goes to a temporary file
+	// once past 64 KiB.
+	wc, err := newCachingConnector(dsn + pragmas + "&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	writer := sql.OpenDB(wc)
 	writer.SetMaxOpenConns(1)
 	writer.SetConnMaxIdleTime(0)
-	reader, err := sql.Open("sqlite", dsn+pragmas+"&_pragma=query_only(1)")
+	rc, err := newCachingConnector(dsn + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
+	reader := sql.OpenDB(rc)
 	reader.SetMaxOpenConns(4)
 	d := &Driver{path: path, writer: writer, reader: reader, opts: opts}
 	if err := d.Ping(ctx); err != nil {
@@ -252,19 +258,16 @@ func (d *Driver) BulkInsert(ctx context.Context, q driver.Querier, t driver.Tabl
 	for i := range ph {
 		ph[i] = fmt.Sprintf("?%d", i+1)
 	}
-	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("%s INTO %s (%s) VALUES (%s)", verb, d.rewrite(t.Name),
-		strings.Join(t.Columns, ", "), strings.Join(ph, ", ")))
-	if err != nil {
-		return 0, err
-	}
-	defer stmt.Close()
+	// Each row is an Exec of the same text: the connection keeps its
+	// prepared statement (stmtcache.go) from one bulk to the next.
+	query := fmt.Sprintf("%s INTO %s (%s) VALUES (%s)", verb, d.rewrite(t.Name), strings.Join(t.Columns, ", "), strings.Join(ph, ", "))
 	var n int64
 	buf := make([]any, len(t.Columns))
 	for _, row := range rows {
 		for i, v := range row {
 			buf[i] = arg(v)
 		}
-		res, err := stmt.ExecContext(ctx, buf...)
+		res, err := tx.ExecContext(ctx, query, buf...)
 		if err != nil {
 			return n, err
 		}
