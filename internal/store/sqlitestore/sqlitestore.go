@@ -113,7 +113,12 @@ func Open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Driver, 
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	reader := sql.OpenDB(rc)
+	// All four stay open: database/sql keeps two idle by default and
+	// closed the others after each use, so busy readers opened connections
+	// (and read the schema, and lost their statements) over and over.
 	reader.SetMaxOpenConns(4)
+	reader.SetMaxIdleConns(4)
+	reader.SetConnMaxIdleTime(0)
 	d := &Driver{path: path, writer: writer, reader: reader, opts: opts}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
