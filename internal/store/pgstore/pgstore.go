@@ -348,7 +348,7 @@ type querier struct {
 	tx pgx.Tx
 	// staged names the staging table of each table bulk loaded in this
 	// transaction; nil until the first bulk load.
-	staged map[string]string
+	staged map[string]*stage
 }
 
 // RolledBack implements driver.RollbackObserver: a rollback to a savepoint
